@@ -1,0 +1,106 @@
+"""The ``cchc-bot`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import Config, ConfigError, load_config
+from surveys.catalogue import Catalogue, CatalogueError
+
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cchc-bot",
+        description="Trợ lý cải cách hành chính: báo cáo đơn vị, khảo sát hài lòng, tình hình.",
+    )
+    parser.add_argument("--config", type=Path, help="tệp cấu hình TOML (mặc định ./config.toml)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="ghi nhật ký chi tiết")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="chạy bot Telegram (long polling) tới khi nhận SIGINT/SIGTERM")
+    db = sub.add_parser("db", help="cơ sở dữ liệu")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="nâng cấp lược đồ lên phiên bản mới nhất")
+    chat = sub.add_parser("chat", help="trò chuyện với bot ngay trong terminal (không cần token)")
+    chat.add_argument("--db", type=Path, help="tệp SQLite thay cho [database] url (vd. bản demo)")
+    chat.add_argument(
+        "--as",
+        dest="role",
+        nargs="+",
+        default=["admin"],
+        metavar="VAI",
+        help="admin | citizen | unit MÃ (mặc định admin)",
+    )
+    demo = sub.add_parser("demo", help="tạo cơ sở dữ liệu demo: một quý báo cáo của huyện")
+    demo.add_argument("--out", type=Path, default=Path("cchc-demo.sqlite3"), help="tệp SQLite demo")
+    sub.add_parser("units", help="liệt kê đơn vị: MÃ<TAB>TÊN")
+    invite = sub.add_parser("invite", help="tạo đường dẫn đăng ký cho thủ trưởng một đơn vị")
+    invite.add_argument("unit", help="mã đơn vị (xem cchc-bot units)")
+    sub.add_parser("points", help="liệt kê điểm khảo sát: MÃ<TAB>TÊN")
+    qr = sub.add_parser("qr", help="in đường dẫn khảo sát của một điểm và ghi mã QR (PNG)")
+    qr.add_argument("point", help="mã điểm khảo sát (xem cchc-bot points)")
+    qr.add_argument("--out", type=Path, help="tệp PNG (mặc định qr-<MÃ>.png)")
+    qr.add_argument("--record", help="mã hồ sơ: tạo đường dẫn dùng một lần")
+    return parser
+
+
+def _catalogue(config: Config) -> Catalogue:
+    from bot.runtime import load_data
+
+    return load_data(config)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        config = load_config(args.config)
+        catalogue = _catalogue(config)
+        return _dispatch(args, config, catalogue)
+    except (ConfigError, CatalogueError) as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 0
+
+
+def _dispatch(args: argparse.Namespace, config: Config, catalogue: Catalogue) -> int:
+    from bot import commands
+
+    if args.command == "run":
+        return commands.run(config, catalogue)
+    if args.command == "db":
+        asyncio.run(commands.db_upgrade(config, catalogue))
+        print("Cơ sở dữ liệu đã ở phiên bản mới nhất.")
+        return 0
+    if args.command == "chat":
+        return asyncio.run(commands.chat(config, catalogue, args.db, " ".join(args.role)))
+    if args.command == "demo":
+        return asyncio.run(commands.demo(config, catalogue, args.out))
+    if args.command == "units":
+        for unit in catalogue.org.units:
+            print(f"{unit.code}\t{unit.name}")
+        return 0
+    if args.command == "points":
+        for point in catalogue.points:
+            print(f"{point.code}\t{point.name}")
+        return 0
+    if args.command == "invite":
+        return asyncio.run(commands.invite(config, catalogue, args.unit))
+    if args.command == "qr":
+        return asyncio.run(commands.qr(config, catalogue, args.point, args.out, args.record))
+    return EXIT_CONFIG  # argparse already refused anything else
+
+
+if __name__ == "__main__":
+    sys.exit(main())

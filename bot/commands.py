@@ -1,0 +1,117 @@
+"""What the command-line verbs do (kept apart from argument parsing)."""
+
+from __future__ import annotations
+
+import dataclasses
+import signal
+from pathlib import Path
+
+from bot.config import Config, ConfigError
+from bot.console_channel import ConsoleSession, identity_for
+from bot.demo import fill_demo
+from bot.poster import write_poster
+from bot.registration import create_invitation
+from bot.runtime import build_application, open_runtime
+from bot.surveying import create_record_link, point_payload
+from surveys.catalogue import Catalogue
+
+
+def run(config: Config, catalogue: Catalogue) -> int:
+    """Poll Telegram until SIGINT or SIGTERM, then stop cleanly and exit 0."""
+    app = build_application(config, catalogue)
+    app.run_polling(stop_signals=(signal.SIGINT, signal.SIGTERM), close_loop=True)
+    return 0
+
+
+async def db_upgrade(config: Config, catalogue: Catalogue) -> None:
+    runtime = await open_runtime(config, catalogue)
+    await runtime.stop()
+
+
+async def _bot_username(config: Config) -> str:
+    if config.telegram.bot_username:
+        return config.telegram.bot_username.lstrip("@")
+    if not config.telegram.token:
+        raise ConfigError(
+            "[telegram] bot_username", "cần tên bot (hoặc [telegram] token để hỏi Telegram)"
+        )
+    from telegram import Bot
+
+    async with Bot(config.telegram.token, base_url=config.telegram.base_url) as bot:
+        return bot.username
+
+
+async def invite(config: Config, catalogue: Catalogue, unit_code: str) -> int:
+    unit = catalogue.org.unit(unit_code)
+    if unit is None or not unit.reports:
+        raise ConfigError(
+            "invite", f"không có đơn vị báo cáo mã '{unit_code}' (xem cchc-bot units)"
+        )
+    username = await _bot_username(config)
+    runtime = await open_runtime(config, catalogue)
+    try:
+        async with runtime.ctx.sessions.begin() as session:
+            payload = await create_invitation(runtime.ctx, session, unit.code)
+    finally:
+        await runtime.stop()
+    print(f"https://t.me/{username}?start={payload}")
+    return 0
+
+
+async def qr(
+    config: Config, catalogue: Catalogue, point_code: str, out: Path | None, record: str | None
+) -> int:
+    point = catalogue.point(point_code)
+    if point is None:
+        raise ConfigError("qr", f"không có điểm khảo sát mã '{point_code}' (xem cchc-bot points)")
+    username = await _bot_username(config)
+    payload = point_payload(point)
+    if record:
+        runtime = await open_runtime(config, catalogue)
+        try:
+            async with runtime.ctx.sessions.begin() as session:
+                payload = await create_record_link(runtime.ctx, session, point, record)
+        finally:
+            await runtime.stop()
+    link = f"https://t.me/{username}?start={payload}"
+    target = out or Path(f"qr-{point.code}.png")
+    write_poster(target, link, point.name)
+    print(link)
+    print(f"Đã ghi áp phích mã QR: {target}")
+    return 0
+
+
+def _with_sqlite(config: Config, path: Path) -> Config:
+    return dataclasses.replace(config, database_url=f"sqlite+aiosqlite:///{path.resolve()}")
+
+
+async def chat(config: Config, catalogue: Catalogue, db: Path | None, role: str) -> int:
+    """An interactive terminal conversation on the configured (or given) database."""
+    if db is not None:
+        if not db.exists():
+            raise ConfigError("--db", f"không tìm thấy '{db}' (tạo bản demo bằng: cchc-bot demo)")
+        config = _with_sqlite(config, db)
+    runtime = await open_runtime(config, catalogue)
+    try:
+        identity = identity_for(role, runtime)
+    except ValueError as exc:
+        await runtime.stop()
+        raise ConfigError("--as", str(exc)) from None
+    try:
+        await ConsoleSession(runtime, identity).loop()
+    finally:
+        await runtime.stop()
+    return 0
+
+
+async def demo(config: Config, catalogue: Catalogue, out: Path) -> int:
+    """Fill a separate demo database with one realistic district quarter."""
+    runtime = await open_runtime(_with_sqlite(config, out), catalogue)
+    try:
+        previous, current = await fill_demo(runtime.ctx)
+    finally:
+        await runtime.stop()
+    print(f"Đã tạo dữ liệu demo tại {out.resolve()}")
+    print(f"(kỳ {previous} đã xong, kỳ {current} đang diễn ra, khoảng 2.000 phiếu khảo sát)")
+    print(f"Mở bằng: cchc-bot chat --db {out} --as admin   (rồi gõ /trangthai)")
+    return 0

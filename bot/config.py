@@ -1,0 +1,345 @@
+"""Reading and checking the TOML configuration.
+
+A missing or wrong key stops start-up with one line naming it (``ConfigError``), which the
+command line prints before exiting with status 2.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from scheduler.reminder_plan import parse_steps
+
+DATA_DIR = Path(__file__).parent / "data"
+SAMPLE_DIR = DATA_DIR / "longphu"
+DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
+DEFAULT_TELEGRAM_FILE_URL = "https://api.telegram.org/file/bot"
+DEFAULT_CONFIG_NAME = "config.toml"
+DEFAULT_DB_NAME = "cchc-bot.sqlite3"
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased as one line that names the key."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"Lỗi cấu hình: {key}: {problem}")
+        self.key = key
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    token: str | None
+    base_url: str = DEFAULT_TELEGRAM_BASE_URL
+    base_file_url: str = DEFAULT_TELEGRAM_FILE_URL
+    bot_username: str | None = None
+
+
+@dataclass(frozen=True)
+class OrgConfig:
+    units: Path = SAMPLE_DIR / "units.toml"
+    indicators: Path = SAMPLE_DIR / "indicators.toml"
+    points: Path = SAMPLE_DIR / "points.toml"
+    questionnaires: Path = DATA_DIR / "questionnaires"
+
+
+@dataclass(frozen=True)
+class SurveyConfig:
+    secret: str
+    min_sample: int = 30
+    max_starts_per_hour: int = 20
+    expire_minutes: int = 30
+
+
+@dataclass(frozen=True)
+class CalendarConfig:
+    window_start_day: int = 15
+    deadline_day: int = 15
+    reminder_steps: tuple[str, ...] = ("open", "-7", "-3", "-1", "0", "+1", "+3")
+    send_time: time = time(8, 0)
+    work_start: time = time(7, 30)
+    work_end: time = time(17, 0)
+    holidays: frozenset[date] = frozenset()
+    tick_minutes: int = 5
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    messages_per_second: float = 25.0
+    per_chat_per_second: float = 1.0
+    max_attempts: int = 6
+    invite_days: int = 7
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    timezone: ZoneInfo
+    database_url: str
+    telegram: TelegramConfig
+    admins: frozenset[int]
+    org: OrgConfig
+    survey: SurveyConfig
+    calendar: CalendarConfig = field(default_factory=CalendarConfig)
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+
+    def require_token(self) -> str:
+        if not self.telegram.token:
+            raise ConfigError(
+                "[telegram] token", "thiếu (hoặc đặt biến môi trường CCHC_TELEGRAM_TOKEN)"
+            )
+        return self.telegram.token
+
+
+# --------------------------------------------------------------------------- parsing helpers
+
+
+def _table(data: dict[str, Any], name: str) -> dict[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"[{name}]", "phải là một bảng TOML")
+    return value
+
+
+def _get(
+    table: dict[str, Any], section: str, key: str, kind: type | tuple[type, ...], default: Any
+) -> Any:
+    if key not in table:
+        return default
+    value = table[key]
+    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        raise ConfigError(_name(section, key), "sai kiểu giá trị")
+    if not isinstance(value, kind):
+        raise ConfigError(_name(section, key), "sai kiểu giá trị")
+    return value
+
+
+def _name(section: str, key: str) -> str:
+    return f"[{section}] {key}" if section else key
+
+
+def _path(base: Path, table: dict[str, Any], section: str, key: str, default: Path) -> Path:
+    raw = _get(table, section, key, str, None)
+    if raw is None:
+        return default
+    path = Path(raw).expanduser()
+    path = path if path.is_absolute() else base / path
+    if not path.exists():
+        raise ConfigError(_name(section, key), f"không tìm thấy '{path}'")
+    return path
+
+
+def _time(table: dict[str, Any], section: str, key: str, default: time) -> time:
+    raw = _get(table, section, key, str, None)
+    if raw is None:
+        return default
+    try:
+        return time.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(_name(section, key), f"giờ '{raw}' phải có dạng HH:MM") from None
+
+
+def _day(table: dict[str, Any], section: str, key: str, default: int) -> int:
+    value = int(_get(table, section, key, int, default))
+    if not 1 <= value <= 28:
+        raise ConfigError(_name(section, key), "phải là ngày từ 1 đến 28")
+    return value
+
+
+def _positive(table: dict[str, Any], section: str, key: str, default: float) -> float:
+    value = float(_get(table, section, key, (int, float), default))
+    if value <= 0:
+        raise ConfigError(_name(section, key), "phải lớn hơn 0")
+    return value
+
+
+def _holidays(table: dict[str, Any]) -> frozenset[date]:
+    raw = _get(table, "calendar", "holidays", list, [])
+    out: set[date] = set()
+    for item in raw:
+        if isinstance(item, date):
+            out.add(item)
+        elif isinstance(item, str):
+            try:
+                out.add(date.fromisoformat(item))
+            except ValueError:
+                raise ConfigError(
+                    "[calendar] holidays", f"ngày '{item}' phải là YYYY-MM-DD"
+                ) from None
+        else:
+            raise ConfigError("[calendar] holidays", "mỗi mục phải là một ngày YYYY-MM-DD")
+    return frozenset(out)
+
+
+def _admins(table: dict[str, Any]) -> frozenset[int]:
+    raw = _get(table, "access", "admins", list, [])
+    admins: set[int] = set()
+    for item in raw:
+        if isinstance(item, bool) or not isinstance(item, int):
+            raise ConfigError("[access] admins", "phải là danh sách số id người dùng Telegram")
+        admins.add(item)
+    return frozenset(admins)
+
+
+# --------------------------------------------------------------------------- entry point
+
+_KNOWN_KEYS: dict[str, frozenset[str]] = {
+    "timezone": frozenset(),
+    "telegram": frozenset({"token", "base_url", "base_file_url", "bot_username"}),
+    "database": frozenset({"url"}),
+    "access": frozenset({"admins"}),
+    "org": frozenset({"units", "indicators", "points", "questionnaires"}),
+    "survey": frozenset({"secret", "min_sample", "max_starts_per_hour", "expire_minutes"}),
+    "calendar": frozenset(
+        {
+            "window_start_day",
+            "deadline_day",
+            "reminder_steps",
+            "send_time",
+            "work_start",
+            "work_end",
+            "holidays",
+            "tick_minutes",
+        }
+    ),
+    "delivery": frozenset(
+        {"messages_per_second", "per_chat_per_second", "max_attempts", "invite_days"}
+    ),
+}
+
+
+def default_config_path() -> Path:
+    return Path.cwd() / DEFAULT_CONFIG_NAME
+
+
+def load_config(path: Path | None = None, *, environ: dict[str, str] | None = None) -> Config:
+    """Read the config file (or defaults when ``path`` is None and ./config.toml is absent)."""
+    env = os.environ if environ is None else environ
+    if path is None:
+        candidate = default_config_path()
+        path = candidate if candidate.exists() else None
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            with path.open("rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError("--config", f"không tìm thấy tệp '{path}'") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(str(path), f"TOML sai cú pháp ({exc})") from None
+    base = path.parent if path is not None else Path.cwd()
+
+    for key, value in data.items():
+        if key not in _KNOWN_KEYS:
+            raise ConfigError(key, "khóa không được hỗ trợ (xem config.example.toml)")
+        for sub in value if isinstance(value, dict) else ():
+            if sub not in _KNOWN_KEYS[key]:
+                raise ConfigError(
+                    f"[{key}] {sub}", "khóa không được hỗ trợ (xem config.example.toml)"
+                )
+
+    tz_name = _get(data, "", "timezone", str, "Asia/Ho_Chi_Minh")
+    try:
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError("timezone", f"múi giờ '{tz_name}' không tồn tại") from None
+
+    tg = _table(data, "telegram")
+    token = env.get("CCHC_TELEGRAM_TOKEN") or _get(tg, "telegram", "token", str, None) or None
+    base_url = _get(tg, "telegram", "base_url", str, DEFAULT_TELEGRAM_BASE_URL)
+    if not base_url.startswith(("http://", "https://")):
+        raise ConfigError("[telegram] base_url", "phải bắt đầu bằng http:// hoặc https://")
+    file_url = _get(tg, "telegram", "base_file_url", str, None)
+    if file_url is None:
+        file_url = (
+            DEFAULT_TELEGRAM_FILE_URL
+            if base_url == DEFAULT_TELEGRAM_BASE_URL
+            else base_url.rstrip("/").removesuffix("bot") + "file/bot"
+        )
+    telegram = TelegramConfig(
+        token=token,
+        base_url=base_url,
+        base_file_url=file_url,
+        bot_username=_get(tg, "telegram", "bot_username", str, None),
+    )
+
+    db = _table(data, "database")
+    db_url = _get(db, "database", "url", str, None)
+    if db_url is None:
+        db_url = f"sqlite+aiosqlite:///{(base / DEFAULT_DB_NAME).resolve()}"
+    elif not db_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise ConfigError(
+            "[database] url", "chỉ hỗ trợ sqlite+aiosqlite:/// hoặc postgresql+asyncpg://"
+        )
+
+    org_t = _table(data, "org")
+    defaults = OrgConfig()
+    org = OrgConfig(
+        units=_path(base, org_t, "org", "units", defaults.units),
+        indicators=_path(base, org_t, "org", "indicators", defaults.indicators),
+        points=_path(base, org_t, "org", "points", defaults.points),
+        questionnaires=_path(base, org_t, "org", "questionnaires", defaults.questionnaires),
+    )
+
+    sv = _table(data, "survey")
+    secret = env.get("CCHC_SURVEY_SECRET") or _get(sv, "survey", "secret", str, None)
+    if secret is None:
+        # Without a configured secret the hashes still work but change with the database;
+        # the derived default keeps one installation stable (see README, "Citizens").
+        secret = "cchc-bot:" + db_url
+    elif len(secret) < 16:
+        raise ConfigError("[survey] secret", "phải dài ít nhất 16 ký tự")
+    survey = SurveyConfig(
+        secret=secret,
+        min_sample=int(_positive(sv, "survey", "min_sample", 30)),
+        max_starts_per_hour=int(_positive(sv, "survey", "max_starts_per_hour", 20)),
+        expire_minutes=int(_positive(sv, "survey", "expire_minutes", 30)),
+    )
+
+    cal = _table(data, "calendar")
+    steps = _get(cal, "calendar", "reminder_steps", list, list(CalendarConfig.reminder_steps))
+    calendar = CalendarConfig(
+        window_start_day=_day(cal, "calendar", "window_start_day", 15),
+        deadline_day=_day(cal, "calendar", "deadline_day", 15),
+        reminder_steps=tuple(str(s) for s in steps),
+        send_time=_time(cal, "calendar", "send_time", time(8, 0)),
+        work_start=_time(cal, "calendar", "work_start", time(7, 30)),
+        work_end=_time(cal, "calendar", "work_end", time(17, 0)),
+        holidays=_holidays(cal),
+        tick_minutes=int(_positive(cal, "calendar", "tick_minutes", 5)),
+    )
+    if calendar.work_start >= calendar.work_end:
+        raise ConfigError("[calendar] work_end", "phải sau work_start")
+    if calendar.window_start_day > calendar.deadline_day:
+        raise ConfigError(
+            "[calendar] window_start_day", "không được sau deadline_day (hạn nộp trước khi chốt số)"
+        )
+    try:
+        parse_steps(calendar.reminder_steps)
+    except ValueError as exc:
+        raise ConfigError("[calendar] reminder_steps", str(exc)) from None
+
+    dl = _table(data, "delivery")
+    delivery = DeliveryConfig(
+        messages_per_second=_positive(dl, "delivery", "messages_per_second", 25.0),
+        per_chat_per_second=_positive(dl, "delivery", "per_chat_per_second", 1.0),
+        max_attempts=int(_positive(dl, "delivery", "max_attempts", 6)),
+        invite_days=int(_positive(dl, "delivery", "invite_days", 7)),
+    )
+
+    return Config(
+        path=path,
+        timezone=tz,
+        database_url=db_url,
+        telegram=telegram,
+        admins=_admins(_table(data, "access")),
+        org=org,
+        survey=survey,
+        calendar=calendar,
+        delivery=delivery,
+    )

@@ -1,0 +1,207 @@
+"""The router: one Inbound in, the Outbound replies out, whatever the platform.
+
+Each inbound is handled in one database transaction: the conversation state and any
+accepted answer are committed together before a reply is returned to the adapter.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import reporting, surveying
+from bot import texts as T
+from bot.context import Context
+from bot.messages import Inbound, Outbound
+from bot.people import Person, identify
+from bot.registration import INVITE_PREFIX, accept_invitation, register_group
+from bot.render import parse_button, say
+from db import repo
+from reports.status import status_figures
+from reports.text import render_status
+from scheduler.reminders import REPORT_BUTTON_DATA, enqueue_round_reminders
+from scheduler.rounds import ensure_periodic_round, rules_of
+from surveys.conversation import Input, Pressed, Text
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 2000
+
+COMMANDS: dict[str, str] = {
+    "start": "start",
+    "help": "help",
+    "trogiup": "help",
+    "report": "report",
+    "baocao": "report",
+    "cancel": "cancel",
+    "huy": "cancel",
+    "status": "status",
+    "trangthai": "status",
+    "remind": "remind",
+    "nhacnho": "remind",
+    "units": "units",
+    "donvi": "units",
+}
+
+
+class Core:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def handle(self, inbound: Inbound) -> list[Outbound]:
+        """Answer one inbound; never raises (a failure is logged and told in Vietnamese)."""
+        try:
+            async with self.ctx.sessions.begin() as session:
+                replies = await self._route(session, inbound)
+            self.ctx.notify_outbox()
+            return replies
+        except Exception:
+            log.exception("failed to handle an update on %s", inbound.channel)
+            return say(inbound.chat_id, T.ERROR)
+
+    async def _route(self, session: AsyncSession, inbound: Inbound) -> list[Outbound]:
+        if inbound.text is not None and len(inbound.text) > MAX_TEXT:
+            return say(inbound.chat_id, T.TOO_LONG.format(limit=MAX_TEXT))
+        person = await identify(self.ctx, session, inbound)
+        if inbound.button is not None:
+            return await self._button(session, person, inbound.button)
+        command = inbound.command
+        if command is not None:
+            name, args = command
+            return await self._command(session, person, COMMANDS.get(name, ""), args)
+        if inbound.text is None or not inbound.text.strip():
+            return say(person.chat_id, T.NOT_UNDERSTOOD) if inbound.chat_type == "private" else []
+        if inbound.chat_type != "private":
+            return []  # ordinary talk in a group is not for the bot
+        return await self._continue(session, person, Text(inbound.text))
+
+    async def _continue(
+        self, session: AsyncSession, person: Person, given: Input
+    ) -> list[Outbound]:
+        conv = await repo.conversation(session, person.channel, person.user_id)
+        if conv is None:
+            if isinstance(given, Pressed):
+                return say(person.chat_id, T.BUTTON_EXPIRED)
+            return say(person.chat_id, T.NOT_UNDERSTOOD)
+        if conv.kind == reporting.KIND:
+            return await reporting.proceed(self.ctx, session, person, conv, given)
+        return await surveying.proceed(self.ctx, session, person, conv, given)
+
+    async def _button(self, session: AsyncSession, person: Person, data: str) -> list[Outbound]:
+        if data == REPORT_BUTTON_DATA:
+            return await self._command(session, person, "report", "")
+        parsed = parse_button(data)
+        if parsed is None:
+            return say(person.chat_id, T.BUTTON_EXPIRED)
+        token, choice = parsed
+        conv = await repo.conversation(session, person.channel, person.user_id)
+        if conv is None or conv.state.get("token") != token:
+            return say(person.chat_id, T.BUTTON_EXPIRED)
+        return await self._continue(session, person, Pressed(choice))
+
+    async def _command(
+        self, session: AsyncSession, person: Person, name: str, args: str
+    ) -> list[Outbound]:
+        private = person.chat_id == person.user_id or person.channel == "console"
+        if name == "start":
+            return await self._start(session, person, args, private)
+        if name == "help":
+            return say(person.chat_id, self._help(person))
+        if name == "status":
+            return await self._status(session, person)
+        if name == "remind":
+            return await self._remind(session, person)
+        if name == "units":
+            if not person.is_admin:
+                return say(person.chat_id, T.ADMIN_ONLY)
+            lines = [f"{u.code} — {u.name}" for u in self.ctx.catalogue.org.reporting_units()]
+            return say(person.chat_id, "\n".join(lines))
+        if name == "cancel":
+            conv = await repo.conversation(session, person.channel, person.user_id)
+            if conv is None:
+                return say(person.chat_id, T.NOTHING_TO_CANCEL)
+            await repo.save_conversation(
+                session, person.channel, person.user_id, conv.kind, None, self.ctx.now()
+            )
+            return say(person.chat_id, T.CANCELLED)
+        if name == "report":
+            if not private:
+                return say(person.chat_id, T.GROUP_PRIVATE_ONLY)
+            return await self._report(session, person, args)
+        return say(person.chat_id, T.UNKNOWN_COMMAND)
+
+    async def _start(
+        self, session: AsyncSession, person: Person, payload: str, private: bool
+    ) -> list[Outbound]:
+        if not private:
+            return say(person.chat_id, await register_group(self.ctx, session, person))
+        if payload.startswith(INVITE_PREFIX):
+            token = payload[len(INVITE_PREFIX) :]
+            return say(person.chat_id, await accept_invitation(self.ctx, session, person, token))
+        if payload.startswith((surveying.POINT_PREFIX, surveying.RECORD_PREFIX)):
+            return await surveying.begin(self.ctx, session, person, payload)
+        if payload:
+            return say(person.chat_id, T.SURVEY_UNKNOWN)
+        if person.is_admin or person.member is not None:
+            return say(person.chat_id, self._help(person))
+        return say(person.chat_id, T.WELCOME_CITIZEN)
+
+    def _help(self, person: Person) -> str:
+        parts = []
+        if person.member is not None and person.unit is not None:
+            parts.append(T.HELP_MEMBER.format(unit=person.unit.name))
+        if person.is_admin:
+            parts.append(T.HELP_ADMIN)
+        if not parts:
+            parts.append(T.HELP_CITIZEN)
+        return "\n\n".join(parts)
+
+    async def _report(self, session: AsyncSession, person: Person, args: str) -> list[Outbound]:
+        await self._current_round(session)
+        if person.member is not None and person.unit is not None:
+            return await reporting.begin(
+                self.ctx, session, person, person.unit, args, by_admin=False
+            )
+        if not person.is_admin:
+            return say(person.chat_id, T.MEMBER_ONLY)
+        code, _, rest = args.partition(" ")
+        if not code:
+            return say(person.chat_id, T.ADMIN_UNIT_NEEDED)
+        unit = self.ctx.catalogue.org.unit(code)
+        if unit is None or not unit.reports:
+            return say(person.chat_id, T.UNKNOWN_UNIT.format(code=code))
+        return await reporting.begin(self.ctx, session, person, unit, rest.strip(), by_admin=True)
+
+    async def _current_round(self, session: AsyncSession):  # type: ignore[no-untyped-def]
+        cal = self.ctx.config.calendar
+        return await ensure_periodic_round(
+            session,
+            self.ctx.today(),
+            rules_of(cal.window_start_day, cal.deadline_day),
+            self.ctx.now(),
+        )
+
+    async def _status(self, session: AsyncSession, person: Person) -> list[Outbound]:
+        if not person.may_see_status:
+            return say(person.chat_id, T.ADMIN_ONLY)
+        round_ = await self._current_round(session)
+        figures = await status_figures(
+            session, self.ctx.catalogue, round_, self.ctx.today(), self.ctx.config.survey.min_sample
+        )
+        return say(person.chat_id, *render_status(figures))
+
+    async def _remind(self, session: AsyncSession, person: Person) -> list[Outbound]:
+        if not person.is_admin:
+            return say(person.chat_id, T.ADMIN_ONLY)
+        round_ = await self._current_round(session)
+        today = self.ctx.today()
+        queued, units = await enqueue_round_reminders(
+            session,
+            self.ctx.catalogue,
+            round_,
+            f"manual-{today.isoformat()}",
+            today,
+            self.ctx.now(),
+        )
+        return say(person.chat_id, T.remind_queued(queued, units))

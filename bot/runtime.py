@@ -1,0 +1,143 @@
+"""Wiring: from a Config to a running python-telegram-bot Application with the core, the
+outbox dispatcher and the scheduler started in ``post_init`` and stopped in ``post_shutdown``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.ext import Application, ApplicationBuilder
+
+from bot.config import Config
+from bot.context import Clock, Context, system_clock
+from bot.core import Core
+from bot.telegram_channel import CHANNEL, TelegramSender, add_handlers
+from db import repo
+from db.migrate import upgrade
+from db.session import make_engine, make_sessionmaker
+from scheduler.jobs import start_scheduler
+from scheduler.outbox import Dispatcher, Limits, Sender
+from scheduler.tick import tick
+from surveys.catalogue import Catalogue, load_catalogue
+
+log = logging.getLogger(__name__)
+
+
+def load_data(config: Config) -> Catalogue:
+    org = config.org
+    return load_catalogue(org.units, org.indicators, org.points, org.questionnaires)
+
+
+@dataclass
+class Runtime:
+    """Everything that lives as long as the bot runs."""
+
+    ctx: Context
+    engine: AsyncEngine
+    core: Core
+    dispatcher: Dispatcher | None = None
+    scheduler: AsyncIOScheduler | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.engine.dispose()
+
+
+async def open_runtime(
+    config: Config, catalogue: Catalogue, clock: Clock = system_clock
+) -> Runtime:
+    """Upgrade the database, mirror the organisation into it, build the core."""
+    engine = make_engine(config.database_url)
+    await upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    async with sessions.begin() as session:
+        await repo.sync_units(session, catalogue.org.units)
+    ctx = Context(
+        config=config,
+        catalogue=catalogue,
+        sessions=sessions,
+        clock=clock,
+        admins={CHANNEL: frozenset(str(a) for a in config.admins)},
+        bot_username=config.telegram.bot_username or "cchc_bot",
+    )
+    return Runtime(ctx=ctx, engine=engine, core=Core(ctx))
+
+
+def admin_recipients(ctx: Context) -> list[tuple[str, str]]:
+    return [(CHANNEL, str(a)) for a in sorted(ctx.config.admins)]
+
+
+def start_background(
+    runtime: Runtime,
+    senders: dict[str, Sender],
+    only_chats: Callable[[], Sequence[str]] | None = None,
+) -> None:
+    """Start the outbox dispatcher and the scheduler tick inside the running loop."""
+    ctx = runtime.ctx
+    delivery = ctx.config.delivery
+    runtime.dispatcher = Dispatcher(
+        ctx.sessions,
+        senders,
+        ctx.now,
+        Limits(
+            per_second=delivery.messages_per_second,
+            per_chat_per_second=delivery.per_chat_per_second,
+            max_attempts=delivery.max_attempts,
+        ),
+        admin_chats=lambda: admin_recipients(ctx),
+        only_chats=only_chats,
+    )
+    ctx.notify_outbox = runtime.dispatcher.wake
+    runtime.tasks.append(asyncio.create_task(runtime.dispatcher.run_forever()))
+
+    async def scheduled_tick() -> None:
+        try:
+            await tick(ctx)
+        except Exception:
+            log.exception("scheduler tick failed; the next tick will catch up")
+        if runtime.dispatcher is not None:
+            runtime.dispatcher.wake()
+
+    runtime.scheduler = start_scheduler(scheduled_tick, ctx.config.calendar.tick_minutes)
+
+
+def build_application(
+    config: Config, catalogue: Catalogue, clock: Clock = system_clock
+) -> Application:  # type: ignore[type-arg]
+    """The real PTB Application, talking to ``[telegram] base_url``."""
+    token = config.require_token()
+
+    async def post_init(app: Application) -> None:  # type: ignore[type-arg]
+        runtime = await open_runtime(config, catalogue, clock)
+        if not config.telegram.bot_username:
+            runtime.ctx.bot_username = app.bot.username
+        app.bot_data["runtime"] = runtime
+        app.bot_data["core"] = runtime.core
+        start_background(runtime, {CHANNEL: TelegramSender(app.bot)})
+        log.info("cchc-bot started as @%s", runtime.ctx.bot_username)
+
+    async def post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+        runtime: Runtime | None = app.bot_data.get("runtime")
+        if runtime is not None:
+            await runtime.stop()
+
+    app = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(config.telegram.base_url)
+        .base_file_url(config.telegram.base_file_url)
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    add_handlers(app)
+    return app

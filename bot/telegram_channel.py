@@ -1,0 +1,133 @@
+"""The Telegram adapter: python-telegram-bot updates in, Outbound messages out.
+
+It knows nothing of reports or surveys: it turns an update into an ``Inbound``, asks the
+core, and sends what comes back. It also sends for the outbox, mapping PTB's errors onto
+the dispatcher's retry / give up / unreachable.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+
+from telegram import Bot as TelegramBot
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+
+from bot.core import Core
+from bot.messages import Button, Inbound, Outbound
+from reports.text import split_message
+from scheduler.outbox import SendError
+
+log = logging.getLogger(__name__)
+
+# PTB 22 reports RetryAfter.retry_after as a timedelta when this is set, and warns otherwise.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+CHANNEL = "telegram"
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+
+
+def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in rows]
+    )
+
+
+async def send(bot: TelegramBot, out: Outbound) -> None:
+    """Send one Outbound: long text in several messages, buttons on the last one."""
+    markup = keyboard(out.buttons)
+    if out.photo is not None:
+        await bot.send_photo(out.chat_id, out.photo, caption=out.text[:CAPTION_LIMIT] or None)
+        return
+    if out.document is not None:
+        name, content = out.document
+        await bot.send_document(
+            out.chat_id, content, filename=name, caption=out.text[:CAPTION_LIMIT] or None
+        )
+        return
+    chunks = split_message(out.text.split("\n"), TEXT_LIMIT) or [out.text]
+    for n, chunk in enumerate(chunks):
+        last = n == len(chunks) - 1
+        await bot.send_message(out.chat_id, chunk, reply_markup=markup if last else None)
+
+
+class TelegramSender:
+    """The outbox's way to send on Telegram."""
+
+    def __init__(self, bot: TelegramBot) -> None:
+        self.bot = bot
+
+    async def send(self, chat_id: str, text: str, buttons: tuple[tuple[Button, ...], ...]) -> None:
+        try:
+            await self.bot.send_message(chat_id, text, reply_markup=keyboard(buttons))
+        except RetryAfter as exc:
+            delay = exc.retry_after
+            seconds = delay if isinstance(delay, int | float) else delay.total_seconds()
+            raise SendError("retry_after", str(exc), float(seconds)) from exc
+        except Forbidden as exc:
+            raise SendError("blocked", str(exc)) from exc
+        except BadRequest as exc:
+            kind = "blocked" if "chat not found" in str(exc).lower() else "permanent"
+            raise SendError(kind, str(exc)) from exc  # type: ignore[arg-type]
+        except (TimedOut, NetworkError) as exc:
+            raise SendError("transient", str(exc) or type(exc).__name__) from exc
+        except TelegramError as exc:
+            raise SendError("transient", str(exc)) from exc
+
+
+def inbound_of(update: Update) -> Inbound | None:
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None or user.is_bot:
+        return None
+    common = {
+        "channel": CHANNEL,
+        "chat_id": str(chat.id),
+        "user_id": str(user.id),
+        "display_name": user.full_name,
+        "chat_type": "private" if chat.type == "private" else "group",
+        "language_code": user.language_code,
+    }
+    query = update.callback_query
+    if query is not None:
+        return Inbound(button=query.data or "", **common)  # type: ignore[arg-type]
+    message = update.message
+    if message is None:
+        return None
+    return Inbound(text=message.text, **common)  # type: ignore[arg-type]
+
+
+async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    core: Core = context.application.bot_data["core"]
+    inbound = inbound_of(update)
+    if inbound is None:
+        return
+    query = update.callback_query
+    if query is not None:
+        try:
+            await query.answer()
+            if query.message is not None and update.effective_chat is not None:
+                # The pressed keyboard is spent: remove it so nobody presses it again.
+                await context.bot.edit_message_reply_markup(
+                    update.effective_chat.id, query.message.message_id, reply_markup=None
+                )
+        except TelegramError:
+            log.debug("could not answer or clear a callback", exc_info=True)
+    for out in await core.handle(inbound):
+        await send(context.bot, out)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    log.error("telegram update failed", exc_info=context.error)
+
+
+def add_handlers(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CallbackQueryHandler(on_update))
+    app.add_handler(MessageHandler(filters.ALL & ~filters.UpdateType.EDITED, on_update))
+    app.add_error_handler(on_error)

@@ -1,0 +1,260 @@
+"""Every sentence the bot says, in Vietnamese, in one place so that wording can be reviewed.
+
+Functions take the values they need and return finished text. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+# --------------------------------------------------------------------------- common
+
+DATE_FMT = "%d/%m/%Y"
+
+
+def d(day: date) -> str:
+    """A date as dd/mm/yyyy."""
+    return day.strftime(DATE_FMT)
+
+
+WELCOME_CITIZEN = (
+    "Xin chào! Đây là trợ lý cải cách hành chính của UBND huyện.\n"
+    "Để đánh giá mức độ hài lòng, ông/bà vui lòng quét mã QR tại nơi vừa làm thủ tục "
+    "(bộ phận một cửa, trường học, cơ sở y tế)."
+)
+UNKNOWN_COMMAND = "Tôi chưa hiểu lệnh này. Gõ /help để xem những việc tôi làm được."
+NOT_UNDERSTOOD = "Tôi chưa hiểu tin nhắn này. Gõ /help để xem những việc tôi làm được."
+TOO_LONG = "Tin nhắn quá dài (tối đa {limit} ký tự). Ông/bà vui lòng gửi ngắn gọn hơn."
+BUTTON_EXPIRED = "Nút này đã hết hiệu lực. Gõ /help để bắt đầu lại."
+BUTTON_NOT_YOURS = "Nút này không dành cho ông/bà."
+CANCELLED = "Đã hủy. Dữ liệu đã gửi trước đó (nếu có) vẫn được giữ nguyên."
+NOTHING_TO_CANCEL = "Không có việc gì đang dở để hủy."
+ADMIN_ONLY = "Xin lỗi, chức năng này chỉ dành cho cán bộ Phòng Nội vụ được phân quyền."
+MEMBER_ONLY = (
+    "Chức năng này dành cho thủ trưởng các cơ quan, đơn vị đã đăng ký. "
+    "Vui lòng liên hệ Phòng Nội vụ để nhận đường dẫn đăng ký."
+)
+GROUP_PRIVATE_ONLY = "Vui lòng nhắn riêng cho bot để thực hiện việc này."
+ERROR = "Xin lỗi, đã có lỗi khi xử lý. Dữ liệu đã ghi nhận trước đó không bị mất; vui lòng thử lại."
+
+HELP_CITIZEN = (
+    "Tôi giúp người dân, doanh nghiệp đánh giá mức độ hài lòng về dịch vụ công.\n"
+    "• Quét mã QR tại nơi vừa làm thủ tục để bắt đầu khảo sát (dưới 1 phút, ẩn danh).\n"
+    "• /huy — dừng khảo sát đang làm."
+)
+HELP_MEMBER = (
+    "Ông/bà đã đăng ký báo cáo cho: {unit}.\n"
+    "• /baocao (hoặc /report) — nhập báo cáo kỳ hiện tại; có thể nhập nhanh một lần, "
+    "ví dụ: /baocao 2=120/150 5c=300/520 11b=64\n"
+    "• /baocao lần nữa sau khi gửi — sửa số liệu đã gửi (trước khi kỳ báo cáo đóng).\n"
+    "• /huy (hoặc /cancel) — dừng việc đang làm.\n"
+    "Bot sẽ nhắc trước hạn nộp báo cáo (trước ngày 15 tháng cuối quý)."
+)
+HELP_ADMIN = (
+    "Chức năng dành cho Phòng Nội vụ:\n"
+    "• /trangthai (hoặc /status) — tình hình nộp báo cáo, chỉ tiêu, mức độ hài lòng.\n"
+    "• /nhacnho (hoặc /remind) — nhắc ngay các đơn vị chưa nộp (mỗi người tối đa 1 lần/ngày).\n"
+    "• /baocao MÃ_ĐƠN_VỊ — nhập báo cáo thay cho một đơn vị (ví dụ sau khi gọi điện).\n"
+    "• /huy (hoặc /cancel) — dừng việc đang làm."
+)
+
+# --------------------------------------------------------------------------- registration
+
+INVITE_OK = (
+    "Đăng ký thành công! Ông/bà là người báo cáo của {unit}.\n"
+    "Gõ /baocao để nhập báo cáo kỳ hiện tại, /help để xem hướng dẫn."
+)
+INVITE_INVALID = (
+    "Đường dẫn đăng ký không hợp lệ, đã được sử dụng hoặc đã hết hạn. "
+    "Vui lòng liên hệ Phòng Nội vụ để nhận đường dẫn mới."
+)
+INVITE_ALREADY = "Ông/bà đã đăng ký báo cáo cho {unit}. Không cần đăng ký lại."
+GROUP_REGISTERED = "Đã đăng ký nhóm này nhận thông tin cải cách hành chính cho Phòng Nội vụ."
+
+# --------------------------------------------------------------------------- reminders
+
+
+def reminder(unit: str, period: str, deadline: date, overdue: bool, days_left: int) -> str:
+    if overdue:
+        return (
+            f"⚠️ {unit} chưa nộp báo cáo cải cách hành chính {period}. "
+            f"Hạn nộp là {d(deadline)} (đã quá hạn {-days_left} ngày). "
+            "Đề nghị thủ trưởng đơn vị nộp ngay: gõ /baocao hoặc bấm nút bên dưới."
+        )
+    when = "hôm nay là ngày cuối" if days_left == 0 else f"còn {days_left} ngày"
+    return (
+        f"🔔 Nhắc nộp báo cáo cải cách hành chính {period} của {unit}.\n"
+        f"Hạn nộp: {d(deadline)} ({when}). Gõ /baocao hoặc bấm nút bên dưới để nhập."
+    )
+
+
+REMIND_BUTTON = "📝 Nhập báo cáo"
+
+
+def remind_queued(count: int, units: int) -> str:
+    if count == 0:
+        return (
+            "Không có lời nhắc mới nào cần gửi (các đơn vị đã nộp, chưa có người đăng ký, "
+            "hoặc đã được nhắc hôm nay)."
+        )
+    return f"Đã xếp {count} lời nhắc tới người báo cáo của {units} đơn vị chưa nộp."
+
+
+def overdue_admin(period: str, units: list[str]) -> str:
+    listed = "\n".join(f"• {u}" for u in units)
+    return f"⚠️ {period}: {len(units)} đơn vị đã quá hạn nộp báo cáo:\n{listed}"
+
+
+def unreachable_admin(name: str, unit: str) -> str:
+    return (
+        f"Không gửi được tin nhắn tới {name} ({unit}): người này đã chặn bot hoặc "
+        "xóa tài khoản. Vui lòng liên hệ trực tiếp."
+    )
+
+
+# --------------------------------------------------------------------------- reporting
+
+NO_OPEN_ROUND = "Hiện không có kỳ báo cáo nào đang mở."
+NOTHING_DUE = "Đơn vị không có chỉ tiêu nào phải báo cáo trong kỳ này."
+
+
+def report_intro(unit: str, period: str, deadline: date, count: int) -> str:
+    return (
+        f"Báo cáo {period} của {unit}. Hạn nộp: {d(deadline)}.\n"
+        f"Có {count} chỉ tiêu; mỗi câu hỏi một số. Gõ /huy để dừng, lúc khác gõ /baocao "
+        "để làm tiếp."
+    )
+
+
+def report_resume(index: int, total: int) -> str:
+    return f"Tiếp tục báo cáo đang làm dở (chỉ tiêu {index}/{total})."
+
+
+def progress(index: int, total: int) -> str:
+    return f"Chỉ tiêu {index}/{total}"
+
+
+ASK_DENOMINATOR = "{label} (nhập một số, ví dụ 150):"
+ASK_NUMERATOR = "{label} (nhập một số, không lớn hơn {den}):"
+ASK_PERCENT = "Nhập tỷ lệ phần trăm (từ 0 đến 100, ví dụ 85,5):"
+ASK_COUNT = "Nhập số lượng (số nguyên, ví dụ 12):"
+SKIP_BUTTON = "Không áp dụng cho đơn vị"
+ASK_SKIP_REASON = "Vui lòng ghi ngắn gọn lý do chỉ tiêu này không áp dụng cho đơn vị:"
+SKIP_REASON_EMPTY = "Lý do không được để trống. Vui lòng ghi ngắn gọn lý do:"
+
+NUMBER_PROBLEMS = {
+    "empty": "Chưa có số nào.",
+    "negative": "Số liệu không được âm.",
+    "not_a_number": "Đây không phải là một số.",
+    "several": "Vui lòng chỉ nhập một số.",
+    "ambiguous": "Cách viết số chưa rõ ràng.",
+    "too_long": "Số quá dài.",
+}
+NUMBER_EXAMPLE = (
+    " Ví dụ cách nhập: 1.234 hoặc 1 234 (một nghìn hai trăm ba mươi bốn), 85,5 hoặc 85,5%."
+)
+NUMERATOR_TOO_BIG = "Số này ({num}) không được lớn hơn tổng số đã nhập ({den}). Vui lòng nhập lại."
+PERCENT_RANGE = "Tỷ lệ phải nằm trong khoảng 0–100%. Vui lòng nhập lại."
+COUNT_WHOLE = "Số lượng phải là số nguyên (không có phần thập phân). Vui lòng nhập lại."
+
+
+def big_change(new: str, old: str) -> str:
+    return (
+        f"Giá trị {new} chênh lệch hơn 50% so với kỳ trước ({old}). "
+        "Ông/bà có chắc chắn số liệu này đúng không?"
+    )
+
+
+CONFIRM_KEEP = "Đúng, giữ số này"
+CONFIRM_RETYPE = "Nhập lại"
+SUMMARY_SEND = "✅ Gửi báo cáo"
+SUMMARY_EDIT = "✏️ Sửa một mục"
+SUMMARY_CANCEL = "❌ Hủy"
+PICK_ITEM = "Chọn chỉ tiêu cần sửa (bấm nút hoặc gõ mã, ví dụ 5c):"
+SUMMARY_HINT = "Bấm “Gửi báo cáo” để nộp (hoặc gõ: gửi / sửa / hủy)."
+MET = "đạt"
+NOT_MET = "chưa đạt"
+
+
+def summary_header(unit: str, period: str) -> str:
+    return f"TÓM TẮT BÁO CÁO {period} — {unit}"
+
+
+def report_stored(period: str, late: bool, count: int) -> str:
+    tail = " (nộp sau hạn)" if late else ""
+    return (
+        f"Đã ghi nhận báo cáo {period}{tail}: {count} chỉ tiêu. Cảm ơn ông/bà!\n"
+        "Nếu cần sửa, gõ /baocao trước khi kỳ báo cáo đóng."
+    )
+
+
+def report_corrected(period: str, changes: int) -> str:
+    return f"Đã ghi nhận {changes} thay đổi cho báo cáo {period}. Lịch sử sửa đổi được lưu lại."
+
+
+NO_CHANGES = "Không có số liệu nào thay đổi; báo cáo giữ nguyên."
+
+
+def already_submitted(by: str, when: str) -> str:
+    return (
+        f"Đơn vị đã nộp báo cáo kỳ này (người gửi: {by}, lúc {when}). "
+        "Ông/bà có thể sửa số liệu: các câu hỏi dưới đây hiện giá trị đang lưu."
+    )
+
+
+def current_value(text: str) -> str:
+    return f"Giá trị đang lưu: {text}. Nhập số mới, hoặc gõ “=” để giữ nguyên."
+
+
+ROUND_CLOSED = "Kỳ báo cáo này đã đóng, không thể sửa số liệu."
+ADMIN_UNIT_NEEDED = "Vui lòng ghi mã đơn vị, ví dụ: /baocao PNV. Xem danh sách mã bằng /donvi."
+UNKNOWN_UNIT = "Không có đơn vị mã “{code}”."
+ADMIN_ENTERING = "Ông/bà đang nhập thay cho {unit}; báo cáo sẽ được ghi là do Phòng Nội vụ nhập."
+QUICK_UNKNOWN = "Mã chỉ tiêu không có trong kỳ báo cáo của đơn vị: {codes}."
+QUICK_BAD = "Phần chưa đúng: {parts}. Cách viết: mã=số, hoặc mã=tử/mẫu cho tỷ lệ, ví dụ 5c=300/520."
+QUICK_MISSING = "Còn thiếu: {codes}. Tôi sẽ hỏi tiếp các chỉ tiêu này."
+NUDGE = "Báo cáo của ông/bà đang làm dở. Gõ /baocao để làm tiếp, hoặc /huy để bỏ."
+
+# --------------------------------------------------------------------------- surveys
+
+SURVEY_UNKNOWN = (
+    "Mã khảo sát không hợp lệ. Vui lòng quét lại mã QR tại nơi làm thủ tục, "
+    "hoặc hỏi cán bộ tại quầy."
+)
+SURVEY_LINK_USED = "Đường dẫn khảo sát này đã được sử dụng. Cảm ơn ông/bà!"
+SURVEY_TOO_MANY = (
+    "Ông/bà đã bắt đầu nhiều khảo sát trong thời gian ngắn. Vui lòng thử lại sau ít phút."
+)
+SURVEY_REPEAT = (
+    "Cảm ơn ông/bà! Ý kiến hôm nay tại điểm này đã được ghi nhận trước đó, "
+    "nên lần trả lời này không được tính thêm."
+)
+SURVEY_SKIP = "Bỏ qua"
+SURVEY_TEXT_TOO_LONG = "Góp ý quá dài (tối đa {limit} ký tự). Vui lòng viết ngắn gọn hơn."
+SURVEY_RATING_HINT = "Bấm một nút hoặc gõ một số từ 1 (rất không hài lòng) đến 5 (rất hài lòng)."
+SURVEY_CHOICE_HINT = "Bấm một nút hoặc gõ số thứ tự của lựa chọn (1–{n})."
+
+
+def survey_progress(index: int, total: int) -> str:
+    return f"Câu {index}/{total}"
+
+
+def survey_start(point: str, intro: str) -> str:
+    return f"📋 {point}\n{intro}".strip()
+
+
+def feedback_admin(point: str, rating: int, comment: str, day: date) -> str:
+    return (
+        f"📣 Phản ánh của người dân ({d(day)}) tại {point}: mức {rating}/5.\n"
+        f"Nội dung: {comment}\n(Ẩn danh — không lưu thông tin người gửi.)"
+    )
+
+
+# --------------------------------------------------------------------------- status
+
+NO_ROUND_STATUS = "Chưa có kỳ báo cáo nào."
+NOT_ENOUGH_DATA = "chưa đủ dữ liệu"
+SURVEY_EXPIRED = (
+    "Phiếu khảo sát đã hết hạn (quá 30 phút không trả lời). "
+    "Vui lòng quét lại mã QR nếu muốn đánh giá."
+)

@@ -1,0 +1,246 @@
+"""Query functions shared by the use cases. Each takes an open AsyncSession; the caller
+owns the transaction (one per handled message)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import (
+    AdminChat,
+    Conversation,
+    Member,
+    OutboxMessage,
+    Round,
+    Submission,
+    SubmissionValue,
+    SurveyDailyCount,
+    Unit,
+)
+
+
+async def insert_ignore(
+    session: AsyncSession, model: type[Any], rows: Sequence[dict[str, Any]], keys: Sequence[str]
+) -> int:
+    """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL; returns rows inserted."""
+    if not rows:
+        return 0
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(model).values(list(rows)).on_conflict_do_nothing(index_elements=list(keys))
+    result = await session.execute(stmt)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# --------------------------------------------------------------------------- organisation
+
+
+async def sync_units(session: AsyncSession, units: Iterable[Any]) -> None:
+    """Mirror the organisation file into the units table (new, renamed, removed units)."""
+    existing = {u.code: u for u in (await session.scalars(select(Unit))).all()}
+    seen: set[str] = set()
+    for unit in units:
+        seen.add(unit.code)
+        row = existing.get(unit.code)
+        if row is None:
+            row = Unit(code=unit.code)
+            session.add(row)
+            await session.flush()
+        row.name, row.kind, row.parent_code = unit.name, unit.kind, unit.parent
+        row.reports, row.active = unit.reports, True
+    for code, row in existing.items():
+        if code not in seen:
+            row.active = False
+
+
+async def member_of(session: AsyncSession, channel: str, user_id: str) -> Member | None:
+    return await session.scalar(
+        select(Member).where(Member.channel == channel, Member.user_id == user_id)
+    )
+
+
+async def members_of_units(session: AsyncSession, codes: Iterable[str]) -> list[Member]:
+    codes = list(codes)
+    if not codes:
+        return []
+    return list(
+        (
+            await session.scalars(
+                select(Member).where(Member.unit_code.in_(codes)).order_by(Member.id)
+            )
+        ).all()
+    )
+
+
+async def admin_chats(session: AsyncSession) -> list[AdminChat]:
+    return list((await session.scalars(select(AdminChat))).all())
+
+
+# --------------------------------------------------------------------------- rounds
+
+
+async def round_by_key(session: AsyncSession, key: str) -> Round | None:
+    return await session.scalar(select(Round).where(Round.key == key))
+
+
+async def open_rounds(session: AsyncSession) -> list[Round]:
+    return list(
+        (
+            await session.scalars(
+                select(Round).where(Round.closed_at.is_(None)).order_by(Round.window_start)
+            )
+        ).all()
+    )
+
+
+async def latest_round(session: AsyncSession, today: date) -> Round | None:
+    """The newest round that has opened by ``today``."""
+    return await session.scalar(
+        select(Round)
+        .where(Round.window_start <= today)
+        .order_by(Round.window_start.desc(), Round.id.desc())
+        .limit(1)
+    )
+
+
+async def submission_for(session: AsyncSession, round_id: int, unit_code: str) -> Submission | None:
+    return await session.scalar(
+        select(Submission).where(Submission.round_id == round_id, Submission.unit_code == unit_code)
+    )
+
+
+async def submissions_of(session: AsyncSession, round_id: int) -> list[Submission]:
+    return list(
+        (await session.scalars(select(Submission).where(Submission.round_id == round_id))).all()
+    )
+
+
+async def values_of(session: AsyncSession, submission_id: int) -> list[SubmissionValue]:
+    return list(
+        (
+            await session.scalars(
+                select(SubmissionValue).where(SubmissionValue.submission_id == submission_id)
+            )
+        ).all()
+    )
+
+
+async def previous_values(
+    session: AsyncSession, unit_code: str, before: date
+) -> dict[str, SubmissionValue]:
+    """The unit's values in its latest submitted round that opened before ``before``."""
+    sub = await session.scalar(
+        select(Submission)
+        .join(Round, Round.id == Submission.round_id)
+        .where(Submission.unit_code == unit_code, Round.window_start < before)
+        .order_by(Round.window_start.desc())
+        .limit(1)
+    )
+    if sub is None:
+        return {}
+    return {v.indicator_code: v for v in await values_of(session, sub.id)}
+
+
+# --------------------------------------------------------------------------- conversations
+
+
+async def conversation(session: AsyncSession, channel: str, user_id: str) -> Conversation | None:
+    return await session.get(Conversation, (channel, user_id))
+
+
+async def save_conversation(
+    session: AsyncSession,
+    channel: str,
+    user_id: str,
+    kind: str,
+    state: dict[str, Any] | None,
+    now: datetime,
+) -> None:
+    row = await session.get(Conversation, (channel, user_id))
+    if state is None:
+        if row is not None:
+            await session.delete(row)
+        return
+    if row is None:
+        session.add(
+            Conversation(channel=channel, user_id=user_id, kind=kind, state=state, updated_at=now)
+        )
+    else:
+        row.kind, row.updated_at, row.nudged_at = kind, now, None
+        row.state = dict(state)  # a new object, so the JSON column is seen as changed
+
+
+# --------------------------------------------------------------------------- surveys
+
+
+async def add_to_daily_counts(
+    session: AsyncSession,
+    day: date,
+    point: str,
+    field: str,
+    target: str,
+    levels: Sequence[int],
+    fully_satisfied: bool,
+) -> None:
+    """Add one respondent's ratings for one target to the day's aggregate row."""
+    await insert_ignore(
+        session,
+        SurveyDailyCount,
+        [{"day": day, "point_code": point, "field": field, "target": target}],
+        ["day", "point_code", "field", "target"],
+    )
+    increments: dict[str, Any] = {
+        f"level{n}": getattr(SurveyDailyCount, f"level{n}") + levels.count(n)
+        for n in range(1, 6)
+        if levels.count(n)
+    }
+    increments["respondents"] = SurveyDailyCount.respondents + 1
+    increments["fully_satisfied"] = SurveyDailyCount.fully_satisfied + int(fully_satisfied)
+    await session.execute(
+        update(SurveyDailyCount)
+        .where(
+            and_(
+                SurveyDailyCount.day == day,
+                SurveyDailyCount.point_code == point,
+                SurveyDailyCount.field == field,
+                SurveyDailyCount.target == target,
+            )
+        )
+        .values(**increments)
+    )
+
+
+async def daily_counts(
+    session: AsyncSession, start: date | None = None, end: date | None = None
+) -> list[SurveyDailyCount]:
+    query = select(SurveyDailyCount)
+    if start is not None:
+        query = query.where(SurveyDailyCount.day >= start)
+    if end is not None:
+        query = query.where(SurveyDailyCount.day <= end)
+    return list((await session.scalars(query)).all())
+
+
+# --------------------------------------------------------------------------- outbox
+
+
+async def enqueue(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
+    """Queue messages; a row whose dedupe_key is already queued is silently skipped."""
+    return await insert_ignore(session, OutboxMessage, rows, ["dedupe_key"])
+
+
+async def pending_count(session: AsyncSession) -> int:
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.status.in_(("pending", "sending")))
+        )
+        or 0
+    )

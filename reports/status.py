@@ -1,0 +1,136 @@
+"""Computing /status figures from the database. Survey figures come from the daily
+aggregate rows, so the cost grows with units, points and days, not with responses."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from surveys.scoring import aggregate_ratio, is_met, satisfaction_rate, target_for_year
+
+from db import repo
+from db.models import Round
+from reports.figures import IndicatorFigure, SatisfactionFigure, StatusFigures
+from scheduler.rounds import missing_units, unit_is_asked
+from surveys.catalogue import Catalogue, Indicator
+
+
+def fields_for(indicator: Indicator, year: int) -> tuple[str, ...]:
+    """The fields that count for a field-restricted target (14a) in ``year``."""
+    years = sorted(indicator.fields_by_year)
+    for y in years:
+        if y >= year:
+            return indicator.fields_by_year[y]
+    return indicator.fields_by_year[years[-1]] if years else ()
+
+
+async def satisfaction(
+    session: AsyncSession,
+    catalogue: Catalogue,
+    start: date,
+    end: date,
+    year: int,
+    min_sample: int,
+) -> tuple[SatisfactionFigure, ...]:
+    levels: dict[str, dict[int, int]] = defaultdict(lambda: dict.fromkeys(range(1, 6), 0))
+    rows = await repo.daily_counts(session, start, end)
+    targets = catalogue.indicators.survey_targets()
+    for indicator in targets:
+        source = indicator.part_of or indicator.code
+        allowed = fields_for(indicator, year) if indicator.part_of else None
+        bucket = levels[indicator.code]
+        for row in rows:
+            if row.target != source or (allowed is not None and row.field not in allowed):
+                continue
+            for n in range(1, 6):
+                bucket[n] += getattr(row, f"level{n}")
+    out = []
+    for indicator in targets:
+        rate = satisfaction_rate(levels[indicator.code], min_sample)
+        goal = target_for_year(indicator.targets, year)
+        out.append(
+            SatisfactionFigure(
+                target=indicator.code,
+                name=indicator.name,
+                satisfied=rate.satisfied,
+                n=rate.n,
+                rate=rate.rate,
+                low=rate.low,
+                high=rate.high,
+                enough=rate.enough,
+                goal=goal,
+                met=is_met(rate.rate, goal) if rate.enough else None,
+            )
+        )
+    return tuple(out)
+
+
+async def status_figures(
+    session: AsyncSession, catalogue: Catalogue, round_: Round, today: date, min_sample: int
+) -> StatusFigures:
+    org = catalogue.org
+    submissions = await repo.submissions_of(session, round_.id)
+    names = {u.code: u.name for u in org.units}
+    on_time = tuple(names.get(s.unit_code, s.unit_code) for s in submissions if not s.late)
+    late = tuple(names.get(s.unit_code, s.unit_code) for s in submissions if s.late)
+    missing: dict[str, list[str]] = {}
+    for unit in await missing_units(session, catalogue, round_):
+        missing.setdefault(org.kind_label(unit.kind), []).append(unit.name)
+    asked = [u for u in org.reporting_units() if unit_is_asked(round_, u)]
+
+    values_by_code: dict[str, list[tuple[float | None, float | None, float | None]]] = defaultdict(
+        list
+    )
+    for submission in submissions:
+        for v in await repo.values_of(session, submission.id):
+            if v.skip_reason is None:
+                values_by_code[v.indicator_code].append((v.numerator, v.denominator, v.value))
+    year = round_.deadline.year
+    indicators = []
+    wanted = set(round_.indicator_codes) if round_.indicator_codes is not None else None
+    for indicator in catalogue.indicators.indicators:
+        if indicator.kind == "survey" or (wanted is not None and indicator.code not in wanted):
+            continue
+        given = values_by_code.get(indicator.code, [])
+        num = den = None
+        if indicator.kind == "ratio":
+            pairs = [(float(n or 0), float(d or 0)) for n, d, _ in given]
+            num, den = sum(p[0] for p in pairs), sum(p[1] for p in pairs)
+            value = aggregate_ratio(pairs) if pairs else None
+        elif indicator.kind == "percent":
+            value = sum(float(v or 0) for *_, v in given) / len(given) if given else None
+        else:
+            value = sum(float(v or 0) for *_, v in given) if given else None
+        target = target_for_year(indicator.targets, year)
+        indicators.append(
+            IndicatorFigure(
+                code=indicator.code,
+                name=indicator.name,
+                kind=indicator.kind,
+                value=value,
+                numerator=num if given else None,
+                denominator=den if given else None,
+                target=target,
+                direction=indicator.direction,
+                met=is_met(value, target, indicator.direction),
+                units_reporting=len(given),
+            )
+        )
+    return StatusFigures(
+        round_key=round_.key,
+        round_title=round_.title,
+        window_start=round_.window_start,
+        window_end=round_.window_end,
+        deadline=round_.deadline,
+        today=today,
+        closed=round_.closed_at is not None,
+        units_total=len(asked),
+        on_time=on_time,
+        late=late,
+        missing={k: tuple(v) for k, v in missing.items()},
+        indicators=tuple(indicators),
+        satisfaction=await satisfaction(
+            session, catalogue, round_.window_start, round_.window_end, year, min_sample
+        ),
+    )

@@ -1,0 +1,99 @@
+"""/status as text for a phone screen, split into messages of at most 4096 characters."""
+
+from __future__ import annotations
+
+from surveys.numbers import format_number, format_percent
+
+from bot import texts as T
+from reports.figures import IndicatorFigure, SatisfactionFigure, StatusFigures
+
+TELEGRAM_LIMIT = 4096
+
+
+def _verdict(met: bool | None) -> str:
+    return "" if met is None else (" ✅" if met else " ❌")
+
+
+def _indicator_line(f: IndicatorFigure) -> str:
+    if f.value is None:
+        shown = "chưa có số liệu"
+    elif f.kind == "ratio":
+        shown = (
+            f"{format_percent(f.value)} ({format_number(f.numerator or 0)}/"
+            f"{format_number(f.denominator or 0)})"
+        )
+    elif f.kind == "percent":
+        shown = format_percent(f.value)
+    else:
+        shown = format_number(f.value)
+    goal = ""
+    if f.target is not None:
+        sign = "≥" if f.direction == "min" else "≤"
+        goal = f" — mục tiêu {sign} {format_percent(f.target, 0)}"
+    return f"• {f.code}. {f.name}: {shown}{goal}{_verdict(f.met)}"
+
+
+def _satisfaction_line(f: SatisfactionFigure) -> str:
+    goal = f", mục tiêu ≥ {format_percent(f.goal, 0)}" if f.goal is not None else ""
+    if f.rate is None or not f.enough:
+        return f"• {f.target}. {f.name}: {T.NOT_ENOUGH_DATA} (n={f.n}{goal})"
+    return (
+        f"• {f.target}. {f.name}: {format_percent(f.rate)} "
+        f"(n={f.n}, KTC 95%: {format_percent(f.low)}–{format_percent(f.high)}{goal})"
+        f"{_verdict(f.met)}"
+    )
+
+
+def status_lines(f: StatusFigures) -> list[str]:
+    if f.closed:
+        when = "đã đóng"
+    elif f.days_left >= 0:
+        when = f"còn {f.days_left} ngày"
+    else:
+        when = f"quá hạn {-f.days_left} ngày"
+    lines = [
+        f"📊 TÌNH HÌNH BÁO CÁO {f.round_title.upper()}",
+        f"Kỳ số liệu: {T.d(f.window_start)} – {T.d(f.window_end)}",
+        f"Hạn nộp: {T.d(f.deadline)} ({when})",
+        "",
+        f"Đã nộp: {f.submitted}/{f.units_total} đơn vị "
+        f"(đúng hạn {len(f.on_time)}, trễ hạn {len(f.late)})",
+    ]
+    if f.missing:
+        lines.append(f"Chưa nộp ({sum(len(v) for v in f.missing.values())}):")
+        for kind, names in f.missing.items():
+            lines.append(f"— {kind}: " + ", ".join(names))
+    if f.indicators:
+        lines += ["", "CHỈ TIÊU (số liệu toàn huyện, tính từ tử số/mẫu số):"]
+        lines += [_indicator_line(i) for i in f.indicators]
+    if f.satisfaction:
+        lines += ["", "MỨC ĐỘ HÀI LÒNG (khảo sát qua bot):"]
+        lines += [_satisfaction_line(s) for s in f.satisfaction]
+    return lines
+
+
+def split_message(lines: list[str], limit: int = TELEGRAM_LIMIT) -> list[str]:
+    """Join lines into messages of at most ``limit`` characters, breaking between lines
+    (and inside a line only when one line alone is too long)."""
+    chunks: list[str] = []
+    current = ""
+    for line in lines:
+        while len(line) > limit:
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = candidate
+    if current.strip():
+        chunks.append(current)
+    return [c for c in chunks if c.strip()]
+
+
+def render_status(f: StatusFigures, limit: int = TELEGRAM_LIMIT) -> list[str]:
+    return split_message(status_lines(f), limit)

@@ -1,0 +1,377 @@
+"""The organisation, the indicator catalogue, the service points and the questionnaires.
+
+All four are data files (TOML) so that another district can run the bot with its own;
+this module only reads and checks them. It does no other I/O and knows nothing of chat.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from surveys.scoring import RATING_LABELS
+
+FIELD_LABELS: dict[str, str] = {
+    "dat_dai": "Đất đai",
+    "xay_dung": "Xây dựng",
+    "dau_tu": "Đầu tư",
+    "ho_tich": "Hộ tịch",
+    "chung_thuc": "Chứng thực",
+    "y_te": "Y tế",
+    "giao_duc": "Giáo dục",
+    "khac": "Khác",
+}
+
+IndicatorKind = Literal["ratio", "percent", "count", "survey"]
+QuestionKind = Literal["rating", "choice", "text"]
+
+_UNIT_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,15}$")
+_POINT_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,23}$")
+_INDICATOR_CODE = re.compile(r"^[0-9]{1,2}[a-z]?$")
+
+
+class CatalogueError(ValueError):
+    """A data file is malformed; the message names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    code: str
+    name: str
+    kind: str
+    parent: str | None = None
+    reports: bool = True
+
+
+@dataclass(frozen=True)
+class Organisation:
+    kinds: dict[str, str]
+    units: tuple[Unit, ...]
+
+    def unit(self, code: str) -> Unit | None:
+        return self._by_code().get(code.upper())
+
+    def reporting_units(self) -> tuple[Unit, ...]:
+        return tuple(u for u in self.units if u.reports)
+
+    def kind_label(self, kind: str) -> str:
+        return self.kinds.get(kind, kind)
+
+    def _by_code(self) -> dict[str, Unit]:
+        return {u.code: u for u in self.units}
+
+
+@dataclass(frozen=True)
+class Indicator:
+    code: str
+    target_no: int
+    name: str
+    kind: IndicatorKind
+    purpose: str = ""
+    numerator_label: str = ""
+    denominator_label: str = ""
+    unit_kinds: tuple[str, ...] = ()
+    units: tuple[str, ...] = ()
+    direction: Literal["min", "max"] = "min"
+    targets: dict[int, float] = field(default_factory=dict)
+    fields_by_year: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    part_of: str | None = None
+
+    def applies_to(self, unit: Unit) -> bool:
+        if self.kind == "survey":
+            return False
+        if self.units:
+            return unit.code in self.units
+        return unit.kind in self.unit_kinds
+
+
+@dataclass(frozen=True)
+class IndicatorCatalogue:
+    indicators: tuple[Indicator, ...]
+
+    def get(self, code: str) -> Indicator | None:
+        return next((i for i in self.indicators if i.code == code.lower()), None)
+
+    def due_from(self, unit: Unit, only: Iterable[str] | None = None) -> tuple[Indicator, ...]:
+        """What a unit reports: by its kind (or named units), optionally narrowed by a round."""
+        wanted = set(only) if only is not None else None
+        return tuple(
+            i
+            for i in self.indicators
+            if i.applies_to(unit) and (wanted is None or i.code in wanted)
+        )
+
+    def survey_targets(self) -> tuple[Indicator, ...]:
+        return tuple(i for i in self.indicators if i.kind == "survey")
+
+
+@dataclass(frozen=True)
+class ServicePoint:
+    code: str
+    name: str
+    kind: str
+    questionnaire: str
+    unit: str | None = None
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    kind: QuestionKind
+    text: str
+    options: tuple[Option, ...] = ()
+    feeds: tuple[str, ...] = ()
+    sets_field: bool = False
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Questionnaire:
+    code: str
+    title: str
+    intro: str
+    thanks: str
+    questions: tuple[Question, ...]
+
+    def questions_for(self, point: ServicePoint) -> tuple[Question, ...]:
+        """The questions a citizen at this point is asked (the field question drops when fixed)."""
+        return tuple(q for q in self.questions if not (q.sets_field and point.field))
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Everything the bot knows from data files, loaded once at start-up."""
+
+    org: Organisation
+    indicators: IndicatorCatalogue
+    points: tuple[ServicePoint, ...]
+    questionnaires: dict[str, Questionnaire]
+
+    def point(self, code: str) -> ServicePoint | None:
+        return next((p for p in self.points if p.code == code.lower()), None)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise CatalogueError(f"{path}: không tìm thấy tệp") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogueError(f"{path}: TOML sai cú pháp: {exc}") from exc
+
+
+def _str(entry: Mapping[str, Any], key: str, where: str, *, required: bool = True) -> str:
+    value = entry.get(key)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise CatalogueError(f"{where}: khóa '{key}' phải là chuỗi không rỗng")
+    return value.strip()
+
+
+def _year_table(raw: Any, where: str) -> dict[int, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise CatalogueError(f"{where}: phải là bảng năm = giá trị")
+    out: dict[int, Any] = {}
+    for key, value in raw.items():
+        if not str(key).isdigit():
+            raise CatalogueError(f"{where}: năm '{key}' không hợp lệ")
+        out[int(key)] = value
+    return dict(sorted(out.items()))
+
+
+def load_organisation(path: Path) -> Organisation:
+    data = _read(path)
+    kinds = data.get("kinds", {})
+    if not isinstance(kinds, dict) or not kinds:
+        raise CatalogueError(f"{path}: thiếu bảng [kinds]")
+    units: list[Unit] = []
+    seen: set[str] = set()
+    for n, entry in enumerate(data.get("unit", []), start=1):
+        where = f"{path}: [[unit]] thứ {n}"
+        code = _str(entry, "code", where).upper()
+        if not _UNIT_CODE.match(code):
+            raise CatalogueError(f"{where}: mã '{code}' chỉ gồm A-Z, 0-9, '-' (tối đa 16 ký tự)")
+        if code in seen:
+            raise CatalogueError(f"{where}: mã '{code}' bị trùng")
+        kind = _str(entry, "kind", where)
+        if kind not in kinds:
+            raise CatalogueError(f"{where}: loại '{kind}' không có trong [kinds]")
+        parent = entry.get("parent")
+        if parent is not None and str(parent).upper() not in seen:
+            raise CatalogueError(f"{where}: đơn vị cha '{parent}' phải được khai báo trước")
+        seen.add(code)
+        units.append(
+            Unit(
+                code=code,
+                name=_str(entry, "name", where),
+                kind=kind,
+                parent=str(parent).upper() if parent is not None else None,
+                reports=bool(entry.get("reports", True)),
+            )
+        )
+    if not units:
+        raise CatalogueError(f"{path}: không có đơn vị nào ([[unit]])")
+    return Organisation(kinds={str(k): str(v) for k, v in kinds.items()}, units=tuple(units))
+
+
+def load_indicators(path: Path, org: Organisation) -> IndicatorCatalogue:
+    data = _read(path)
+    indicators: list[Indicator] = []
+    for n, entry in enumerate(data.get("indicator", []), start=1):
+        where = f"{path}: [[indicator]] thứ {n}"
+        code = _str(entry, "code", where).lower()
+        if not _INDICATOR_CODE.match(code):
+            raise CatalogueError(f"{where}: mã chỉ tiêu '{code}' không hợp lệ")
+        kind = _str(entry, "kind", where)
+        if kind not in ("ratio", "percent", "count", "survey"):
+            raise CatalogueError(f"{where}: kind phải là ratio, percent, count hoặc survey")
+        indicator_kind: IndicatorKind = kind  # type: ignore[assignment]
+        unit_kinds = tuple(entry.get("unit_kinds", ()))
+        for k in unit_kinds:
+            if k not in org.kinds:
+                raise CatalogueError(f"{where}: loại đơn vị '{k}' không có trong tổ chức")
+        units = tuple(str(u).upper() for u in entry.get("units", ()))
+        for u in units:
+            if org.unit(u) is None:
+                raise CatalogueError(f"{where}: đơn vị '{u}' không có trong tổ chức")
+        direction = entry.get("direction", "min")
+        if direction not in ("min", "max"):
+            raise CatalogueError(f"{where}: direction phải là min hoặc max")
+        targets = {y: float(v) for y, v in _year_table(entry.get("targets"), where).items()}
+        fields = {
+            y: tuple(str(f) for f in v) for y, v in _year_table(entry.get("fields"), where).items()
+        }
+        indicator = Indicator(
+            code=code,
+            target_no=int(entry.get("target_no", 0)),
+            name=_str(entry, "name", where),
+            kind=indicator_kind,
+            purpose=_str(entry, "purpose", where, required=False),
+            numerator_label=_str(entry, "numerator_label", where, required=kind == "ratio"),
+            denominator_label=_str(entry, "denominator_label", where, required=kind == "ratio"),
+            unit_kinds=unit_kinds,
+            units=units,
+            direction=direction,
+            targets=targets,
+            fields_by_year=fields,
+            part_of=entry.get("part_of"),
+        )
+        indicators.append(indicator)
+    codes = [i.code for i in indicators]
+    if len(set(codes)) != len(codes):
+        raise CatalogueError(f"{path}: mã chỉ tiêu bị trùng")
+    return IndicatorCatalogue(tuple(indicators))
+
+
+def load_questionnaire(path: Path) -> Questionnaire:
+    data = _read(path)
+    where = str(path)
+    questions: list[Question] = []
+    for n, entry in enumerate(data.get("question", []), start=1):
+        qwhere = f"{path}: [[question]] thứ {n}"
+        kind = _str(entry, "kind", qwhere)
+        if kind not in ("rating", "choice", "text"):
+            raise CatalogueError(f"{qwhere}: kind phải là rating, choice hoặc text")
+        question_kind: QuestionKind = kind  # type: ignore[assignment]
+        if kind == "rating":
+            options = tuple(Option(str(v), label) for v, label in RATING_LABELS.items())
+        else:
+            options = tuple(
+                Option(_str(o, "value", qwhere), _str(o, "label", qwhere))
+                for o in entry.get("options", ())
+            )
+        if kind == "choice" and len(options) < 2:
+            raise CatalogueError(f"{qwhere}: câu hỏi lựa chọn cần ít nhất 2 phương án")
+        questions.append(
+            Question(
+                id=_str(entry, "id", qwhere),
+                kind=question_kind,
+                text=_str(entry, "text", qwhere),
+                options=options,
+                feeds=tuple(entry.get("feeds", ())),
+                sets_field=bool(entry.get("sets_field", False)),
+                optional=bool(entry.get("optional", False)),
+            )
+        )
+    if not questions:
+        raise CatalogueError(f"{where}: không có câu hỏi nào")
+    if len(questions) > 5:
+        raise CatalogueError(f"{where}: tối đa 5 câu hỏi (người dân trả lời dưới 1 phút)")
+    if len({q.id for q in questions}) != len(questions):
+        raise CatalogueError(f"{where}: id câu hỏi bị trùng")
+    return Questionnaire(
+        code=_str(data, "code", where),
+        title=_str(data, "title", where),
+        intro=_str(data, "intro", where, required=False),
+        thanks=_str(data, "thanks", where, required=False),
+        questions=tuple(questions),
+    )
+
+
+def load_points(
+    path: Path, org: Organisation, questionnaires: Mapping[str, Questionnaire]
+) -> tuple[ServicePoint, ...]:
+    data = _read(path)
+    points: list[ServicePoint] = []
+    for n, entry in enumerate(data.get("point", []), start=1):
+        where = f"{path}: [[point]] thứ {n}"
+        code = _str(entry, "code", where).lower()
+        if not _POINT_CODE.match(code):
+            raise CatalogueError(f"{where}: mã điểm '{code}' chỉ gồm a-z, 0-9, '-' (tối đa 24)")
+        questionnaire = _str(entry, "questionnaire", where)
+        if questionnaire not in questionnaires:
+            raise CatalogueError(f"{where}: không có bộ câu hỏi '{questionnaire}'")
+        unit = entry.get("unit")
+        if unit is not None and org.unit(str(unit)) is None:
+            raise CatalogueError(f"{where}: đơn vị '{unit}' không có trong tổ chức")
+        fixed = entry.get("field")
+        if fixed is not None and fixed not in FIELD_LABELS:
+            raise CatalogueError(f"{where}: lĩnh vực '{fixed}' không hợp lệ")
+        points.append(
+            ServicePoint(
+                code=code,
+                name=_str(entry, "name", where),
+                kind=_str(entry, "kind", where),
+                questionnaire=questionnaire,
+                unit=str(unit).upper() if unit is not None else None,
+                field=fixed,
+            )
+        )
+    if len({p.code for p in points}) != len(points):
+        raise CatalogueError(f"{path}: mã điểm khảo sát bị trùng")
+    return tuple(points)
+
+
+def load_catalogue(
+    units: Path, indicators: Path, points: Path, questionnaires_dir: Path
+) -> Catalogue:
+    org = load_organisation(units)
+    catalogue = load_indicators(indicators, org)
+    questionnaires = {
+        q.code: q
+        for q in (load_questionnaire(p) for p in sorted(questionnaires_dir.glob("*.toml")))
+    }
+    return Catalogue(
+        org=org,
+        indicators=catalogue,
+        points=load_points(points, org, questionnaires),
+        questionnaires=questionnaires,
+    )

@@ -1,0 +1,164 @@
+"""End-to-end harness: the real Application built by the project's start-up code from a
+config file, talking HTTP to the fake Bot API server, with an injectable clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram.ext import Application
+
+from bot.config import Config, load_config
+from bot.runtime import Runtime, build_application, load_data
+from surveys.catalogue import Catalogue
+from tests.fakes.telegram_api import FakeTelegram, SentMessage
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+ADMIN = 9001
+OTHER_ADMIN = 9002
+
+
+class FakeClock:
+    """A clock tests move by hand; it always returns tz-aware UTC."""
+
+    def __init__(self, local: datetime) -> None:
+        self.moment = local.replace(tzinfo=VN).astimezone(UTC) if local.tzinfo is None else local
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+    def set_local(self, local: datetime) -> None:
+        self.moment = local.replace(tzinfo=VN).astimezone(UTC)
+
+    def advance(self, **kwargs: float) -> None:
+        self.moment += timedelta(**kwargs)
+
+
+def write_config(tmp: Path, tg: FakeTelegram, extra: str = "") -> Path:
+    path = tmp / "config.toml"
+    path.write_text(
+        f"""
+[telegram]
+token = "{tg.token}"
+base_url = "{tg.base_url}"
+base_file_url = "{tg.base_file_url}"
+
+[database]
+url = "sqlite+aiosqlite:///{tmp / "bot.sqlite3"}"
+
+[access]
+admins = [{ADMIN}, {OTHER_ADMIN}]
+
+[survey]
+secret = "a-test-secret-of-enough-length"
+{extra}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+@dataclass
+class Bot:
+    tg: FakeTelegram
+    config: Config
+    catalogue: Catalogue
+    clock: FakeClock
+    app: Application | None = None  # type: ignore[type-arg]
+    seen: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def runtime(self) -> Runtime:
+        assert self.app is not None
+        runtime: Runtime = self.app.bot_data["runtime"]
+        return runtime
+
+    async def start(self) -> None:
+        app = build_application(self.config, self.catalogue, self.clock)
+        # The same steps as Application.run_polling, inside the test's event loop.
+        await app.initialize()
+        assert app.post_init is not None
+        await app.post_init(app)
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0, timeout=1)
+        self.app = app
+
+    async def stop(self) -> None:
+        app, self.app = self.app, None
+        if app is None:
+            return
+        assert app.updater is not None
+        await app.updater.stop()
+        await app.stop()
+        assert app.post_shutdown is not None
+        await app.post_shutdown(app)
+        await app.shutdown()
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    async def idle(self) -> None:
+        await self.tg.wait_idle(quiet=0.15)
+
+    def new_to(self, chat_id: int) -> list[SentMessage]:
+        messages = self.tg.sent_to(chat_id)
+        start = self.seen.get(chat_id, 0)
+        self.seen[chat_id] = len(messages)
+        return messages[start:]
+
+    async def say(self, user_id: int, text: str, **kwargs: Any) -> list[SentMessage]:
+        """Send as ``user_id`` and return what the bot answered in that chat."""
+        chat = kwargs.get("chat_id", user_id)
+        self.new_to(chat)
+        self.tg.user_sends(user_id, text, **kwargs)
+        await self.idle()
+        return self.new_to(chat)
+
+    async def press(self, user_id: int, message: SentMessage, label: str) -> list[SentMessage]:
+        """Press the button whose label contains ``label``."""
+        matches = [d for lbl, d in message.buttons() if label in lbl]
+        assert matches, f"no button {label!r} in {message.buttons()}"
+        return await self.press_data(user_id, message, matches[0])
+
+    async def press_data(
+        self, user_id: int, message: SentMessage, data: str, strict: bool = True
+    ) -> list[SentMessage]:
+        self.new_to(message.chat_id)
+        self.tg.user_presses(user_id, message, data, strict=strict)
+        await self.idle()
+        return self.new_to(message.chat_id)
+
+    async def query(self, statement: Any) -> list[Any]:
+        async with self.runtime.ctx.sessions() as session:
+            return list((await session.execute(statement)).all())
+
+    async def scalars(self, statement: Any) -> list[Any]:
+        async with self.runtime.ctx.sessions() as session:
+            return list((await session.scalars(statement)).all())
+
+
+@asynccontextmanager
+async def running_bot(
+    tmp: Path, clock: FakeClock, extra_config: str = ""
+) -> AsyncIterator[Bot]:
+    async with FakeTelegram() as tg:
+        config = load_config(write_config(tmp, tg, extra_config))
+        bot = Bot(tg=tg, config=config, catalogue=load_data(config), clock=clock)
+        await bot.start()
+        try:
+            yield bot
+        finally:
+            await bot.stop()
+
+
+def texts(messages: list[SentMessage]) -> str:
+    return "\n".join(m.text or m.caption or "" for m in messages)
+
+
