@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from surveys.scoring import target_for_year
 
 from bot import texts as T
 from bot.context import Context, new_token
@@ -19,6 +19,7 @@ from surveys import reporting
 from surveys.catalogue import Unit
 from surveys.conversation import Input, State
 from surveys.reporting import Answer, Item, Sheet
+from surveys.scoring import target_for_year
 
 KIND = "report"
 
@@ -79,7 +80,7 @@ async def begin(
         and conv.state["unit"] == unit.code
         and not args
     ):
-        m = conv.state["m"]
+        m = copy.deepcopy(conv.state["m"])
         notice = T.report_resume(m["i"] + 1, len(sheet.items))
         step = reporting.resume(sheet, m)
         return say(person.chat_id, notice) + outbound(
@@ -130,7 +131,7 @@ def _when(ctx: Context, submission: Submission) -> str:
 async def proceed(
     ctx: Context, session: AsyncSession, person: Person, conv: Conversation, given: Input
 ) -> list[Outbound]:
-    state = dict(conv.state)
+    state = copy.deepcopy(conv.state)  # never mutate what the session loaded
     round_ = await session.get(Round, state["round_id"])
     unit = ctx.catalogue.org.unit(state["unit"])
     if round_ is None or unit is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 from datetime import timedelta
@@ -116,7 +117,7 @@ async def begin(
 async def proceed(
     ctx: Context, session: AsyncSession, person: Person, conv: Conversation, given: Input
 ) -> list[Outbound]:
-    state = dict(conv.state)
+    state = copy.deepcopy(conv.state)  # never mutate what the session loaded
     point = ctx.catalogue.point(state["point"])
     response = await session.get(SurveyResponse, state["rid"])
     now = ctx.now()

@@ -3,6 +3,7 @@ owns the transaction (one per handled message)."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -51,9 +52,9 @@ async def sync_units(session: AsyncSession, units: Iterable[Any]) -> None:
         if row is None:
             row = Unit(code=unit.code)
             session.add(row)
-            await session.flush()
         row.name, row.kind, row.parent_code = unit.name, unit.kind, unit.parent
         row.reports, row.active = unit.reports, True
+        await session.flush()  # parents first: the organisation file lists them first
     for code, row in existing.items():
         if code not in seen:
             row.active = False
@@ -173,7 +174,7 @@ async def save_conversation(
         )
     else:
         row.kind, row.updated_at, row.nudged_at = kind, now, None
-        row.state = dict(state)  # a new object, so the JSON column is seen as changed
+        row.state = copy.deepcopy(state)  # a new object, so the JSON column is seen as changed
 
 
 # --------------------------------------------------------------------------- surveys

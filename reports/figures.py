@@ -26,11 +26,12 @@ class SatisfactionFigure:
     target: str  # "14", "14a", "15", "16"
     name: str
     satisfied: int
-    n: int
+    n: int  # rating answers (the rate's denominator)
+    respondents: int  # people who gave them (the minimum sample counts people)
     rate: float | None  # percent
     low: float | None
     high: float | None
-    enough: bool  # n >= the minimum sample
+    enough: bool  # respondents >= the minimum sample
     goal: float | None  # the plan's target for the year
     met: bool | None  # None when not enough data
     official: float | None = None  # a figure units entered from an official survey

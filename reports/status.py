@@ -7,13 +7,13 @@ from collections import defaultdict
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from surveys.scoring import aggregate_ratio, is_met, satisfaction_rate, target_for_year
 
 from db import repo
 from db.models import Round
 from reports.figures import IndicatorFigure, SatisfactionFigure, StatusFigures
 from scheduler.rounds import missing_units, unit_is_asked
 from surveys.catalogue import Catalogue, Indicator
+from surveys.scoring import aggregate_ratio, is_met, satisfaction_rate, target_for_year
 
 
 def fields_for(indicator: Indicator, year: int) -> tuple[str, ...]:
@@ -34,6 +34,7 @@ async def satisfaction(
     min_sample: int,
 ) -> tuple[SatisfactionFigure, ...]:
     levels: dict[str, dict[int, int]] = defaultdict(lambda: dict.fromkeys(range(1, 6), 0))
+    people: dict[str, int] = defaultdict(int)
     rows = await repo.daily_counts(session, start, end)
     targets = catalogue.indicators.survey_targets()
     for indicator in targets:
@@ -45,9 +46,11 @@ async def satisfaction(
                 continue
             for n in range(1, 6):
                 bucket[n] += getattr(row, f"level{n}")
+            people[indicator.code] += row.respondents
     out = []
     for indicator in targets:
-        rate = satisfaction_rate(levels[indicator.code], min_sample)
+        rate = satisfaction_rate(levels[indicator.code])
+        enough = rate.n > 0 and people[indicator.code] >= min_sample
         goal = target_for_year(indicator.targets, year)
         out.append(
             SatisfactionFigure(
@@ -55,12 +58,13 @@ async def satisfaction(
                 name=indicator.name,
                 satisfied=rate.satisfied,
                 n=rate.n,
+                respondents=people[indicator.code],
                 rate=rate.rate,
                 low=rate.low,
                 high=rate.high,
-                enough=rate.enough,
+                enough=enough,
                 goal=goal,
-                met=is_met(rate.rate, goal) if rate.enough else None,
+                met=is_met(rate.rate, goal) if enough else None,
             )
         )
     return tuple(out)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from surveys.numbers import format_number, format_percent
-
 from bot import texts as T
 from reports.figures import IndicatorFigure, SatisfactionFigure, StatusFigures
+from surveys.numbers import format_number, format_percent
 
 TELEGRAM_LIMIT = 4096
 
@@ -35,11 +34,12 @@ def _indicator_line(f: IndicatorFigure) -> str:
 
 def _satisfaction_line(f: SatisfactionFigure) -> str:
     goal = f", mục tiêu ≥ {format_percent(f.goal, 0)}" if f.goal is not None else ""
+    sample = f"{f.respondents} người, n={f.n} câu trả lời"
     if f.rate is None or not f.enough:
-        return f"• {f.target}. {f.name}: {T.NOT_ENOUGH_DATA} (n={f.n}{goal})"
+        return f"• {f.target}. {f.name}: {T.NOT_ENOUGH_DATA} ({sample}{goal})"
     return (
         f"• {f.target}. {f.name}: {format_percent(f.rate)} "
-        f"(n={f.n}, KTC 95%: {format_percent(f.low)}–{format_percent(f.high)}{goal})"
+        f"({sample}, KTC 95%: {format_percent(f.low)}–{format_percent(f.high)}{goal})"
         f"{_verdict(f.met)}"
     )
 

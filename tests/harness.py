@@ -113,11 +113,17 @@ class Bot:
         self.seen[chat_id] = len(messages)
         return messages[start:]
 
-    async def say(self, user_id: int, text: str, **kwargs: Any) -> list[SentMessage]:
-        """Send as ``user_id`` and return what the bot answered in that chat."""
+    async def say(
+        self, user_id: int, text: str, *, silent: bool = False, **kwargs: Any
+    ) -> list[SentMessage]:
+        """Send as ``user_id`` and return what the bot answered in that chat (at least one
+        message unless ``silent``: the bot answers everything said to it in private)."""
         chat = kwargs.get("chat_id", user_id)
         self.new_to(chat)
+        self.tg.mark(chat)
         self.tg.user_sends(user_id, text, **kwargs)
+        if not silent:
+            await self.tg.wait_for(chat)
         await self.idle()
         return self.new_to(chat)
 
@@ -131,9 +137,14 @@ class Bot:
         self, user_id: int, message: SentMessage, data: str, strict: bool = True
     ) -> list[SentMessage]:
         self.new_to(message.chat_id)
+        self.tg.mark(message.chat_id)
         self.tg.user_presses(user_id, message, data, strict=strict)
+        await self.tg.wait_for(
+            message.chat_id,
+            predicate=lambda m: m.method in ("sendMessage", "sendPhoto", "sendDocument"),
+        )
         await self.idle()
-        return self.new_to(message.chat_id)
+        return [m for m in self.new_to(message.chat_id) if m.method != "editMessageReplyMarkup"]
 
     async def query(self, statement: Any) -> list[Any]:
         async with self.runtime.ctx.sessions() as session:
@@ -145,9 +156,7 @@ class Bot:
 
 
 @asynccontextmanager
-async def running_bot(
-    tmp: Path, clock: FakeClock, extra_config: str = ""
-) -> AsyncIterator[Bot]:
+async def running_bot(tmp: Path, clock: FakeClock, extra_config: str = "") -> AsyncIterator[Bot]:
     async with FakeTelegram() as tg:
         config = load_config(write_config(tmp, tg, extra_config))
         bot = Bot(tg=tg, config=config, catalogue=load_data(config), clock=clock)
@@ -160,5 +169,3 @@ async def running_bot(
 
 def texts(messages: list[SentMessage]) -> str:
     return "\n".join(m.text or m.caption or "" for m in messages)
-
-
