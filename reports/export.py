@@ -227,7 +227,7 @@ async def _revision_rows(
         .order_by(ValueRevision.changed_at, ValueRevision.id)
     )
     rows = []
-    for revision, unit_code in result.tuples():
+    for revision, unit_code in result:
         indicator = catalogue.indicators.get(revision.indicator_code)
         kind = indicator.kind if indicator else None
         rows.append(

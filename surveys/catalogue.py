@@ -82,11 +82,10 @@ class Indicator:
     part_of: str | None = None
 
     def applies_to(self, unit: Unit) -> bool:
+        """Named units and units of the named kinds report it (the two lists add up)."""
         if self.kind == "survey":
             return False
-        if self.units:
-            return unit.code in self.units
-        return unit.kind in self.unit_kinds
+        return unit.code in self.units or unit.kind in self.unit_kinds
 
 
 @dataclass(frozen=True)
