@@ -17,6 +17,7 @@ from bot.messages import Inbound, Outbound
 from bot.people import Person, identify
 from bot.registration import INVITE_PREFIX, accept_invitation, register_group
 from bot.render import parse_button, say
+from bot.rounds_admin import round_command
 from db import repo
 from reports.status import status_figures
 from reports.text import render_status
@@ -42,6 +43,8 @@ COMMANDS: dict[str, str] = {
     "nhacnho": "remind",
     "units": "units",
     "donvi": "units",
+    "round": "round",
+    "dotxuat": "round",
 }
 
 
@@ -112,6 +115,8 @@ class Core:
             return await self._status(session, person)
         if name == "remind":
             return await self._remind(session, person)
+        if name == "round":
+            return await round_command(self.ctx, session, person, args)
         if name == "units":
             if not person.is_admin:
                 return say(person.chat_id, T.ADMIN_ONLY)

@@ -258,3 +258,25 @@ SURVEY_EXPIRED = (
     "Phiếu khảo sát đã hết hạn (quá 30 phút không trả lời). "
     "Vui lòng quét lại mã QR nếu muốn đánh giá."
 )
+
+# --------------------------------------------------------------------------- ad-hoc rounds
+
+ROUND_USAGE = (
+    "Mở đợt báo cáo đột xuất:\n"
+    "/dotxuat Tiêu đề | hạn nộp dd/mm/yyyy | đơn vị | chỉ tiêu\n"
+    "ví dụ: /dotxuat Rà soát TTHC trực tuyến | 31/12/2026 | phong_ban XA-CK | 5a 5c\n"
+    "(đơn vị: mã đơn vị hoặc loại đơn vị, hoặc “tất cả”; chỉ tiêu: mã, hoặc “tất cả”)\n"
+    "Đóng một đợt: /dotxuat dong MÃ_ĐỢT · Gia hạn: /dotxuat giahan MÃ_ĐỢT dd/mm/yyyy"
+)
+ROUNDS_OPEN_HEADER = "Các đợt báo cáo đang mở:"
+ROUND_UNKNOWN = "Không có đợt báo cáo mã “{key}”."
+ROUND_BAD_DATE = "Ngày “{text}” không hợp lệ; vui lòng viết dd/mm/yyyy, ví dụ 31/12/2026."
+ROUND_PAST_DATE = "Hạn nộp không được ở trong quá khứ."
+ROUND_BAD_TITLE = "Tiêu đề không được để trống và tối đa {limit} ký tự."
+ROUND_BAD_CODES = "Mã không hợp lệ: {codes}. Xem mã đơn vị bằng /donvi."
+ROUND_OPENED = (
+    "Đã mở đợt báo cáo {key}: {title}. Hạn nộp {deadline}. Đơn vị: {units}; chỉ tiêu: "
+    "{indicators}. Bot sẽ nhắc các đơn vị theo lịch."
+)
+ROUND_CLOSED_OK = "Đã đóng đợt {key} ({title}); không nhận thêm báo cáo hay sửa số liệu."
+ROUND_EXTENDED = "Đã gia hạn đợt {key} đến {deadline}."

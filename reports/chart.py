@@ -21,6 +21,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.text import Text
 from matplotlib.ticker import FixedLocator, FuncFormatter
 from matplotlib.transforms import blended_transform_factory
 
@@ -39,7 +40,8 @@ WHISKER_COLOUR = "#212121"
 MUTED_COLOUR = "#616161"
 
 NOT_ENOUGH = "chưa đủ dữ liệu"
-NAME_WIDTH = 58  # characters of an indicator name on its label line
+NAME_WIDTH = 90  # at most this many characters of a name; then cut to the room left
+_GAP_PX = 18  # between a label and the figure on its right
 
 _ROW_INCHES = 0.62  # one label line + one bar
 _PANEL_EXTRA_INCHES = 0.95  # panel title, x axis and tick labels
@@ -49,7 +51,8 @@ _LEGEND_INCHES = 0.45
 
 @dataclass(frozen=True)
 class _Row:
-    label: str  # left of the label line
+    code: str
+    name: str
     figure: str  # right of the label line
     value: float | None  # bar length in percent; None draws no bar
     low: float | None = None
@@ -82,7 +85,8 @@ def indicator_rows(indicators: Sequence[IndicatorFigure]) -> list[_Row]:
     they have no percent scale to share)."""
     return [
         _Row(
-            label=f"{f.code}. {short_name(f.name)}",
+            code=f.code,
+            name=f.name,
             figure=format_percent(f.value) + _goal_text(f.target, f.direction),
             value=f.value,
             target=f.target,
@@ -96,13 +100,13 @@ def indicator_rows(indicators: Sequence[IndicatorFigure]) -> list[_Row]:
 def satisfaction_rows(satisfaction: Sequence[SatisfactionFigure]) -> list[_Row]:
     rows = []
     for f in satisfaction:
-        label = f"{f.target}. {short_name(f.name)}"
         # The minimum sample counts people; n (rating answers) is what the rate divides by.
         people = f"{format_number(f.respondents)} người"
         if f.enough and f.rate is not None:
             rows.append(
                 _Row(
-                    label=label,
+                    code=f.target,
+                    name=f.name,
                     figure=f"{format_percent(f.rate)} · {people}{_goal_text(f.goal)}",
                     value=f.rate,
                     low=f.low,
@@ -114,7 +118,8 @@ def satisfaction_rows(satisfaction: Sequence[SatisfactionFigure]) -> list[_Row]:
         else:
             rows.append(
                 _Row(
-                    label=label,
+                    code=f.target,
+                    name=f.name,
                     figure=f"{people}{_goal_text(f.goal)}",
                     value=None,
                     target=f.goal,
@@ -124,7 +129,17 @@ def satisfaction_rows(satisfaction: Sequence[SatisfactionFigure]) -> list[_Row]:
     return rows
 
 
-def _draw_panel(ax: Axes, title: str, rows: list[_Row], empty_text: str, font: str) -> None:
+@dataclass(frozen=True)
+class _Label:
+    """A label line as drawn: the left text (shortened later to fit) and the right one."""
+
+    left: Text
+    right: Text
+    code: str
+    name: str
+
+
+def _draw_panel(ax: Axes, title: str, rows: list[_Row], empty_text: str, font: str) -> list[_Label]:
     ax.set_title(title, loc="left", fontsize=12, fontweight="bold", fontfamily=font)
     if not rows:
         ax.set_axis_off()
@@ -139,24 +154,25 @@ def _draw_panel(ax: Axes, title: str, rows: list[_Row], empty_text: str, font: s
             color=MUTED_COLOUR,
             fontfamily=font,
         )
-        return
-    right = max([100.0] + [v for r in rows for v in (r.value, r.high, r.target) if v is not None])
-    ax.set_xlim(0, right * 1.02)
+        return []
+    x_max = max([100.0] + [v for r in rows for v in (r.value, r.high, r.target) if v is not None])
+    ax.set_xlim(0, x_max * 1.02)
     ax.set_ylim(len(rows), -0.1)  # top to bottom
     label_at = blended_transform_factory(ax.transAxes, ax.transData)
+    labels = []
     for i, row in enumerate(rows):
         label_y, bar_y = i + 0.05, i + 0.66
-        ax.text(
+        left = ax.text(
             0,
             label_y,
-            row.label,
+            f"{row.code}. {short_name(row.name)}",
             transform=label_at,
             va="top",
             ha="left",
             fontsize=10,
             fontfamily=font,
         )
-        ax.text(
+        right = ax.text(
             1,
             label_y,
             row.figure,
@@ -167,6 +183,7 @@ def _draw_panel(ax: Axes, title: str, rows: list[_Row], empty_text: str, font: s
             fontweight="bold",
             fontfamily=font,
         )
+        labels.append(_Label(left, right, row.code, row.name))
         if row.value is not None:
             ax.barh(bar_y, row.value, height=0.46, color=row.colour, zorder=2)
         if row.low is not None and row.high is not None and row.value is not None:
@@ -202,7 +219,7 @@ def _draw_panel(ax: Axes, title: str, rows: list[_Row], empty_text: str, font: s
                 solid_capstyle="butt",
                 zorder=4,
             )
-    ax.xaxis.set_major_locator(FixedLocator([float(x) for x in range(0, int(right) + 1, 20)]))
+    ax.xaxis.set_major_locator(FixedLocator([float(x) for x in range(0, int(x_max) + 1, 20)]))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: format_percent(float(x), 0)))
     ax.tick_params(axis="x", labelsize=9, labelfontfamily=font)
     ax.set_yticks([])
@@ -210,6 +227,25 @@ def _draw_panel(ax: Axes, title: str, rows: list[_Row], empty_text: str, font: s
     ax.set_axisbelow(True)
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
+    return labels
+
+
+def _fit_labels(fig: Figure, canvas: FigureCanvasAgg, labels: list[_Label]) -> None:
+    """Shorten each name (at a word, with "…") until it ends before the figure on its right.
+
+    Measured with the renderer after the layout has run, so it holds whatever the font,
+    the name or the figure's length; character counts could not promise that.
+    """
+    if not labels:
+        return
+    fig.draw_without_rendering()
+    renderer = canvas.get_renderer()  # type: ignore[no-untyped-call]
+    for label in labels:
+        limit = label.right.get_window_extent(renderer).x0 - _GAP_PX
+        width = len(label.name)
+        while label.left.get_window_extent(renderer).x1 > limit and width > 4:
+            width -= 2
+            label.left.set_text(f"{label.code}. {short_name(label.name, width)}")
 
 
 def _legend(fig: Figure, rows: list[_Row], font: str) -> None:
@@ -238,7 +274,15 @@ def _legend(fig: Figure, rows: list[_Row], font: str) -> None:
 
 
 def status_chart(figures: StatusFigures, *, font_family: str = FONT) -> bytes:
-    """The /status chart as PNG bytes, 1080 px wide.
+    """The /status chart as PNG bytes, 1080 px wide (see :func:`status_figure`)."""
+    fig = status_figure(figures, font_family=font_family)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, facecolor="white")
+    return buffer.getvalue()
+
+
+def status_figure(figures: StatusFigures, *, font_family: str = FONT) -> Figure:
+    """The /status chart as a matplotlib Figure with its own Agg canvas.
 
     Top panel: each percentage indicator's district figure (green met, red not met), with
     its target as a blue line. Bottom panel: satisfaction with targets 14, 14a, 15, 16, with
@@ -253,7 +297,7 @@ def status_chart(figures: StatusFigures, *, font_family: str = FONT) -> bytes:
     ]
     total = sum(heights) + _TITLE_INCHES + _LEGEND_INCHES
     fig = Figure(figsize=(WIDTH_PX / DPI, total), dpi=DPI, layout="constrained")
-    FigureCanvasAgg(fig)
+    canvas = FigureCanvasAgg(fig)
     fig.suptitle(
         f"Tình hình CCHC — {figures.round_title}",
         fontsize=15,
@@ -261,8 +305,10 @@ def status_chart(figures: StatusFigures, *, font_family: str = FONT) -> bytes:
         fontfamily=font_family,
     )
     top, bottom = fig.subplots(2, 1, gridspec_kw={"height_ratios": heights})
-    _draw_panel(top, "Chỉ tiêu (số liệu toàn huyện)", ind, "Chưa có số liệu chỉ tiêu", font_family)
-    _draw_panel(
+    labels = _draw_panel(
+        top, "Chỉ tiêu (số liệu toàn huyện)", ind, "Chưa có số liệu chỉ tiêu", font_family
+    )
+    labels += _draw_panel(
         bottom,
         "Mức độ hài lòng (khảo sát qua bot, KTC 95%)",
         sat,
@@ -270,6 +316,5 @@ def status_chart(figures: StatusFigures, *, font_family: str = FONT) -> bytes:
         font_family,
     )
     _legend(fig, ind + sat, font_family)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, facecolor="white")
-    return buffer.getvalue()
+    _fit_labels(fig, canvas, labels)
+    return fig

@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 import warnings
 from datetime import date
+from typing import Any
 
 from PIL import Image
 
@@ -15,6 +16,7 @@ from reports.chart import (
     satisfaction_rows,
     short_name,
     status_chart,
+    status_figure,
 )
 from reports.figures import IndicatorFigure, SatisfactionFigure, StatusFigures
 
@@ -158,7 +160,7 @@ def test_count_indicators_and_missing_values_get_no_bar() -> None:
             _indicator("8a", 25.0, None, kind="percent"),
         )
     )
-    assert [r.label.split(".")[0] for r in rows] == ["8a"]
+    assert [r.code for r in rows] == ["8a"]
     assert rows[0].colour == NEUTRAL_COLOUR
     assert rows[0].figure == "25%"
 
@@ -182,3 +184,31 @@ def test_short_name_cuts_at_a_word_with_an_ellipsis() -> None:
     assert shown.endswith("…")
     assert name.startswith(shown[:-1].rstrip())
     assert short_name("Hộ tịch") == "Hộ tịch"
+
+
+def test_long_names_are_shortened_to_end_before_the_figure_on_their_line() -> None:
+    long_name = "Mức độ hài lòng của người dân, tổ chức đối với " * 4
+    figures = _figures(
+        indicators=(_indicator("11b", 70.0, 70.0),),
+        satisfaction=(
+            SatisfactionFigure(
+                "14a", long_name, 1234, 1300, 1300, 94.9, 93.6, 96.0, True, 90.0, True
+            ),
+        ),
+    )
+    fig = status_figure(figures)
+    fig.draw_without_rendering()
+    pairs = 0
+    for ax in fig.axes:
+        lines: dict[float, dict[str, Any]] = {}
+        for text in ax.texts:
+            _, y = text.get_position()
+            lines.setdefault(y, {})[text.get_horizontalalignment()] = text
+        for line in lines.values():
+            if {"left", "right"} <= line.keys():
+                pairs += 1
+                left, right = line["left"], line["right"]
+                assert left.get_window_extent().x1 < right.get_window_extent().x0
+                assert left.get_text().startswith(("11b. ", "14a. "))
+    assert pairs == 2
+    assert any(t.get_text().endswith("…") for ax in fig.axes for t in ax.texts)
