@@ -39,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo = sub.add_parser("demo", help="tạo cơ sở dữ liệu demo: một quý báo cáo của huyện")
     demo.add_argument("--out", type=Path, default=Path("cchc-demo.sqlite3"), help="tệp SQLite demo")
+    export = sub.add_parser("export", help="xuất bảng tổng hợp một kỳ báo cáo ra tệp Excel")
+    export.add_argument("--round", dest="round_key", default="", help="mã kỳ, vd. 2026-Q4")
+    export.add_argument("--out", type=Path, required=True, help="tệp .xlsx")
+    export.add_argument("--db", type=Path, help="tệp SQLite thay cho [database] url (vd. bản demo)")
     sub.add_parser("units", help="liệt kê đơn vị: MÃ<TAB>TÊN")
     invite = sub.add_parser("invite", help="tạo đường dẫn đăng ký cho thủ trưởng một đơn vị")
     invite.add_argument("unit", help="mã đơn vị (xem cchc-bot units)")
@@ -58,7 +62,7 @@ def _catalogue(config: Config) -> Catalogue:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    quiet = args.command in ("chat", "demo", "units", "points", "invite", "qr")
+    quiet = args.command in ("chat", "demo", "units", "points", "invite", "qr", "export")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
@@ -88,6 +92,8 @@ def _dispatch(args: argparse.Namespace, config: Config, catalogue: Catalogue) ->
         return asyncio.run(commands.chat(config, catalogue, args.db, " ".join(args.role)))
     if args.command == "demo":
         return asyncio.run(commands.demo(config, catalogue, args.out))
+    if args.command == "export":
+        return asyncio.run(commands.export(config, catalogue, args.round_key, args.out, args.db))
     if args.command == "units":
         for unit in catalogue.org.units:
             print(f"{unit.code}\t{unit.name}")

@@ -13,6 +13,7 @@ from bot.poster import write_poster
 from bot.registration import create_invitation
 from bot.runtime import build_application, open_runtime
 from bot.surveying import create_record_link, point_payload
+from db import repo
 from surveys.catalogue import Catalogue
 
 
@@ -114,4 +115,33 @@ async def demo(config: Config, catalogue: Catalogue, out: Path) -> int:
     print(f"Đã tạo dữ liệu demo tại {out.resolve()}")
     print(f"(kỳ {previous} đã xong, kỳ {current} đang diễn ra, khoảng 2.000 phiếu khảo sát)")
     print(f"Mở bằng: cchc-bot chat --db {out} --as admin   (rồi gõ /trangthai)")
+    return 0
+
+
+async def export(
+    config: Config, catalogue: Catalogue, round_key: str, out: Path, db: Path | None = None
+) -> int:
+    """Write a round's workbook (the current round when no key is given)."""
+    from bot.status_command import current_round, export_workbook
+
+    if db is not None:
+        if not db.exists():
+            raise ConfigError("--db", f"không tìm thấy '{db}'")
+        config = _with_sqlite(config, db)
+    runtime = await open_runtime(config, catalogue)
+    try:
+        async with runtime.ctx.sessions.begin() as session:
+            if round_key:
+                found = await repo.round_by_key(session, round_key.upper())
+                if found is None:
+                    raise ConfigError("--round", f"không có kỳ báo cáo '{round_key}'")
+                round_ = found
+            else:
+                round_ = await current_round(runtime.ctx, session)
+            content = await export_workbook(runtime.ctx, session, round_)
+    finally:
+        await runtime.stop()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(content)
+    print(f"Đã ghi {out} ({round_.title})")
     return 0

@@ -10,7 +10,7 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import reporting, surveying
+from bot import reporting, status_command, surveying
 from bot import texts as T
 from bot.context import Context
 from bot.messages import Inbound, Outbound
@@ -19,10 +19,7 @@ from bot.registration import INVITE_PREFIX, accept_invitation, register_group
 from bot.render import parse_button, say
 from bot.rounds_admin import round_command
 from db import repo
-from reports.status import status_figures
-from reports.text import render_status
 from scheduler.reminders import REPORT_BUTTON_DATA, enqueue_round_reminders
-from scheduler.rounds import ensure_periodic_round, rules_of
 from surveys.conversation import Input, Pressed, Text
 
 log = logging.getLogger(__name__)
@@ -45,6 +42,8 @@ COMMANDS: dict[str, str] = {
     "donvi": "units",
     "round": "round",
     "dotxuat": "round",
+    "export": "export",
+    "xuat": "export",
 }
 
 
@@ -112,7 +111,9 @@ class Core:
         if name == "help":
             return say(person.chat_id, self._help(person))
         if name == "status":
-            return await self._status(session, person)
+            return await status_command.status(self.ctx, session, person, args)
+        if name == "export":
+            return await status_command.export(self.ctx, session, person, args)
         if name == "remind":
             return await self._remind(session, person)
         if name == "round":
@@ -163,7 +164,7 @@ class Core:
         return "\n\n".join(parts)
 
     async def _report(self, session: AsyncSession, person: Person, args: str) -> list[Outbound]:
-        await self._current_round(session)
+        await status_command.current_round(self.ctx, session)
         if person.member is not None and person.unit is not None:
             return await reporting.begin(
                 self.ctx, session, person, person.unit, args, by_admin=False
@@ -178,28 +179,10 @@ class Core:
             return say(person.chat_id, T.UNKNOWN_UNIT.format(code=code))
         return await reporting.begin(self.ctx, session, person, unit, rest.strip(), by_admin=True)
 
-    async def _current_round(self, session: AsyncSession):  # type: ignore[no-untyped-def]
-        cal = self.ctx.config.calendar
-        return await ensure_periodic_round(
-            session,
-            self.ctx.today(),
-            rules_of(cal.window_start_day, cal.deadline_day),
-            self.ctx.now(),
-        )
-
-    async def _status(self, session: AsyncSession, person: Person) -> list[Outbound]:
-        if not person.may_see_status:
-            return say(person.chat_id, T.ADMIN_ONLY)
-        round_ = await self._current_round(session)
-        figures = await status_figures(
-            session, self.ctx.catalogue, round_, self.ctx.today(), self.ctx.config.survey.min_sample
-        )
-        return say(person.chat_id, *render_status(figures))
-
     async def _remind(self, session: AsyncSession, person: Person) -> list[Outbound]:
         if not person.is_admin:
             return say(person.chat_id, T.ADMIN_ONLY)
-        round_ = await self._current_round(session)
+        round_ = await status_command.current_round(self.ctx, session)
         today = self.ctx.today()
         queued, units = await enqueue_round_reminders(
             session,

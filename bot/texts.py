@@ -280,3 +280,12 @@ ROUND_OPENED = (
 )
 ROUND_CLOSED_OK = "Đã đóng đợt {key} ({title}); không nhận thêm báo cáo hay sửa số liệu."
 ROUND_EXTENDED = "Đã gia hạn đợt {key} đến {deadline}."
+
+# --------------------------------------------------------------------------- status, export
+
+STATUS_USAGE = (
+    "Không hiểu “{arg}”. Dùng: /trangthai (kỳ hiện tại), /trangthai MÃ_ĐƠN_VỊ, "
+    "/trangthai MÃ_CHỈ_TIÊU (ví dụ 5c), /trangthai 2026-Q3 (kỳ trước)."
+)
+CHART_CAPTION = "Biểu đồ chỉ tiêu và mức độ hài lòng — {title}"
+EXPORT_CAPTION = "Bảng tổng hợp {title} (Excel)"

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
@@ -212,3 +213,16 @@ def test_long_names_are_shortened_to_end_before_the_figure_on_their_line() -> No
                 assert left.get_text().startswith(("11b. ", "14a. "))
     assert pairs == 2
     assert any(t.get_text().endswith("…") for ax in fig.axes for t in ax.texts)
+
+
+def test_charts_drawn_in_parallel_threads_are_identical() -> None:
+    # No pyplot: each call owns its Figure and canvas, so threads cannot draw into each
+    # other's charts.
+    figures = _figures(
+        indicators=(_indicator("5a", 85.0, 80.0), _indicator("5c", 30.0, 50.0)),
+        satisfaction=(_satisfaction("14", 95, 100, True),),
+    )
+    alone = status_chart(figures)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: status_chart(figures), range(8)))
+    assert all(r == alone for r in results)

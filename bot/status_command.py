@@ -1,0 +1,92 @@
+"""``/trangthai`` (``/status``) with its drill-downs, and ``/xuat`` (``/export``)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import texts as T
+from bot.context import Context
+from bot.messages import Outbound
+from bot.people import Person
+from bot.render import say
+from db import repo
+from db.models import Round
+from reports.chart import status_chart
+from reports.drilldown import indicator_lines, unit_lines
+from reports.export import collect_export, write_xlsx
+from reports.status import status_figures
+from reports.text import render_status, split_message
+from scheduler.rounds import ensure_periodic_round, rules_of
+
+ROUND_KEY = re.compile(r"^(\d{4}-[Qq][1-4]|DX-\d{4}-\d+)$", re.IGNORECASE)
+
+
+async def current_round(ctx: Context, session: AsyncSession) -> Round:
+    cal = ctx.config.calendar
+    return await ensure_periodic_round(
+        session, ctx.today(), rules_of(cal.window_start_day, cal.deadline_day), ctx.now()
+    )
+
+
+async def _round(ctx: Context, session: AsyncSession, key: str) -> Round | None:
+    if not key:
+        return await current_round(ctx, session)
+    return await repo.round_by_key(session, key.upper())
+
+
+async def status(ctx: Context, session: AsyncSession, person: Person, args: str) -> list[Outbound]:
+    if not person.may_see_status:
+        return say(person.chat_id, T.ADMIN_ONLY)
+    arg = args.strip()
+    catalogue = ctx.catalogue
+    if arg and not ROUND_KEY.match(arg):
+        round_ = await current_round(ctx, session)
+        unit = catalogue.org.unit(arg)
+        if unit is not None:
+            return say(
+                person.chat_id, *split_message(await unit_lines(session, catalogue, unit, round_))
+            )
+        indicator = catalogue.indicators.get(arg)
+        if indicator is not None and indicator.kind != "survey":
+            lines = await indicator_lines(session, catalogue, indicator, round_)
+            return say(person.chat_id, *split_message(lines))
+        return say(person.chat_id, T.STATUS_USAGE.format(arg=arg))
+    chosen = await _round(ctx, session, arg)
+    if chosen is None:
+        return say(person.chat_id, T.ROUND_UNKNOWN.format(key=arg))
+    round_ = chosen
+    figures = await status_figures(
+        session, catalogue, round_, ctx.today(), ctx.config.survey.min_sample
+    )
+    chart = await asyncio.to_thread(status_chart, figures)
+    texts = render_status(figures)
+    return [
+        *say(person.chat_id, *texts),
+        Outbound(person.chat_id, T.CHART_CAPTION.format(title=round_.title), photo=chart),
+    ]
+
+
+async def export_workbook(ctx: Context, session: AsyncSession, round_: Round) -> bytes:
+    figures = await status_figures(
+        session, ctx.catalogue, round_, ctx.today(), ctx.config.survey.min_sample
+    )
+    data = await collect_export(session, ctx.catalogue, round_, figures, tz=ctx.config.timezone)
+    return await asyncio.to_thread(write_xlsx, data)
+
+
+def export_name(round_: Round) -> str:
+    return f"cchc-{round_.key}.xlsx"
+
+
+async def export(ctx: Context, session: AsyncSession, person: Person, args: str) -> list[Outbound]:
+    if not person.may_see_status:
+        return say(person.chat_id, T.ADMIN_ONLY)
+    round_ = await _round(ctx, session, args.strip())
+    if round_ is None:
+        return say(person.chat_id, T.ROUND_UNKNOWN.format(key=args.strip()))
+    content = await export_workbook(ctx, session, round_)
+    caption = T.EXPORT_CAPTION.format(title=round_.title)
+    return [Outbound(person.chat_id, caption, document=(export_name(round_), content))]
