@@ -7,8 +7,8 @@ import signal
 from pathlib import Path
 
 from bot.config import Config, ConfigError
-from bot.console_channel import ConsoleSession, identity_for
-from bot.demo import fill_demo
+from bot.console_channel import identity_for, run_console
+from bot.demo import DemoFileError, describe, fill_demo, prepare_file
 from bot.poster import write_poster
 from bot.registration import create_invitation
 from bot.runtime import build_application, open_runtime
@@ -92,14 +92,13 @@ async def chat(config: Config, catalogue: Catalogue, db: Path | None, role: str)
         if not db.exists():
             raise ConfigError("--db", f"không tìm thấy '{db}' (tạo bản demo bằng: cchc-bot demo)")
         config = _with_sqlite(config, db)
+    try:
+        identity = identity_for(role, catalogue)
+    except ValueError as exc:
+        raise ConfigError("--as", str(exc)) from None
     runtime = await open_runtime(config, catalogue)
     try:
-        identity = identity_for(role, runtime)
-    except ValueError as exc:
-        await runtime.stop()
-        raise ConfigError("--as", str(exc)) from None
-    try:
-        await ConsoleSession(runtime, identity).loop()
+        await run_console(runtime, identity)
     finally:
         await runtime.stop()
     return 0
@@ -107,14 +106,17 @@ async def chat(config: Config, catalogue: Catalogue, db: Path | None, role: str)
 
 async def demo(config: Config, catalogue: Catalogue, out: Path) -> int:
     """Fill a separate demo database with one realistic district quarter."""
+    try:
+        prepare_file(out)
+    except DemoFileError as exc:
+        raise ConfigError("--out", str(exc)) from None
     runtime = await open_runtime(_with_sqlite(config, out), catalogue)
     try:
-        previous, current = await fill_demo(runtime.ctx)
+        summary = await fill_demo(runtime.ctx)
     finally:
         await runtime.stop()
-    print(f"Đã tạo dữ liệu demo tại {out.resolve()}")
-    print(f"(kỳ {previous} đã xong, kỳ {current} đang diễn ra, khoảng 2.000 phiếu khảo sát)")
-    print(f"Mở bằng: cchc-bot chat --db {out} --as admin   (rồi gõ /trangthai)")
+    first_point = point_payload(catalogue.points[0]) if catalogue.points else ""
+    print(describe(summary, out, config.path, first_point))
     return 0
 
 

@@ -1,82 +1,267 @@
-"""A console channel: the same core as Telegram and Zalo, talked to from a terminal.
+"""A console channel: the same core as Telegram, talked to from a terminal (``cchc-bot chat``).
 
-Buttons are shown as numbered choices; typing the number presses the button (except when
-the question also takes free input such as a number, where digits are the answer and the
-choices are named instead). Reminders queued for the person being played are printed as
-they arrive, through the same outbox as the platforms.
+The console is a channel beside Telegram: every typed line becomes an ``Inbound`` for
+``bot.core.Core`` and the replies come back as ``Outbound`` messages, exactly as for the
+Telegram adapter; the outbox dispatcher delivers queued messages (reminders) through
+``ConsoleSession.send``, but only those for the person being played.
+
+Buttons are shown as numbered choices; typing the number presses the button. When the
+question also takes free input (a number, a comment), digits are the answer, so the choices
+are named instead — "(hoặc gõ: …)" — and typing a choice's words presses it.
+
+Input is read by a daemon thread with ``os.read``: a read still waiting when the session
+ends (Ctrl-C, SIGTERM) never keeps the process alive. The session ends on ``/thoat``, at the
+end of input (Ctrl-D) and on Ctrl-C; a command being handled is finished first.
 """
 
 from __future__ import annotations
 
 import asyncio
+import codecs
+import contextlib
+import io
+import os
+import signal
 import sys
-from collections.abc import Callable
+import tempfile
+import threading
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
 
 from sqlalchemy import select
 
+from bot import texts as T
 from bot.messages import Button, Inbound, Outbound
 from bot.runtime import Runtime, start_background
 from db.models import Member
+from surveys.catalogue import Catalogue
+from surveys.conversation import fold
 
 CHANNEL = "console"
 ADMIN_ID = "admin"
 CITIZEN_ID = "citizen"
+UNIT_PREFIX = "unit-"
+EXIT_COMMANDS = frozenset({"/thoat", "/exit", "/quit"})
+HELP_COMMANDS = frozenset({"/help", "/trogiup"})
+LINE_CAP = 100_000  # characters kept of one typed line (the core refuses more than 2,000)
+QUIESCE_SECONDS = 35.0  # a tick waiting for the SQLite write lock gives up after 30 s
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
-HELP = (
-    "Bạn đang dùng bot trong terminal. Gõ tin nhắn như trong Telegram; chọn nút bằng số.\n"
-    "  /as admin · /as unit MÃ · /as citizen — đổi vai · /thoat — thoát"
-)
+
+# --------------------------------------------------------------------------- who is typing
 
 
-@dataclass
+@dataclass(frozen=True)
 class Identity:
-    user_id: str
-    name: str
-
-    @property
-    def label(self) -> str:
-        return self.name
+    user_id: str  # also the chat id: the console has only private chats
+    name: str  # what the core records ("người gửi")
+    prompt: str  # short, for the prompt
 
 
-def identity_for(role: str, runtime: Runtime) -> Identity:
+def identity_for(role: str, catalogue: Catalogue) -> Identity:
     """``admin``, ``citizen`` or ``unit CODE``; ValueError with a Vietnamese message."""
     words = role.split()
-    if not words:
-        raise ValueError("Vai không hợp lệ. Dùng: admin, citizen hoặc unit MÃ")
-    if words[0] == "admin":
-        return Identity(ADMIN_ID, "Cán bộ Phòng Nội vụ")
-    if words[0] == "citizen":
-        return Identity(CITIZEN_ID, "Người dân")
-    if words[0] == "unit" and len(words) == 2:
-        unit = runtime.ctx.catalogue.org.unit(words[1])
+    key = words[0].lower() if words else ""
+    if key == "admin" and len(words) == 1:
+        return Identity(ADMIN_ID, T.CONSOLE_ADMIN, T.CONSOLE_ADMIN)
+    if key == "citizen" and len(words) == 1:
+        return Identity(CITIZEN_ID, T.CONSOLE_CITIZEN, T.CONSOLE_CITIZEN)
+    if key == "unit" and len(words) == 2:
+        unit = catalogue.org.unit(words[1])
         if unit is None or not unit.reports:
-            raise ValueError(f"Không có đơn vị báo cáo mã “{words[1]}” (xem cchc-bot units)")
-        return Identity(f"unit-{unit.code}", f"Thủ trưởng {unit.name}")
-    raise ValueError("Vai không hợp lệ. Dùng: admin, citizen hoặc unit MÃ")
+            raise ValueError(T.CONSOLE_UNKNOWN_UNIT.format(code=words[1]))
+        name = f"{T.CONSOLE_HEAD} {unit.name} ({unit.code})"
+        return Identity(UNIT_PREFIX + unit.code, name, f"{T.CONSOLE_HEAD} {unit.code}")
+    raise ValueError(T.CONSOLE_ROLE_USAGE)
+
+
+def identity_of_chat(chat_id: str, catalogue: Catalogue) -> Identity | None:
+    """Who a console chat id stands for (None: not a console person)."""
+    role = {ADMIN_ID: "admin", CITIZEN_ID: "citizen"}.get(chat_id)
+    if role is None and chat_id.startswith(UNIT_PREFIX):
+        role = "unit " + chat_id.removeprefix(UNIT_PREFIX)
+    if role is None:
+        return None
+    try:
+        return identity_for(role, catalogue)
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------- pure display
+
+
+def printable(text: str) -> str:
+    """Text safe to print: control characters (a citizen's comment could carry terminal
+    escape sequences) become "�", bidirectional overrides are dropped."""
+    return "".join(
+        "�" if unicodedata.category(c) == "Cc" and c not in "\n\t" else c
+        for c in text
+        if c not in BIDI_CONTROLS
+    )
+
+
+def typed_label(label: str) -> str:
+    """A button label as one would type it: ``"✅ Gửi báo cáo"`` → ``"Gửi báo cáo"``."""
+    start = next((i for i, c in enumerate(label) if c.isalnum()), len(label))
+    return label[start:].strip() or label
+
+
+def _numbered(n: int, label: str) -> str:
+    """``"1. Đất đai"`` as choice 1 shows as ``"Đất đai"`` (no double numbering)."""
+    prefix = f"{n}."
+    return label[len(prefix) :].strip() if label.startswith(prefix) else label
+
+
+def choice_lines(buttons: Sequence[Button], free_text: bool) -> list[str]:
+    """How a message's buttons show in the terminal."""
+    if not buttons:
+        return []
+    if free_text:
+        names = " · ".join(typed_label(b.label) for b in buttons)
+        return ["   " + T.CONSOLE_OR_TYPE.format(choices=names)]
+    if all(b.label == str(n) for n, b in enumerate(buttons, start=1)):
+        return ["   " + "  ".join(f"[{n}]" for n in range(1, len(buttons) + 1))]
+    return [f"   [{n}] {_numbered(n, b.label)}" for n, b in enumerate(buttons, start=1)]
+
+
+def pressed(typed: str, buttons: Sequence[Button], free_text: bool) -> Button | None:
+    """The button a typed line presses, if any: its number (unless the question takes free
+    input), or its words (without diacritics and symbols, any case)."""
+    text = typed.strip()
+    if not buttons or not text:
+        return None
+    if text.isascii() and text.isdigit():
+        if free_text:
+            return None
+        n = int(text)
+        return buttons[n - 1] if 1 <= n <= len(buttons) else None
+    words = fold(text)
+    for button in buttons:
+        if words in (fold(button.label), fold(typed_label(button.label))):
+            return button
+    return None
+
+
+# --------------------------------------------------------------------------- terminal
+
+
+class Terminal:
+    """Writes the conversation. Knows when a prompt is waiting, so that a message arriving
+    meanwhile (a reminder) starts on a fresh line and the prompt is shown again after it."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.prompt_text = ""
+        self.waiting = False
+
+    def line(self, text: str = "") -> None:
+        if self.waiting:
+            self.out.write("\n")
+            self.waiting = False
+        self.out.write(printable(text) + "\n")
+        self.out.flush()
+
+    def prompt(self, text: str) -> None:
+        self.prompt_text = text
+        self.out.write(text)
+        self.out.flush()
+        self.waiting = True
+
+    def answered(self) -> None:
+        self.waiting = False
+
+
+class LineReader:
+    """Typed lines, read from a file descriptor by a daemon thread with ``os.read``.
+
+    Neither ``input()`` in ``asyncio.to_thread`` (its thread keeps the process alive until
+    Enter is pressed) nor a reader on ``sys.stdin`` (its lock, held by a waiting daemon
+    thread, can abort the interpreter at exit) would let Ctrl-C end the session at once.
+    """
+
+    def __init__(self, fd: int = 0, encoding: str = "utf-8") -> None:
+        self.fd = fd
+        self.encoding = encoding
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        threading.Thread(target=self._read, name="console-input", daemon=True).start()
+
+    async def next_line(self) -> str | None:
+        """The next line without its newline; None at the end of input or when closed."""
+        return await self.queue.get()
+
+    def close(self) -> None:
+        """End the session at the next read (Ctrl-C, SIGTERM); call from the loop."""
+        self.queue.put_nowait(None)
+
+    def _emit(self, item: str | None) -> bool:
+        assert self.loop is not None
+        try:
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
+        except RuntimeError:  # the loop is closed: the session is over
+            return False
+        return True
+
+    def _read(self) -> None:
+        decoder = codecs.getincrementaldecoder(self.encoding)(errors="replace")
+        pending = ""
+        while True:
+            try:
+                data = os.read(self.fd, 65536)
+            except OSError:  # EIO: the terminal went away
+                data = b""
+            pending += decoder.decode(data, final=not data)
+            *lines, pending = pending.split("\n")
+            for line in lines:
+                if not self._emit(line.removesuffix("\r")[:LINE_CAP]):
+                    return
+            pending = pending[:LINE_CAP]
+            if not data:
+                if pending:
+                    self._emit(pending)
+                self._emit(None)
+                return
+
+
+# --------------------------------------------------------------------------- the session
 
 
 class ConsoleSession:
+    """One person at the terminal, who can become someone else with ``/as``."""
+
     def __init__(
         self,
         runtime: Runtime,
         identity: Identity,
-        write: Callable[[str], None] = print,
-        read: Callable[[str], str] = input,
+        terminal: Terminal,
+        files: Path | None = None,
     ) -> None:
         self.runtime = runtime
         self.identity = identity
-        self.write = write
-        self.read = read
+        self.term = terminal
+        self._files = files
+        self._saved = 0
         self.buttons: list[Button] = []
         self.free_text = False
         runtime.ctx.admins[CHANNEL] = frozenset({ADMIN_ID})
 
-    async def ensure_member(self) -> None:
-        """Playing a unit head registers the console user for that unit (local try-out)."""
-        if not self.identity.user_id.startswith("unit-"):
+    @property
+    def catalogue(self) -> Catalogue:
+        return self.runtime.ctx.catalogue
+
+    async def register(self) -> None:
+        """Playing a unit head registers the console person for that unit (a local try-out
+        needs no invitation)."""
+        if not self.identity.user_id.startswith(UNIT_PREFIX):
             return
-        code = self.identity.user_id.removeprefix("unit-")
+        code = self.identity.user_id.removeprefix(UNIT_PREFIX)
         async with self.runtime.ctx.sessions.begin() as session:
             member = await session.scalar(
                 select(Member).where(
@@ -97,83 +282,142 @@ class ConsoleSession:
 
     # -------------------------------------------------------------- output
 
+    def _save(self, name: str, content: bytes) -> Path:
+        if self._files is None:
+            self._files = Path(tempfile.mkdtemp(prefix="cchc-chat-"))
+        self._saved += 1
+        path = self._files / f"{self._saved:02d}-{Path(name).name}"
+        path.write_bytes(content)
+        return path
+
     def show(self, out: Outbound) -> None:
-        self.write("")
-        self.write(f"🤖 {out.text}")
+        """Print one message; its buttons become the choices a number presses."""
+        self.term.line("")
+        if out.text:
+            self.term.line(f"🤖 {out.text}")
         if out.photo is not None:
-            self.write(f"   [ảnh PNG, {len(out.photo)} byte]")
+            path = self._save("bieu-do.png", out.photo)
+            self.term.line("   " + T.CONSOLE_PHOTO.format(path=path))
         if out.document is not None:
-            self.write(f"   [tệp {out.document[0]}, {len(out.document[1])} byte]")
+            path = self._save(*out.document)
+            self.term.line("   " + T.CONSOLE_FILE.format(path=path))
         flat = [b for row in out.buttons for b in row]
-        if flat:
-            if out.free_text:
-                self.write("   (hoặc gõ: " + " · ".join(b.label for b in flat) + ")")
-            else:
-                for n, button in enumerate(flat, start=1):
-                    self.write(f"   [{n}] {button.label}")
+        for line in choice_lines(flat, out.free_text):
+            self.term.line(line)
+        if flat or out.text:
             self.buttons, self.free_text = flat, out.free_text
-        elif out.text:
-            self.buttons, self.free_text = [], False
 
     async def send(self, chat_id: str, text: str, buttons: tuple[tuple[Button, ...], ...]) -> None:
-        """The outbox's sender for the console: print what reaches the person played."""
-        if chat_id == self.identity.user_id:
-            self.show(Outbound(chat_id, text, buttons))
+        """The outbox's sender for the console channel (only the person played is served)."""
+        waiting = self.term.waiting
+        if chat_id != self.identity.user_id:  # switched while it was on its way
+            other = identity_of_chat(chat_id, self.catalogue)
+            self.term.line(T.CONSOLE_FOR_OTHER.format(who=other.name if other else chat_id))
+        self.show(Outbound(chat_id, text, buttons))
+        if waiting:
+            self.term.prompt(self.term.prompt_text)
 
     # -------------------------------------------------------------- input
 
     def inbound(self, line: str) -> Inbound:
-        common = {
-            "channel": CHANNEL,
-            "chat_id": self.identity.user_id,
-            "user_id": self.identity.user_id,
-            "display_name": self.identity.name,
-        }
-        typed = line.strip()
-        if self.buttons and not self.free_text and typed.isdigit():
-            n = int(typed)
-            if 1 <= n <= len(self.buttons):
-                return Inbound(button=self.buttons[n - 1].data, **common)  # type: ignore[arg-type]
-        if self.buttons and self.free_text:
-            for button in self.buttons:
-                if typed.lower() == button.label.lower():
-                    return Inbound(button=button.data, **common)  # type: ignore[arg-type]
-        return Inbound(text=line, **common)  # type: ignore[arg-type]
+        me = self.identity.user_id
+        button = pressed(line, self.buttons, self.free_text)
+        if button is not None:
+            return Inbound(CHANNEL, me, me, self.identity.name, button=button.data)
+        return Inbound(CHANNEL, me, me, self.identity.name, text=line)
+
+    async def switch(self, role: str) -> None:
+        try:
+            self.identity = identity_for(role, self.catalogue)
+        except ValueError as exc:
+            self.term.line(str(exc))
+            return
+        await self.register()
+        self.buttons, self.free_text = [], False
+        self.term.line(T.CONSOLE_NOW.format(who=self.identity.name))
+        if self.runtime.dispatcher is not None:
+            self.runtime.dispatcher.wake()  # what is waiting for the new person arrives now
 
     async def handle_line(self, line: str) -> bool:
         """Process one typed line; False when the person wants to leave."""
         typed = line.strip()
-        if typed in ("/thoat", "/exit", "/quit"):
+        command = typed.split(maxsplit=1)[0].lower() if typed else ""
+        if command in EXIT_COMMANDS:
             return False
-        if typed.startswith("/as"):
-            try:
-                self.identity = identity_for(typed[3:].strip(), self.runtime)
-            except ValueError as exc:
-                self.write(str(exc))
-                return True
-            await self.ensure_member()
-            self.buttons, self.free_text = [], False
-            self.write(f"— Bây giờ bạn là: {self.identity.label}")
-            if self.runtime.dispatcher is not None:
-                self.runtime.dispatcher.wake()
+        if command == "/as":
+            await self.switch(typed[3:])
             return True
         if not typed:
             return True
         for out in await self.runtime.core.handle(self.inbound(line)):
             self.show(out)
+        if command in HELP_COMMANDS:
+            self.term.line("")
+            self.term.line(T.CONSOLE_HELP)
         return True
 
-    async def loop(self) -> None:
-        await self.ensure_member()
+    async def run(self, reader: LineReader) -> None:
+        """Talk until /thoat, the end of input or Ctrl-C; then let background work finish."""
+        await self.register()
         start_background(self.runtime, {CHANNEL: self}, only_chats=lambda: [self.identity.user_id])
-        self.write(HELP)
-        self.write(f"— Bạn là: {self.identity.label}")
-        while True:
-            try:
-                line = await asyncio.to_thread(self.read, f"\n[{self.identity.label}] > ")
-            except EOFError:
-                break
-            if not await self.handle_line(line):
-                break
-        self.write("Tạm biệt!")
-        sys.stdout.flush()
+        self.term.line(T.CONSOLE_HELP)
+        self.term.line(T.CONSOLE_YOU_ARE.format(who=self.identity.name))
+        try:
+            while True:
+                self.term.prompt(f"\n[{self.identity.prompt}] > ")
+                line = await reader.next_line()
+                self.term.answered()
+                if line is None or not await self.handle_line(line):
+                    break
+        finally:
+            self.term.line(T.CONSOLE_BYE)
+            await quiesce(self.runtime)
+
+
+async def quiesce(runtime: Runtime) -> None:
+    """Stop the background work without cutting a tick short: no new tick, the dispatcher's
+    own clean stop, then wait for a tick still running before the scheduler is shut down.
+    (Shutting APScheduler down cancels a running job; a tick cancelled halfway through a
+    SQLite call logs a traceback and can leave the process hanging at exit.)"""
+    scheduler, runtime.scheduler = runtime.scheduler, None
+    if scheduler is not None:
+        scheduler.pause()
+    for task in runtime.tasks:
+        task.cancel()
+    await asyncio.gather(*runtime.tasks, return_exceptions=True)
+    current = asyncio.current_task()
+    running = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+    if running:
+        await asyncio.wait(running, timeout=QUIESCE_SECONDS)
+    if scheduler is not None:
+        scheduler.shutdown(wait=False)
+
+
+def _stdout() -> TextIO:
+    """Standard output that never fails on a character the terminal cannot show."""
+    out = sys.stdout
+    if isinstance(out, io.TextIOWrapper):
+        with contextlib.suppress(ValueError):
+            out.reconfigure(errors="replace")
+    return out
+
+
+async def run_console(runtime: Runtime, identity: Identity) -> None:
+    """``cchc-bot chat``: the terminal session on stdin/stdout."""
+    try:
+        fd = sys.stdin.fileno()
+    except (AttributeError, ValueError, OSError):  # no usable stdin object: read fd 0
+        fd = 0
+    reader = LineReader(fd, getattr(sys.stdin, "encoding", None) or "utf-8")
+    reader.start()
+    loop = asyncio.get_running_loop()
+    handled: list[signal.Signals] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, reader.close)
+            handled.append(sig)
+    try:
+        await ConsoleSession(runtime, identity, Terminal(_stdout())).run(reader)
+    finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)

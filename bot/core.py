@@ -14,12 +14,14 @@ from bot import reporting, status_command, surveying
 from bot import texts as T
 from bot.context import Context
 from bot.messages import Inbound, Outbound
+from bot.official_survey import official_command
 from bot.people import Person, identify
+from bot.qr_command import qr_command
 from bot.registration import INVITE_PREFIX, accept_invitation, register_group
 from bot.render import parse_button, say
 from bot.rounds_admin import round_command
 from db import repo
-from scheduler.reminders import REPORT_BUTTON_DATA, enqueue_round_reminders
+from scheduler.reminders import REPORT_BUTTON_DATA, enqueue_round_reminders, manual_step
 from surveys.conversation import Input, Pressed, Text
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,9 @@ COMMANDS: dict[str, str] = {
     "dotxuat": "round",
     "export": "export",
     "xuat": "export",
+    "qr": "qr",
+    "khaosat_chinhthuc": "official",
+    "official": "official",
 }
 
 
@@ -118,6 +123,10 @@ class Core:
             return await self._remind(session, person)
         if name == "round":
             return await round_command(self.ctx, session, person, args)
+        if name == "qr":
+            return await qr_command(self.ctx, session, person, args)
+        if name == "official":
+            return await official_command(self.ctx, session, person, args)
         if name == "units":
             if not person.is_admin:
                 return say(person.chat_id, T.ADMIN_ONLY)
@@ -173,7 +182,8 @@ class Core:
             return say(person.chat_id, T.MEMBER_ONLY)
         code, _, rest = args.partition(" ")
         if not code:
-            return say(person.chat_id, T.ADMIN_UNIT_NEEDED)
+            resumed = await reporting.resume_admin(self.ctx, session, person)
+            return resumed if resumed is not None else say(person.chat_id, T.ADMIN_UNIT_NEEDED)
         unit = self.ctx.catalogue.org.unit(code)
         if unit is None or not unit.reports:
             return say(person.chat_id, T.UNKNOWN_UNIT.format(code=code))
@@ -188,7 +198,7 @@ class Core:
             session,
             self.ctx.catalogue,
             round_,
-            f"manual-{today.isoformat()}",
+            manual_step(today),
             today,
             self.ctx.now(),
         )

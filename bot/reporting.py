@@ -1,4 +1,17 @@
-"""The report use case: build what a unit owes, run the pure conversation, store the result."""
+"""The report use case: build what a unit owes, run the pure conversation, store the result.
+
+The conversation state kept in the database (``conversations.state``) is::
+
+    {"token": random, "round_id": …, "unit": "PNV", "by_admin": bool,
+     "base": {code: answer} (the unit's stored values when the conversation began),
+     "seq": n (bumped with every answer), "m": the pure machine's state}
+
+Buttons carry ``c:<token>:<seq>.<choice>``: the token ties a button to this conversation
+(a button of another person, unit, round, or of a cancelled or finished conversation is
+refused by the router), the sequence number to the question it was shown with, so an old
+button of the same conversation (say "Không áp dụng" under an earlier item) cannot act on
+the current question.
+"""
 
 from __future__ import annotations
 
@@ -14,14 +27,15 @@ from bot.people import Person
 from bot.render import outbound, say
 from db import repo
 from db.models import Conversation, Round, Submission, SubmissionValue, ValueRevision
-from scheduler.rounds import indicators_for, is_late, round_for_unit
+from scheduler.rounds import indicators_for, is_late, round_for_unit, unit_is_asked
 from surveys import reporting
 from surveys.catalogue import Unit
-from surveys.conversation import Input, State
+from surveys.conversation import Input, Pressed, Reply, State
 from surveys.reporting import Answer, Item, Sheet
 from surveys.scoring import target_for_year
 
 KIND = "report"
+SEQ_SEP = "."
 
 
 def answer_of(value: SubmissionValue) -> Answer:
@@ -37,6 +51,9 @@ def _figure(value: SubmissionValue) -> float | None:
 
 
 async def build_sheet(ctx: Context, session: AsyncSession, round_: Round, unit: Unit) -> Sheet:
+    """What the unit owes in this round: the catalogue's indicators for the unit's kind (and
+    the units named in the catalogue), narrowed by the round; with the targets of the
+    round's year, the unit's previous-round figures and the values it already sent."""
     previous = await repo.previous_values(session, unit.code, round_.window_start)
     stored: dict[str, Answer] = {}
     submission = await repo.submission_for(session, round_.id, unit.code)
@@ -59,33 +76,105 @@ async def build_sheet(ctx: Context, session: AsyncSession, round_: Round, unit: 
         )
         for i in indicators_for(ctx.catalogue, round_, unit)
     )
-    return Sheet(unit_name=unit.name, period=round_.title, items=items, stored=stored)
+    return Sheet(unit_name=unit.name, period=round_.title, items=items, stored=stored, year=year)
+
+
+# --------------------------------------------------------------------------- buttons
+
+
+def _tagged(replies: list[Reply], seq: int) -> list[Reply]:
+    """The replies with every button choice prefixed by the question's sequence number."""
+    return [
+        Reply(
+            r.text,
+            tuple(tuple((label, f"{seq}{SEQ_SEP}{c}") for label, c in row) for row in r.choices),
+            r.free_text,
+        )
+        for r in replies
+    ]
+
+
+def _untag(given: Input, seq: int) -> Input | None:
+    """The press without its sequence number; None when it belongs to an older question."""
+    if not isinstance(given, Pressed):
+        return given
+    number, sep, choice = given.choice.partition(SEQ_SEP)
+    if not sep or not number.isdigit() or int(number) != seq or not choice:
+        return None
+    return Pressed(choice)
+
+
+def _send(person: Person, replies: list[Reply], state: State) -> list[Outbound]:
+    return outbound(person.chat_id, _tagged(replies, state.get("seq", 0)), state["token"])
+
+
+# --------------------------------------------------------------------------- starting
+
+
+async def _asked_rounds(session: AsyncSession, unit: Unit) -> list[Round]:
+    return [r for r in await repo.open_rounds(session) if unit_is_asked(r, unit)]
+
+
+async def _choose_round(
+    ctx: Context,
+    session: AsyncSession,
+    unit: Unit,
+    args: str,
+    mine: Conversation | None,
+) -> tuple[Round | None, str, str | None]:
+    """(the round to report for, the rest of the arguments, or a refusal to say).
+
+    ``/baocao 2026-Q4 …`` names a round; otherwise the round of the unit's unfinished
+    report, else the oldest open round the unit still owes, else the newest (corrections).
+    """
+    asked = await _asked_rounds(session, unit)
+    first, _, rest = args.strip().partition(" ")
+    if first and "=" not in first:
+        key = first.upper()
+        named = next((r for r in asked if r.key == key), None)
+        if named is not None:
+            return named, rest.strip(), None
+        if await repo.round_by_key(session, key) is not None:
+            return None, "", T.ROUND_NOT_OPEN_FOR_UNIT.format(key=key)
+    if mine is not None:
+        ongoing = next((r for r in asked if r.id == mine.state.get("round_id")), None)
+        if ongoing is not None:
+            return ongoing, args.strip(), None
+    chosen = await round_for_unit(session, ctx.catalogue, unit)
+    if chosen is not None:
+        return chosen, args.strip(), None
+    latest = await repo.latest_round(session, ctx.today())
+    if latest is not None and latest.closed_at is not None and unit_is_asked(latest, unit):
+        return None, "", T.ROUND_CLOSED
+    return None, "", T.NO_OPEN_ROUND
+
+
+def _own_report(conv: Conversation | None, unit: Unit) -> Conversation | None:
+    if conv is not None and conv.kind == KIND and conv.state.get("unit") == unit.code:
+        return conv
+    return None
 
 
 async def begin(
     ctx: Context, session: AsyncSession, person: Person, unit: Unit, args: str, by_admin: bool
 ) -> list[Outbound]:
-    """``/baocao [quick entry]``: start, resume or correct the unit's report."""
-    round_ = await round_for_unit(session, ctx.catalogue, unit)
+    """``/baocao [MÃ_ĐỢT] [quick entry]``: start, resume or correct the unit's report."""
+    mine = _own_report(await repo.conversation(session, person.channel, person.user_id), unit)
+    round_, args, refusal = await _choose_round(ctx, session, unit, args, mine)
     if round_ is None:
-        return say(person.chat_id, T.NO_OPEN_ROUND)
+        return say(person.chat_id, refusal or T.NO_OPEN_ROUND)
     sheet = await build_sheet(ctx, session, round_, unit)
     if not sheet.items:
         return say(person.chat_id, T.NOTHING_DUE)
-    conv = await repo.conversation(session, person.channel, person.user_id)
-    if (
-        conv is not None
-        and conv.kind == KIND
-        and conv.state["round_id"] == round_.id
-        and conv.state["unit"] == unit.code
-        and not args
-    ):
-        m = copy.deepcopy(conv.state["m"])
-        notice = T.report_resume(m["i"] + 1, len(sheet.items))
-        step = reporting.resume(sheet, m)
-        return say(person.chat_id, notice) + outbound(
-            person.chat_id, step.replies, conv.state["token"]
-        )
+    same = mine is not None and mine.state.get("round_id") == round_.id
+    if same and not args:
+        assert mine is not None
+        kept = copy.deepcopy(mine.state)
+        again = reporting.resume(sheet, kept["m"])
+        kept["m"] = again.state
+        await repo.save_conversation(session, person.channel, person.user_id, KIND, kept, ctx.now())
+        notice = T.report_resume(reporting.position(kept["m"]), len(sheet.items))
+        return say(person.chat_id, notice) + _send(person, again.replies, kept)
 
     notices: list[str] = []
     if by_admin:
@@ -95,6 +184,15 @@ async def begin(
         notices.append(T.already_submitted(submission.submitted_by, _when(ctx, submission)))
     else:
         notices.append(T.report_intro(unit.name, round_.title, round_.deadline, len(sheet.items)))
+    others = [(r.key, r.title) for r in await _asked_rounds(session, unit) if r.id != round_.id]
+    if others:
+        notices.append(T.other_rounds(others))
+    accepted: dict[str, Answer] = {}
+    base: dict[str, Answer] = dict(sheet.stored)
+    if same:
+        assert mine is not None
+        accepted = dict(mine.state["m"].get("answers") or {})
+        base = dict(mine.state.get("base") or {})
     quick: dict[str, Answer] = {}
     if args:
         parsed = reporting.parse_quick(sheet, args)
@@ -104,28 +202,45 @@ async def begin(
         if parsed.malformed:
             problems.append(T.QUICK_BAD.format(parts="; ".join(parsed.malformed)))
         if problems:
-            return say(person.chat_id, "\n".join(problems))
+            codes = ", ".join(i.code for i in sheet.items)
+            return say(person.chat_id, "\n".join([*problems, T.QUICK_CODES.format(codes=codes)]))
         quick = parsed.answers
-        missing = [
-            i.code for i in sheet.items if i.code not in quick and i.code not in sheet.stored
-        ]
+        known = {**sheet.stored, **accepted, **quick}
+        missing = [i.code for i in sheet.items if i.code not in known]
         if missing:
             notices.append(T.QUICK_MISSING.format(codes=", ".join(missing)))
-    step = reporting.start(sheet, quick)
-    token = new_token()
+    step = reporting.start(sheet, quick, accepted=accepted)
     state: State = {
-        "token": token,
+        "token": new_token(),
         "round_id": round_.id,
         "unit": unit.code,
         "by_admin": by_admin,
+        "base": base,
+        "seq": 0,
         "m": step.state,
     }
     await repo.save_conversation(session, person.channel, person.user_id, KIND, state, ctx.now())
-    return say(person.chat_id, *notices) + outbound(person.chat_id, step.replies, token)
+    return say(person.chat_id, *notices) + _send(person, step.replies, state)
+
+
+async def resume_admin(
+    ctx: Context, session: AsyncSession, person: Person
+) -> list[Outbound] | None:
+    """``/baocao`` without a unit code by an admin: resume the report being entered, if any."""
+    conv = await repo.conversation(session, person.channel, person.user_id)
+    if conv is None or conv.kind != KIND:
+        return None
+    unit = ctx.catalogue.org.unit(str(conv.state.get("unit", "")))
+    if unit is None:
+        return None
+    return await begin(ctx, session, person, unit, "", by_admin=True)
 
 
 def _when(ctx: Context, submission: Submission) -> str:
     return ctx.local(submission.submitted_at).strftime("%H:%M %d/%m/%Y")
+
+
+# --------------------------------------------------------------------------- answering
 
 
 async def proceed(
@@ -141,18 +256,22 @@ async def proceed(
         await repo.save_conversation(session, person.channel, person.user_id, KIND, None, ctx.now())
         return say(person.chat_id, T.ROUND_CLOSED)
     sheet = await build_sheet(ctx, session, round_, unit)
-    step = reporting.step(sheet, state["m"], given)
+    pressed = _untag(given, state.get("seq", 0))
+    if pressed is None:  # a button of an earlier question: change nothing, show the current
+        again = reporting.resume(sheet, state["m"])
+        return say(person.chat_id, T.BUTTON_STALE) + _send(person, again.replies, state)
+    step = reporting.step(sheet, state["m"], pressed)
     if step.submit is not None:
-        text = await store(
-            ctx, session, person, round_, unit, sheet, step.submit, state["by_admin"]
-        )
+        text = await store(ctx, session, person, round_, unit, sheet, step.submit, state)
         await repo.save_conversation(session, person.channel, person.user_id, KIND, None, ctx.now())
         return say(person.chat_id, text)
+    if step.state is None:  # cancelled from the summary
+        await repo.save_conversation(session, person.channel, person.user_id, KIND, None, ctx.now())
+        return outbound(person.chat_id, step.replies)
     state["m"] = step.state
-    await repo.save_conversation(
-        session, person.channel, person.user_id, KIND, state if step.state else None, ctx.now()
-    )
-    return outbound(person.chat_id, step.replies, state["token"])
+    state["seq"] = state.get("seq", 0) + 1
+    await repo.save_conversation(session, person.channel, person.user_id, KIND, state, ctx.now())
+    return _send(person, step.replies, state)
 
 
 def _apply(value: SubmissionValue, answer: Answer, item: Item) -> None:
@@ -170,12 +289,21 @@ async def store(
     unit: Unit,
     sheet: Sheet,
     answers: dict[str, Answer],
-    by_admin: bool,
+    state: State,
 ) -> str:
-    """Store a confirmed report (or the changes to a sent one) with its revision history."""
+    """Store a confirmed report, or the changes made to a sent one, with the history.
+
+    One submission per unit and round (members of a unit share it). A correction stores only
+    what this conversation changed from the values it started with (``base``), so two
+    members correcting different items do not undo each other. Every change, the first
+    sending included, is a ``value_revisions`` row: who, when, old, new, and by an admin.
+    """
     now = ctx.now()
+    by_admin = bool(state.get("by_admin"))
+    base: dict[str, Any] = state.get("base") or {}
     submission = await repo.submission_for(session, round_.id, unit.code)
     first = submission is None
+    prefix = ""
     if submission is None:
         submission = Submission(
             round_id=round_.id,
@@ -188,10 +316,17 @@ async def store(
         )
         session.add(submission)
         await session.flush()
+        wanted = answers
+    else:
+        if not base:  # begun before anyone had sent: someone else sent in the meantime
+            prefix = T.submitted_meanwhile(submission.submitted_by, _when(ctx, submission)) + "\n"
+        wanted = {code: a for code, a in answers.items() if a != base.get(code)}
     current = {v.indicator_code: v for v in await repo.values_of(session, submission.id)}
     changes = 0
     for item in sheet.items:
-        answer = answers[item.code]
+        answer = wanted.get(item.code)
+        if answer is None:
+            continue
         row = current.get(item.code)
         old: dict[str, Any] | None = answer_of(row) if row is not None else None
         if old == answer:
@@ -215,4 +350,4 @@ async def store(
         changes += 1
     if first:
         return T.report_stored(round_.title, submission.late, len(sheet.items))
-    return T.report_corrected(round_.title, changes) if changes else T.NO_CHANGES
+    return prefix + (T.report_corrected(round_.title, changes) if changes else T.NO_CHANGES)

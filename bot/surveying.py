@@ -1,12 +1,26 @@
-"""The survey use case: start from a deep link, run the pure survey, count once, aggregate."""
+"""The survey use case: start from a deep link, run the pure survey, count once, aggregate.
+
+Rules kept here (the questions themselves are in ``surveys.survey_flow``):
+
+* a citizen is stored only as an HMAC of the platform and user id, keyed with
+  ``[survey] secret``, never the id or the name;
+* one person counts once per service point per day: a second start is thanked and told so
+  at once, and a race that gets past that check is stopped by the partial unique index on
+  counted responses (the answers are kept as ``repeat``, not counted);
+* an unfinished response is ``open`` and never counted; it expires ``[survey]
+  expire_minutes`` (30) after it started, or as soon as the same person starts another;
+* a one-time link (``r-<token>``, tied to a record code) counts once, whoever uses it;
+* someone starting more than ``[survey] max_starts_per_hour`` (20) surveys in an hour is
+  told politely to come back later, and nothing is stored for those starts.
+"""
 
 from __future__ import annotations
 
 import copy
 import hashlib
 import hmac
-from datetime import timedelta
-from typing import Any
+from datetime import date, timedelta
+from typing import Any, Literal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +41,9 @@ from surveys.conversation import Input, Reply
 KIND = "survey"
 POINT_PREFIX = "s-"
 RECORD_PREFIX = "r-"
+RECORD_MAX = 64
+
+Outcome = Literal["counted", "repeat", "link_used"]
 
 
 def respondent_key(ctx: Context, channel: str, user_id: str) -> str:
@@ -42,41 +59,52 @@ def point_payload(point: ServicePoint) -> str:
 async def create_record_link(
     ctx: Context, session: AsyncSession, point: ServicePoint, record: str
 ) -> str:
-    """A one-time survey payload tied to a record code (hồ sơ)."""
+    """A one-time survey payload tied to a record code (hồ sơ); only its hash is stored."""
     token = new_token(12)
     session.add(
         SurveyLink(
             token_hash=token_hash(token),
             point_code=point.code,
-            record_code=record[:64],
+            record_code=record[:RECORD_MAX],
             created_at=ctx.now(),
         )
     )
     return RECORD_PREFIX + token
 
 
-async def begin(
-    ctx: Context, session: AsyncSession, person: Person, payload: str
-) -> list[Outbound]:
-    """``/start s-POINT`` or ``/start r-TOKEN``."""
-    record: str | None = None
-    link_hash: str | None = None
+async def _resolve(
+    ctx: Context, session: AsyncSession, payload: str
+) -> tuple[ServicePoint, str | None, str | None] | str:
+    """(point, record code, link hash) of a deep-link payload, or what to tell the person."""
     if payload.startswith(RECORD_PREFIX):
         link_hash = token_hash(payload[len(RECORD_PREFIX) :])
         link = await session.get(SurveyLink, link_hash)
         if link is None:
-            return say(person.chat_id, T.SURVEY_UNKNOWN)
+            return T.SURVEY_UNKNOWN
         if link.used_at is not None:
-            return say(person.chat_id, T.SURVEY_LINK_USED)
+            return T.SURVEY_LINK_USED
         point = ctx.catalogue.point(link.point_code)
-        record = link.record_code
-    else:
+        return (point, link.record_code, link_hash) if point is not None else T.SURVEY_UNKNOWN
+    if payload.startswith(POINT_PREFIX):
         point = ctx.catalogue.point(payload[len(POINT_PREFIX) :])
-    if point is None:
-        return say(person.chat_id, T.SURVEY_UNKNOWN)
-    questionnaire = ctx.catalogue.questionnaires[point.questionnaire]
+        return (point, None, None) if point is not None else T.SURVEY_UNKNOWN
+    return T.SURVEY_UNKNOWN
 
-    now = ctx.now()
+
+async def begin(
+    ctx: Context, session: AsyncSession, person: Person, payload: str
+) -> list[Outbound]:
+    """``/start s-POINT`` or ``/start r-TOKEN``: the first question at once."""
+    found = await _resolve(ctx, session, payload)
+    if isinstance(found, str):
+        return say(person.chat_id, found)
+    point, record, link_hash = found
+    questionnaire = ctx.catalogue.questionnaires[point.questionnaire]
+    current = await repo.conversation(session, person.channel, person.user_id)
+    if current is not None and current.kind != KIND:
+        return say(person.chat_id, T.SURVEY_BUSY_REPORT)
+
+    now, today = ctx.now(), ctx.today()
     respondent = respondent_key(ctx, person.channel, person.user_id)
     started = await session.scalar(
         select(func.count())
@@ -88,12 +116,20 @@ async def begin(
     )
     if (started or 0) >= ctx.config.survey.max_starts_per_hour:
         return say(person.chat_id, T.SURVEY_TOO_MANY)
+    if await _counted(session, point.code, respondent, today):
+        return say(person.chat_id, T.survey_already_counted(point.name))
+    # A survey this person left unfinished is abandoned now: it never counts.
+    await session.execute(
+        update(SurveyResponse)
+        .where(SurveyResponse.respondent == respondent, SurveyResponse.status == "open")
+        .values(status="expired")
+    )
 
     response = SurveyResponse(
         point_code=point.code,
         questionnaire=questionnaire.code,
         respondent=respondent,
-        day=ctx.today(),
+        day=today,
         status="open",
         answers={},
         record_code=record,
@@ -114,6 +150,20 @@ async def begin(
     return outbound(person.chat_id, step.replies, token)
 
 
+async def _counted(session: AsyncSession, point: str, respondent: str, day: date) -> bool:
+    found = await session.scalar(
+        select(SurveyResponse.id)
+        .where(
+            SurveyResponse.point_code == point,
+            SurveyResponse.respondent == respondent,
+            SurveyResponse.day == day,
+            SurveyResponse.status == "counted",
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 async def proceed(
     ctx: Context, session: AsyncSession, person: Person, conv: Conversation, given: Input
 ) -> list[Outbound]:
@@ -121,24 +171,36 @@ async def proceed(
     point = ctx.catalogue.point(state["point"])
     response = await session.get(SurveyResponse, state["rid"])
     now = ctx.now()
-    expired = conv.updated_at < now - timedelta(minutes=ctx.config.survey.expire_minutes)
-    if point is None or response is None or response.status != "open" or expired:
+    minutes = ctx.config.survey.expire_minutes
+    questionnaire = ctx.catalogue.questionnaires.get(point.questionnaire) if point else None
+    if (
+        point is None
+        or questionnaire is None
+        or response is None
+        or response.status != "open"
+        or response.started_at <= now - timedelta(minutes=minutes)
+        or state["m"]["i"] >= len(survey_flow.questions(questionnaire, point))
+    ):
         if response is not None and response.status == "open":
             response.status = "expired"
         await repo.save_conversation(session, person.channel, person.user_id, KIND, None, now)
-        return say(person.chat_id, T.SURVEY_EXPIRED)
-    questionnaire = ctx.catalogue.questionnaires[point.questionnaire]
+        return say(person.chat_id, T.SURVEY_EXPIRED.format(minutes=minutes))
     step = survey_flow.step(questionnaire, point, state["m"], given)
     if step.done is None:
         state["m"] = step.state
         await repo.save_conversation(session, person.channel, person.user_id, KIND, state, now)
         return outbound(person.chat_id, step.replies, state["token"])
     await repo.save_conversation(session, person.channel, person.user_id, KIND, None, now)
-    counted = await _finish(
+    outcome = await _finish(
         ctx, session, response, questionnaire, point, step.done, state.get("link")
     )
-    replies = [Reply(questionnaire.thanks if counted else T.SURVEY_REPEAT)]
-    return outbound(person.chat_id, replies)
+    if outcome == "counted":
+        text = questionnaire.thanks or T.SURVEY_THANKS
+    elif outcome == "link_used":
+        text = T.SURVEY_LINK_USED
+    else:
+        text = T.SURVEY_REPEAT
+    return outbound(person.chat_id, [Reply(text)])
 
 
 async def _finish(
@@ -149,13 +211,13 @@ async def _finish(
     point: ServicePoint,
     answers: dict[str, Any],
     link_hash: str | None,
-) -> bool:
-    """Complete the response; count it unless this person already counted here today."""
+) -> Outcome:
+    """Complete the response; count it unless this person already counted here today (or
+    the one-time link was used meanwhile)."""
     now = ctx.now()
-    day = ctx.today()
     response.answers = answers
     response.field = survey_flow.field_of(questionnaire, point, answers)
-    response.day = day
+    response.day = ctx.today()
     response.completed_at = now
     if link_hash is not None:
         used = await session.execute(
@@ -165,19 +227,19 @@ async def _finish(
         )
         if getattr(used, "rowcount", 0) != 1:
             response.status = "repeat"
-            return False
+            return "link_used"
     try:
         async with session.begin_nested():
             response.status = "counted"
             await session.flush()
     except IntegrityError:
         response.status = "repeat"
-        return False
+        return "repeat"
     await _aggregate(session, questionnaire, point, response)
     feedback = survey_flow.low_rating_comment(questionnaire, answers)
     if feedback is not None:
         await _forward_feedback(ctx, session, response, point, *feedback)
-    return True
+    return "counted"
 
 
 async def _aggregate(
@@ -211,7 +273,8 @@ async def _forward_feedback(
     rating: int,
     comment: str,
 ) -> None:
-    """Pass a low rating with a comment to the admins, without who sent it."""
+    """Queue a low rating with a comment for every admin and admin group, without who sent
+    it: the text names the point, the day, the rating and the comment, nothing else."""
     now = ctx.now()
     text = T.feedback_admin(point.name, rating, comment, response.day)
     recipients = [("telegram", str(a)) for a in sorted(ctx.admins.get("telegram", ()))]

@@ -25,7 +25,10 @@ WELCOME_CITIZEN = (
 UNKNOWN_COMMAND = "Tôi chưa hiểu lệnh này. Gõ /help để xem những việc tôi làm được."
 NOT_UNDERSTOOD = "Tôi chưa hiểu tin nhắn này. Gõ /help để xem những việc tôi làm được."
 TOO_LONG = "Tin nhắn quá dài (tối đa {limit} ký tự). Ông/bà vui lòng gửi ngắn gọn hơn."
-BUTTON_EXPIRED = "Nút này đã hết hiệu lực. Gõ /help để bắt đầu lại."
+BUTTON_EXPIRED = (
+    "Nút này đã hết hiệu lực hoặc không dành cho ông/bà; không có gì thay đổi. "
+    "Gõ /help để xem hướng dẫn."
+)
 BUTTON_NOT_YOURS = "Nút này không dành cho ông/bà."
 CANCELLED = "Đã hủy. Dữ liệu đã gửi trước đó (nếu có) vẫn được giữ nguyên."
 NOTHING_TO_CANCEL = "Không có việc gì đang dở để hủy."
@@ -47,14 +50,21 @@ HELP_MEMBER = (
     "• /baocao (hoặc /report) — nhập báo cáo kỳ hiện tại; có thể nhập nhanh một lần, "
     "ví dụ: /baocao 2=120/150 5c=300/520 11b=64\n"
     "• /baocao lần nữa sau khi gửi — sửa số liệu đã gửi (trước khi kỳ báo cáo đóng).\n"
+    "• /qr MÃ_ĐIỂM [MÃ_HỒ_SƠ] — áp phích mã QR khảo sát của điểm tiếp dân thuộc đơn vị; "
+    "kèm mã hồ sơ thì đường dẫn chỉ dùng được một lần.\n"
     "• /huy (hoặc /cancel) — dừng việc đang làm.\n"
     "Bot sẽ nhắc trước hạn nộp báo cáo (trước ngày 15 tháng cuối quý)."
 )
 HELP_ADMIN = (
     "Chức năng dành cho Phòng Nội vụ:\n"
-    "• /trangthai (hoặc /status) — tình hình nộp báo cáo, chỉ tiêu, mức độ hài lòng.\n"
+    "• /trangthai (hoặc /status) — tình hình nộp báo cáo, chỉ tiêu, mức độ hài lòng; "
+    "chi tiết: /trangthai MÃ_ĐƠN_VỊ, /trangthai 5c (một chỉ tiêu), /trangthai 2026-Q3 (kỳ trước).\n"
+    "• /xuat (hoặc /export) [KỲ] — bảng tổng hợp Excel của kỳ báo cáo (ví dụ /xuat 2026-Q3).\n"
     "• /nhacnho (hoặc /remind) — nhắc ngay các đơn vị chưa nộp (mỗi người tối đa 1 lần/ngày).\n"
     "• /baocao MÃ_ĐƠN_VỊ — nhập báo cáo thay cho một đơn vị (ví dụ sau khi gọi điện).\n"
+    "• /qr MÃ_ĐIỂM [MÃ_HỒ_SƠ] — áp phích mã QR khảo sát (kèm mã hồ sơ: dùng một lần).\n"
+    "• /khaosat_chinhthuc MÃ TỶ_LỆ [CỠ_MẪU] — nhập kết quả khảo sát chính thức "
+    "(ví dụ SIPAS), hiển thị bên cạnh kết quả khảo sát qua bot.\n"
     "• /huy (hoặc /cancel) — dừng việc đang làm."
 )
 
@@ -198,7 +208,8 @@ NO_CHANGES = "Không có số liệu nào thay đổi; báo cáo giữ nguyên."
 def already_submitted(by: str, when: str) -> str:
     return (
         f"Đơn vị đã nộp báo cáo kỳ này (người gửi: {by}, lúc {when}). "
-        "Ông/bà có thể sửa số liệu: các câu hỏi dưới đây hiện giá trị đang lưu."
+        "Ông/bà có thể sửa số liệu: bấm “Sửa một mục” trong bản tóm tắt dưới đây; "
+        "lịch sử sửa đổi được lưu lại."
     )
 
 
@@ -214,6 +225,47 @@ QUICK_UNKNOWN = "Mã chỉ tiêu không có trong kỳ báo cáo của đơn v�
 QUICK_BAD = "Phần chưa đúng: {parts}. Cách viết: mã=số, hoặc mã=tử/mẫu cho tỷ lệ, ví dụ 5c=300/520."
 QUICK_MISSING = "Còn thiếu: {codes}. Tôi sẽ hỏi tiếp các chỉ tiêu này."
 NUDGE = "Báo cáo của ông/bà đang làm dở. Gõ /baocao để làm tiếp, hoặc /huy để bỏ."
+REPORT_NOT_ENTERED = "(chưa nhập)"
+REPORT_SKIPPED = "không áp dụng (lý do: {reason})"
+NOTHING_IN_PERIOD = "không phát sinh trong kỳ"
+TARGET_NOTE = "mục tiêu năm {year}: {sign} {target}"
+COUNT_TOO_BIG = "Số này quá lớn (tối đa {limit}). Vui lòng kiểm tra và nhập lại."
+COUNT_NOT_PERCENT = (
+    "Ở đây cần số lượng (số nguyên), không phải tỷ lệ %; bot tự tính tỷ lệ. Vui lòng nhập lại."
+)
+SKIP_REASON_WORDS = (
+    "Lý do cần ghi bằng chữ (ví dụ: đơn vị không có thủ tục này). "
+    "Bấm “Quay lại” nếu muốn nhập số liệu."
+)
+KEEP_BUTTON = "Giữ nguyên"
+BACK_BUTTON = "↩ Quay lại"
+BACK_TO_DENOMINATOR = "↩ Sửa tổng số"
+BUTTON_STALE = (
+    "Nút này thuộc một câu hỏi trước nên không còn dùng được; không có gì thay đổi. "
+    "Câu hỏi hiện tại:"
+)
+QUICK_CODES = "Các mã chỉ tiêu của đơn vị trong kỳ này: {codes}."
+QUICK_NEEDS_PAIR = "cần hai số dạng tử/mẫu, ví dụ {code}=300/520"
+QUICK_ONE_NUMBER = "chỉ nhập một số"
+QUICK_DUPLICATE = "mã bị lặp"
+ROUND_NOT_OPEN_FOR_UNIT = "Đợt báo cáo {key} đã đóng hoặc không yêu cầu đơn vị này báo cáo."
+
+
+def other_rounds(rounds: list[tuple[str, str]]) -> str:
+    listed = "; ".join(f"{key} ({title})" for key, title in rounds)
+    example = rounds[0][0]
+    return (
+        f"Đơn vị còn đợt báo cáo khác đang mở: {listed}. "
+        f"Gõ /baocao {example} để nhập hoặc sửa đợt đó."
+    )
+
+
+def submitted_meanwhile(by: str, when: str) -> str:
+    return (
+        f"Trong lúc ông/bà nhập, {by} đã gửi báo cáo của đơn vị (lúc {when}). "
+        "Số liệu ông/bà vừa nhập được ghi như một lần sửa; lịch sử sửa đổi được lưu lại."
+    )
+
 
 # --------------------------------------------------------------------------- surveys
 
@@ -233,6 +285,68 @@ SURVEY_SKIP = "Bỏ qua"
 SURVEY_TEXT_TOO_LONG = "Góp ý quá dài (tối đa {limit} ký tự). Vui lòng viết ngắn gọn hơn."
 SURVEY_RATING_HINT = "Bấm một nút hoặc gõ một số từ 1 (rất không hài lòng) đến 5 (rất hài lòng)."
 SURVEY_CHOICE_HINT = "Bấm một nút hoặc gõ số thứ tự của lựa chọn (1–{n})."
+SURVEY_THANKS = "Cảm ơn ông/bà đã đánh giá! Ý kiến của ông/bà đã được ghi nhận."
+SURVEY_OLD_BUTTON = "Nút này thuộc một câu hỏi trước. Vui lòng trả lời câu hỏi hiện tại:"
+SURVEY_BUSY_REPORT = (
+    "Ông/bà đang nhập dở một báo cáo. Gõ /baocao để làm tiếp hoặc /huy để dừng, "
+    "rồi quét lại mã QR để đánh giá."
+)
+
+
+def survey_already_counted(point: str) -> str:
+    return (
+        f"Cảm ơn ông/bà! Hôm nay ông/bà đã đánh giá {point}. Mỗi người được tính một lần "
+        "mỗi ngày tại mỗi nơi, nên lần này không cần đánh giá lại."
+    )
+
+
+POSTER_INSTRUCTION = (
+    "Quét mã QR bằng điện thoại để đánh giá mức độ hài lòng (ẩn danh, dưới 1 phút)"
+)
+POSTER_RECORD = "Hồ sơ: {record}"
+QR_USAGE = (
+    "Cách dùng: /qr MÃ_ĐIỂM (mã QR của điểm khảo sát) hoặc /qr MÃ_ĐIỂM MÃ_HỒ_SƠ "
+    "(đường dẫn dùng một lần cho một hồ sơ). Các điểm: {points}"
+)
+QR_STAFF_ONLY = (
+    "Chức năng này dành cho cán bộ Phòng Nội vụ và thủ trưởng các cơ quan, đơn vị đã đăng ký."
+)
+QR_UNKNOWN_POINT = "Không có điểm khảo sát mã “{code}”. Các điểm: {points}"
+QR_BAD_RECORD = (
+    "Mã hồ sơ “{record}” không hợp lệ: tối đa 64 ký tự, gồm chữ không dấu, số và . - _ /"
+)
+
+
+def qr_caption(point: str, link: str, record: str | None) -> str:
+    if record:
+        return (
+            f"Mã QR khảo sát dùng MỘT LẦN cho hồ sơ {record} — {point}.\n{link}\n"
+            "Đưa người dân quét mã hoặc gửi đường dẫn này; sau một lần trả lời, mã hết hiệu lực."
+        )
+    return f"Mã QR khảo sát — {point}.\n{link}\nIn áp phích này và đặt tại nơi tiếp dân."
+
+
+OFFICIAL_USAGE = (
+    "Cách dùng: /khaosat_chinhthuc MÃ_CHỈ_TIÊU TỶ_LỆ [CỠ_MẪU], ví dụ "
+    "/khaosat_chinhthuc 14 87,5 400 — nhập kết quả một cuộc khảo sát chính thức (ví dụ SIPAS) "
+    "cho kỳ hiện tại. Mã chỉ tiêu: {codes}. Số liệu này được hiển thị bên cạnh, không gộp "
+    "vào kết quả khảo sát qua bot."
+)
+OFFICIAL_BAD_TARGET = "Chỉ tiêu “{code}” không phải chỉ tiêu khảo sát hài lòng. Mã hợp lệ: {codes}."
+OFFICIAL_BAD_VALUE = "Tỷ lệ “{text}” không hợp lệ: cần một số từ 0 đến 100, ví dụ 87,5."
+OFFICIAL_BAD_SAMPLE = "Cỡ mẫu “{text}” không hợp lệ: cần một số nguyên dương, ví dụ 400."
+
+
+def official_saved(code: str, name: str, value: str, sample: int | None, period: str) -> str:
+    size = f", cỡ mẫu {sample} người" if sample else ""
+    return (
+        f"Đã ghi kết quả khảo sát chính thức cho chỉ tiêu {code} ({name}), {period}: "
+        f"{value}{size}. /trangthai hiển thị số này bên cạnh kết quả khảo sát qua bot."
+    )
+
+
+def official_beside(value: str) -> str:
+    return f" (khảo sát chính thức: {value})"
 
 
 def survey_progress(index: int, total: int) -> str:
@@ -255,7 +369,7 @@ def feedback_admin(point: str, rating: int, comment: str, day: date) -> str:
 NO_ROUND_STATUS = "Chưa có kỳ báo cáo nào."
 NOT_ENOUGH_DATA = "chưa đủ dữ liệu"
 SURVEY_EXPIRED = (
-    "Phiếu khảo sát đã hết hạn (quá 30 phút không trả lời). "
+    "Phiếu khảo sát đã hết hạn (mỗi phiếu chỉ mở trong {minutes} phút) và không được tính. "
     "Vui lòng quét lại mã QR nếu muốn đánh giá."
 )
 
@@ -289,3 +403,52 @@ STATUS_USAGE = (
 )
 CHART_CAPTION = "Biểu đồ chỉ tiêu và mức độ hài lòng — {title}"
 EXPORT_CAPTION = "Bảng tổng hợp {title} (Excel)"
+
+# --------------------------------------------------------------------------- terminal chat, demo
+
+CONSOLE_HELP = (
+    "Trò chuyện với bot ngay trong terminal, như trong Telegram. Nút bấm hiện thành số "
+    "[1], [2]…: gõ số để bấm.\n"
+    "Đổi vai: /as admin · /as unit MÃ · /as citizen. Thoát: /thoat hoặc Ctrl-D."
+)
+CONSOLE_ROLE_USAGE = "Vai không hợp lệ. Dùng: admin, citizen hoặc unit MÃ (xem mã: cchc-bot units)."
+CONSOLE_UNKNOWN_UNIT = "Không có đơn vị báo cáo mã “{code}” (xem mã: cchc-bot units)."
+CONSOLE_ADMIN = "Cán bộ Phòng Nội vụ"
+CONSOLE_CITIZEN = "Người dân"
+CONSOLE_HEAD = "Thủ trưởng"
+CONSOLE_YOU_ARE = "— Bạn là: {who}."
+CONSOLE_NOW = "— Bây giờ bạn là: {who}. Gõ /help để xem việc có thể làm."
+CONSOLE_OR_TYPE = "(hoặc gõ: {choices})"
+CONSOLE_PHOTO = "[ảnh đã lưu: {path}]"
+CONSOLE_FILE = "[tệp đã lưu: {path}]"
+CONSOLE_FOR_OTHER = "(tin này gửi tới {who})"
+CONSOLE_BYE = "Tạm biệt!"
+
+DEMO_SKIP_REASON = "Đơn vị không giải quyết thủ tục hành chính thuộc loại này"
+
+
+def demo_not_overwritten(path: str) -> str:
+    return f"“{path}” đã có và không phải bản demo: không ghi đè. Chọn tệp khác bằng --out."
+
+
+def demo_round(
+    title: str, deadline: date, current: bool, asked: int, on_time: int, late: int, surveys: int
+) -> str:
+    when = "kỳ hiện tại" if current else "kỳ trước"
+    sent = on_time + late
+    count = f"{surveys:,}".replace(",", ".")
+    return (
+        f"• {title} — {when}, hạn nộp {d(deadline)}: {sent}/{asked} đơn vị đã nộp "
+        f"(đúng hạn {on_time}, trễ hạn {late}), {asked - sent} chưa nộp; {count} phiếu khảo sát"
+    )
+
+
+def demo_made(path: str, rounds: list[str], open_command: str, tries: list[str]) -> str:
+    return "\n".join(
+        [
+            f"Đã tạo dữ liệu demo tại {path}:",
+            *rounds,
+            f"Mở bằng: {open_command}",
+            "Rồi thử: " + " · ".join(tries),
+        ]
+    )

@@ -279,3 +279,21 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class OfficialSurveyFigure(Base):
+    """A satisfaction rate from an official survey (SIPAS, the health ministry's survey…),
+    entered by Phòng Nội vụ for one round and target (14, 14a, 15, 16).
+
+    Reports show it beside the bot's own figure and never mix it in. Every entry is kept;
+    the latest one per round and target is the one shown.
+    """
+
+    __tablename__ = "official_survey_figures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    target: Mapped[str] = mapped_column(String(8))
+    value: Mapped[float] = mapped_column(Float)  # percent, 0..100
+    sample: Mapped[int | None] = mapped_column(Integer)  # respondents, when known
+    entered_by: Mapped[str] = mapped_column(String(200))  # display name of the admin
+    entered_at: Mapped[datetime]

@@ -242,10 +242,17 @@ def _fit_labels(fig: Figure, canvas: FigureCanvasAgg, labels: list[_Label]) -> N
     renderer = canvas.get_renderer()  # type: ignore[no-untyped-call]
     for label in labels:
         limit = label.right.get_window_extent(renderer).x0 - _GAP_PX
-        width = len(label.name)
-        while label.left.get_window_extent(renderer).x1 > limit and width > 4:
-            width -= 2
+        box = label.left.get_window_extent(renderer)
+        if box.x1 <= limit:
+            continue
+        # First guess in proportion to the room, then step down: a few measurements.
+        shown = len(label.left.get_text())
+        width = min(NAME_WIDTH, int(shown * (limit - box.x0) / box.width)) + 2
+        while width > 4:
             label.left.set_text(f"{label.code}. {short_name(label.name, width)}")
+            if label.left.get_window_extent(renderer).x1 <= limit:
+                break
+            width -= 2
 
 
 def _legend(fig: Figure, rows: list[_Row], font: str) -> None:

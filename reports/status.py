@@ -4,12 +4,15 @@ aggregate rows, so the cost grows with units, points and days, not with response
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date
+from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import repo
-from db.models import Round
+from db.models import OfficialSurveyFigure, Round, SurveyDailyCount
 from reports.figures import IndicatorFigure, SatisfactionFigure, StatusFigures
 from scheduler.rounds import missing_units, unit_is_asked
 from surveys.catalogue import Catalogue, Indicator
@@ -25,6 +28,23 @@ def fields_for(indicator: Indicator, year: int) -> tuple[str, ...]:
     return indicator.fields_by_year[years[-1]] if years else ()
 
 
+async def daily_totals(session: AsyncSession, start: date, end: date) -> list[Any]:
+    """The daily aggregate rows of ``start``..``end`` summed by target and field in SQL, so
+    that the rows read stay a handful however many days, points and responses there are."""
+    c = SurveyDailyCount
+    query = (
+        select(
+            c.target,
+            c.field,
+            *(func.sum(getattr(c, f"level{n}")).label(f"level{n}") for n in range(1, 6)),
+            func.sum(c.respondents).label("respondents"),
+        )
+        .where(c.day >= start, c.day <= end)
+        .group_by(c.target, c.field)
+    )
+    return list((await session.execute(query)).all())
+
+
 async def satisfaction(
     session: AsyncSession,
     catalogue: Catalogue,
@@ -35,7 +55,7 @@ async def satisfaction(
 ) -> tuple[SatisfactionFigure, ...]:
     levels: dict[str, dict[int, int]] = defaultdict(lambda: dict.fromkeys(range(1, 6), 0))
     people: dict[str, int] = defaultdict(int)
-    rows = await repo.daily_counts(session, start, end)
+    rows = await daily_totals(session, start, end)
     targets = catalogue.indicators.survey_targets()
     for indicator in targets:
         source = indicator.part_of or indicator.code
@@ -134,7 +154,27 @@ async def status_figures(
         late=late,
         missing={k: tuple(v) for k, v in missing.items()},
         indicators=tuple(indicators),
-        satisfaction=await satisfaction(
-            session, catalogue, round_.window_start, round_.window_end, year, min_sample
+        satisfaction=with_official(
+            await satisfaction(
+                session, catalogue, round_.window_start, round_.window_end, year, min_sample
+            ),
+            await official_figures(session, round_.id),
         ),
     )
+
+
+async def official_figures(session: AsyncSession, round_id: int) -> dict[str, float]:
+    """The latest official-survey figure per target entered for the round."""
+    rows = await session.scalars(
+        select(OfficialSurveyFigure)
+        .where(OfficialSurveyFigure.round_id == round_id)
+        .order_by(OfficialSurveyFigure.entered_at, OfficialSurveyFigure.id)
+    )
+    return {row.target: row.value for row in rows}
+
+
+def with_official(
+    figures: tuple[SatisfactionFigure, ...], official: dict[str, float]
+) -> tuple[SatisfactionFigure, ...]:
+    """Attach official figures beside the bot's own; the bot's figures are left untouched."""
+    return tuple(replace(f, official=official.get(f.target, f.official)) for f in figures)

@@ -35,12 +35,14 @@ def _indicator_line(f: IndicatorFigure) -> str:
 def _satisfaction_line(f: SatisfactionFigure) -> str:
     goal = f", mục tiêu ≥ {format_percent(f.goal, 0)}" if f.goal is not None else ""
     sample = f"{f.respondents} người, n={f.n} câu trả lời"
+    # An official survey's figure is shown beside the bot's own, never mixed into it.
+    official = T.official_beside(format_percent(f.official)) if f.official is not None else ""
     if f.rate is None or not f.enough:
-        return f"• {f.target}. {f.name}: {T.NOT_ENOUGH_DATA} ({sample}{goal})"
+        return f"• {f.target}. {f.name}: {T.NOT_ENOUGH_DATA} ({sample}{goal}){official}"
     return (
         f"• {f.target}. {f.name}: {format_percent(f.rate)} "
         f"({sample}, KTC 95%: {format_percent(f.low)}–{format_percent(f.high)}{goal})"
-        f"{_verdict(f.met)}"
+        f"{_verdict(f.met)}{official}"
     )
 
 
@@ -72,27 +74,47 @@ def status_lines(f: StatusFigures) -> list[str]:
     return lines
 
 
+def telegram_length(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (📊, 📋, 📌 count twice)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _cut(line: str, limit: int) -> int:
+    """Where to cut an over-long ``line``: after the last ", " or space that leaves at most
+    ``limit`` UTF-16 units before it, so no name is broken; mid-word only as a last resort."""
+    end = len(line)
+    while telegram_length(line[:end]) > limit:
+        end -= max(1, (telegram_length(line[:end]) - limit) // 2)
+    for separator in (", ", " "):
+        at = line.rfind(separator, 0, end)
+        if at > 0:
+            return at + len(separator)
+    return max(end, 1)
+
+
 def split_message(lines: list[str], limit: int = TELEGRAM_LIMIT) -> list[str]:
-    """Join lines into messages of at most ``limit`` characters, breaking between lines
-    (and inside a line only when one line alone is too long)."""
+    """Join lines into messages of at most ``limit`` characters as Telegram counts them
+    (UTF-16 units), breaking between lines, and inside a line only when it alone is too
+    long (then after a comma or a space)."""
     chunks: list[str] = []
     current = ""
     for line in lines:
-        while len(line) > limit:
+        while telegram_length(line) > limit:
             if current:
                 chunks.append(current)
                 current = ""
-            chunks.append(line[:limit])
-            line = line[limit:]
+            at = _cut(line, limit)
+            chunks.append(line[:at].rstrip())
+            line = line[at:]
         candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
+        if telegram_length(candidate) > limit:
             chunks.append(current)
             current = line
         else:
             current = candidate
     if current.strip():
         chunks.append(current)
-    return [c for c in chunks if c.strip()]
+    return [c.strip("\n") for c in chunks if c.strip()]
 
 
 def render_status(f: StatusFigures, limit: int = TELEGRAM_LIMIT) -> list[str]:

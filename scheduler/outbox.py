@@ -1,10 +1,45 @@
 """The outbox dispatcher: sends queued messages within the platforms' limits.
 
-Delivery is at least once: a row is marked sent only after the platform said ok, so a crash
-between the two repeats that one message (and only the ones in flight). Rows are claimed
-with a lease (``claimed_until``): rows of a dispatcher that died are taken again when their
-lease runs out. On PostgreSQL the claim uses FOR UPDATE SKIP LOCKED so several processes
-share the queue; on SQLite the single UPDATE … RETURNING is atomic by itself.
+**Delivery is at least once.** A row is marked sent only after the platform said ok, so a
+crash repeats the messages that were *in flight*: those sent to the platform whose outcome
+was not yet committed. Each of the ``in_flight`` workers holds at most one such message (it
+waits for its outcome to be committed before it takes the next row), so a crash repeats at
+most ``Limits.in_flight`` messages, each at most once, and nothing else. An answer lost on
+the wire (a timeout after the platform accepted the message) repeats that one message.
+
+**Claims and leases.** Rows are claimed in batches with ``UPDATE … RETURNING`` and a lease
+(``claimed_until``) that the dispatcher renews while it holds them; rows of a dispatcher that
+died are taken again when their lease runs out, and a dispatcher that stops cleanly hands the
+rows it has not started back at once. A claim takes at most one row per chat and no chat that
+has a row under a live lease, so one chat is never written to by two workers (or two
+processes) at a time. On PostgreSQL the claim locks with ``FOR UPDATE SKIP LOCKED`` so
+several processes share the queue; on SQLite the single statement is atomic by itself.
+
+**Rates.** Overall: a token bucket with small bursts, plus a sliding window that never lets
+more than the rate into any second (the way Telegram counts), so a sender at full speed does
+not run into 429s. Per chat: one message per ``1 / per_chat_per_second`` seconds, measured
+from the end of the previous send. A 429 pauses every worker for ``retry_after`` (really
+waiting) and puts the row back for ``retry_after``. 5xx, timeouts and connection errors are
+retried with exponential backoff and jitter; after ``max_attempts`` the row is ``failed``.
+A 403 (blocked, or "chat not found") makes the row ``unreachable``, marks the member
+unreachable (no more reminders are queued for them) and tells the admins once per member.
+
+**Row states.** ``pending`` → ``sending`` (claimed) → ``sent`` | ``pending`` (retry, with
+``next_attempt_at``) | ``failed`` | ``unreachable`` | ``skipped``. Every attempt counts in
+``attempts``; ``last_error`` keeps the latest error (also after a later success);
+``sent_at`` is the moment the platform accepted the message.
+
+**A unit that reports while its reminders are queued.** At claim time a reminder
+(``remind:…``) whose member's unit has meanwhile submitted for the round is ``skipped``
+instead of sent. A unit that submits while its reminder is already in flight still gets it:
+that window is one request long, and the reminder's button then shows the sent report.
+
+**Time.** ``clock`` (injectable) stamps rows and decides what is due; the rate limits use the
+event loop's monotonic time, because they are about real seconds between requests. Tests move
+a fake clock to make retries due instead of sleeping.
+
+**Failures** are logged once per failure with the outbox id, round, unit, step and chat; a
+failing claim or database write is logged once per streak, not on every retry.
 """
 
 from __future__ import annotations
@@ -13,22 +48,29 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import texts as T
 from bot.messages import Button
 from db import repo
-from db.models import Member, OutboxMessage
+from db.models import Member, OutboxMessage, Submission, Unit
+from scheduler.jobs import FailureLog
 
 log = logging.getLogger(__name__)
 
 Failure = Literal["retry_after", "transient", "blocked", "permanent"]
+ChatKey = tuple[str, str]
+
+REMINDER_PREFIX = "remind:"
+RETRY_AFTER_ATTEMPTS_FACTOR = 4  # 429s alone give up only after this many times max_attempts
+_EPSILON = 1e-9  # seconds or tokens: float rounding must not make a limiter spin
 
 
 class SendError(Exception):
@@ -49,42 +91,79 @@ class Sender(Protocol):
 
 @dataclass(frozen=True)
 class Limits:
-    per_second: float = 25.0
+    per_second: float = 25.0  # overall sends per second
     per_chat_per_second: float = 1.0
-    max_attempts: int = 6
-    lease_seconds: float = 60.0
-    batch: int = 50
-    in_flight: int = 16
+    max_attempts: int = 6  # 5xx / timeouts / connection errors before "failed"
+    lease_seconds: float = 10.0  # renewed every third of it while the rows are held
+    batch: int = 50  # rows claimed at most at once (refilled at half)
+    in_flight: int = 8  # concurrent sends; also the most a crash can repeat
     backoff_base: float = 1.0
     backoff_cap: float = 300.0
+    window_margin: float = 0.02  # the sliding window is this much longer than a second
+
+    def __post_init__(self) -> None:
+        for name in ("per_second", "per_chat_per_second", "lease_seconds", "backoff_base"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"Limits.{name} must be positive")
+        if self.max_attempts < 1 or self.batch < 1 or self.in_flight < 1:
+            raise ValueError("Limits.max_attempts, batch and in_flight must be at least 1")
 
 
 class RateLimiter:
-    """A token bucket for the overall rate (bursts up to one second's worth)."""
+    """The overall pace: a token bucket (bursts of at most ``burst`` sends) and a sliding
+    window that never admits more than ``per_second`` sends into any ``1 + margin`` seconds.
 
-    def __init__(self, per_second: float) -> None:
+    ``pause(s)`` after a 429 holds every acquirer for ``s`` seconds from now.
+    """
+
+    def __init__(
+        self,
+        per_second: float,
+        burst: float | None = None,
+        margin: float = 0.02,
+        now: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.per_second = per_second
+        self.capacity = max(1.0, burst if burst is not None else per_second / 20)
+        span = max(1.0, 1.0 / per_second)
+        self.limit = max(1, round(per_second * span))
+        self.window = span * (1.0 + margin)
+        self._now = now or asyncio.get_running_loop().time
+        self._sleep = sleep
         self.tokens = 1.0
-        self.updated = asyncio.get_running_loop().time()
+        self.updated = self._now()
+        self.paused_until = 0.0
+        self.recent: deque[float] = deque()
         self.lock = asyncio.Lock()
+
+    def _wait(self, now: float) -> float:
+        """Seconds to wait before the next send is allowed (0: allowed now)."""
+        if now < self.paused_until:
+            return self.paused_until - now
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.per_second)
+        self.updated = now
+        while self.recent and self.recent[0] <= now - self.window + _EPSILON:
+            self.recent.popleft()
+        if self.tokens < 1 - _EPSILON:
+            return (1 - self.tokens) / self.per_second
+        if len(self.recent) >= self.limit:
+            return self.recent[0] + self.window - now
+        return 0.0
 
     async def acquire(self) -> None:
         async with self.lock:
-            loop = asyncio.get_running_loop()
-            while True:
-                now = loop.time()
-                self.tokens = min(
-                    self.per_second, self.tokens + (now - self.updated) * self.per_second
-                )
-                self.updated = now
-                if self.tokens >= 1:
-                    self.tokens -= 1
-                    return
-                await asyncio.sleep((1 - self.tokens) / self.per_second)
+            while (wait := self._wait(self._now())) > 0:
+                await self._sleep(wait)
+            self.tokens = max(0.0, self.tokens - 1)
+            self.recent.append(self._now())
 
     def pause(self, seconds: float) -> None:
-        """After a 429, stop everyone for ``retry_after`` seconds."""
-        self.tokens = -seconds * self.per_second
+        """After a 429: nobody sends for ``seconds`` from now, then the bucket starts empty."""
+        now = self._now()
+        self.paused_until = max(self.paused_until, now + max(0.0, seconds))
+        self.tokens = 0.0
+        self.updated = self.paused_until
 
 
 def buttons_of(raw: Sequence[Any] | None) -> tuple[tuple[Button, ...], ...]:
@@ -93,7 +172,44 @@ def buttons_of(raw: Sequence[Any] | None) -> tuple[tuple[Button, ...], ...]:
     return tuple(tuple(Button(b["label"], b["data"]) for b in row) for row in raw)
 
 
+class _Signal:
+    """Wakes every coroutine waiting on it (an Event that never needs clearing)."""
+
+    def __init__(self) -> None:
+        self._waiters: set[asyncio.Future[None]] = set()
+
+    def notify(self) -> None:
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._waiters.clear()
+
+    async def wait(self, timeout: float | None) -> None:
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.add(waiter)
+        try:
+            await asyncio.wait({waiter}, timeout=timeout)
+        finally:
+            self._waiters.discard(waiter)
+
+
+@dataclass
+class _Outcome:
+    row: OutboxMessage
+    error: SendError | None  # None: sent
+    at: datetime
+    done: asyncio.Future[None] = field(repr=False)
+
+
 class Dispatcher:
+    """Claims due outbox rows and sends them (see the module docstring).
+
+    ``run_forever()`` serves until cancelled (then stops cleanly: in-flight sends finish and
+    are recorded, rows not started are handed back); ``drain()`` serves until nothing is due
+    and returns how many rows it handled (tests, benchmarks). ``wake()`` makes it look at the
+    queue at once instead of at the next poll.
+    """
+
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
@@ -102,6 +218,7 @@ class Dispatcher:
         limits: Limits = Limits(),
         admin_chats: Callable[[], Sequence[tuple[str, str]]] = lambda: (),
         only_chats: Callable[[], Sequence[str]] | None = None,
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         self.sessions = sessions
         self.senders = senders
@@ -109,153 +226,424 @@ class Dispatcher:
         self.limits = limits
         self.admin_chats = admin_chats
         self.only_chats = only_chats  # the console delivers only to the person being played
-        self._wake = asyncio.Event()
+        self.jitter = jitter
+        self.handled = 0  # rows whose outcome was recorded, since construction
         self._limiter: RateLimiter | None = None
-        self._last_to_chat: dict[tuple[str, str], float] = {}
+        self._wake = _Signal()  # new rows may be claimable
+        self._changed = _Signal()  # a row was buffered, or a chat became free
+        self._ready: deque[OutboxMessage] = deque()  # claimed, not started
+        self._held: dict[int, OutboxMessage] = {}  # claimed, outcome not yet committed
+        self._lease: dict[int, datetime] = {}
+        self._busy: set[ChatKey] = set()  # chats with a send on the wire
+        self._chat_free_at: dict[ChatKey, float] = {}  # loop time a chat may be sent to
+        self._outcomes: asyncio.Queue[_Outcome] = asyncio.Queue()
+        self._db = asyncio.Lock()  # one write transaction of ours at a time (SQLite)
+        self._stopping = False
+        self._failures = FailureLog(log)
+
+    # ------------------------------------------------------------------ public
 
     def wake(self) -> None:
         """Look at the queue now instead of at the next poll."""
-        self._wake.set()
+        self._wake.notify()
 
-    async def claim(self) -> list[OutboxMessage]:
+    @property
+    def limiter(self) -> RateLimiter:
+        if self._limiter is None:
+            self._limiter = RateLimiter(self.limits.per_second, margin=self.limits.window_margin)
+        return self._limiter
+
+    async def run_forever(self, poll_seconds: float = 2.0) -> None:
+        await self._serve(poll_seconds, until_idle=False)
+
+    async def drain(self, poll_seconds: float = 0.05) -> int:
+        """Send everything that is due now (and what becomes due while sending); return the
+        number of rows handled by this call."""
+        before = self.handled
+        await self._serve(poll_seconds, until_idle=True)
+        return self.handled - before
+
+    # ------------------------------------------------------------------ serving
+
+    async def _serve(self, poll_seconds: float, until_idle: bool) -> None:
+        self._stopping = False
+        loop = asyncio.get_running_loop()
+        workers = [loop.create_task(self._worker()) for _ in range(self.limits.in_flight)]
+        helpers = [loop.create_task(self._writer()), loop.create_task(self._heartbeat())]
+        try:
+            await self._feed(poll_seconds, until_idle)
+        finally:
+            await self._shut_down(workers, helpers)
+
+    async def _feed(self, poll_seconds: float, until_idle: bool) -> None:
+        low_water = max(1, self.limits.batch // 2)
+        while True:
+            claimed = 0
+            if len(self._ready) < low_water:
+                claimed = await self._claim_some(self.limits.batch - len(self._ready))
+            if claimed:
+                continue
+            if until_idle and not self._held:
+                return
+            await self._wake.wait(await self._idle_timeout(poll_seconds))
+
+    async def _claim_some(self, size: int) -> int:
+        try:
+            rows = await self.claim(size)
+        except Exception:
+            self._failures.failed("claim", "outbox: claiming rows failed; retrying")
+            return 0
+        self._failures.ok("claim", "outbox: claiming rows works again")
+        fresh = [r for r in rows if r.id not in self._held]  # ours already (lease ran out)
+        for row in fresh:
+            self._held[row.id] = row
+            self._lease[row.id] = row.claimed_until or self.clock()
+            self._ready.append(row)
+        if fresh:
+            self._changed.notify()
+        return len(fresh)
+
+    async def _idle_timeout(self, poll_seconds: float) -> float:
+        """How long to wait for a wake-up: until the next retry is due, at most a poll."""
+        if self._held:
+            return poll_seconds
+        try:
+            async with self.sessions() as session:
+                earliest = await session.scalar(
+                    select(func.min(OutboxMessage.next_attempt_at)).where(
+                        OutboxMessage.status == "pending",
+                        OutboxMessage.channel.in_(list(self.senders)),
+                    )
+                )
+        except Exception:
+            return poll_seconds
+        seconds = (earliest - self.clock()).total_seconds() if earliest is not None else 0.0
+        if seconds <= 0:
+            # Nothing pending, or due rows that are not ours to take now (another
+            # dispatcher's chat, or a chat the console does not show): wait for a wake-up.
+            return poll_seconds
+        return min(poll_seconds, max(0.05, seconds))
+
+    async def _shut_down(
+        self, workers: list[asyncio.Task[None]], helpers: list[asyncio.Task[None]]
+    ) -> None:
+        """Let sends on the wire finish and be recorded, hand back the rest, stop."""
+        self._stopping = True
+        self._changed.notify()
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.gather(*workers, return_exceptions=True), 15)
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        waiting = [row.id for row in self._ready]
+        self._ready.clear()
+        if waiting:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await self._release(waiting)
+            for row_id in waiting:
+                self._held.pop(row_id, None)
+                self._lease.pop(row_id, None)
+        for task in helpers:
+            task.cancel()
+        await asyncio.gather(*helpers, return_exceptions=True)
+
+    async def _release(self, ids: list[int]) -> None:
+        async with self._db, self.sessions.begin() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sending")
+                .values(status="pending", claimed_until=None)
+                .execution_options(synchronize_session=False)
+            )
+
+    # ------------------------------------------------------------------ claiming
+
+    async def claim(self, size: int | None = None) -> list[OutboxMessage]:
+        """Claim up to ``size`` due rows, at most one per chat and none of a chat that has a
+        row under a live lease; reminders of units that have meanwhile reported are skipped."""
+        o = OutboxMessage
         now = self.clock()
         lease = now + timedelta(seconds=self.limits.lease_seconds)
-        channels = list(self.senders)
-        async with self.sessions.begin() as session:
-            due = (
-                select(OutboxMessage.id)
-                .where(
-                    OutboxMessage.channel.in_(channels),
-                    or_(
-                        (OutboxMessage.status == "pending")
-                        & (OutboxMessage.next_attempt_at <= now),
-                        (OutboxMessage.status == "sending") & (OutboxMessage.claimed_until < now),
-                    ),
-                )
-                .where(
-                    OutboxMessage.chat_id.in_(self.only_chats())
-                    if self.only_chats is not None
-                    else OutboxMessage.id.is_not(None)
-                )
-                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-                .limit(self.limits.batch)
-                .with_for_update(skip_locked=True)
-                .scalar_subquery()
-            )
+        due = ((o.status == "pending") & (o.next_attempt_at <= now)) | (
+            (o.status == "sending") & (o.claimed_until < now)
+        )
+        live = (o.status == "sending") & (o.claimed_until >= now)
+        first_due_per_chat = (
+            select(func.min(case((due, o.id))))
+            .where(o.status.in_(("pending", "sending")), o.channel.in_(list(self.senders)))
+            .group_by(o.channel, o.chat_id)
+            .having(func.max(case((live, 1), else_=0)) == 0)
+        )
+        if self.only_chats is not None:
+            first_due_per_chat = first_due_per_chat.where(o.chat_id.in_(list(self.only_chats())))
+        chosen = (
+            select(o.id)
+            .where(o.id.in_(first_due_per_chat))
+            .order_by(o.next_attempt_at, o.id)
+            .limit(size or self.limits.batch)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        async with self._db, self.sessions.begin() as session:
             result = await session.scalars(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(due))
+                update(o)
+                .where(o.id.in_(chosen))
                 .values(status="sending", claimed_until=lease)
-                .returning(OutboxMessage)
+                .returning(o)
+                .execution_options(synchronize_session=False)
             )
             rows = list(result.all())
+            rows = await self._skip_reported(session, rows, now)
         rows.sort(key=lambda r: (r.next_attempt_at, r.id))
         return rows
 
-    async def run_once(self) -> int:
-        """Claim one batch and send it; returns how many rows were handled."""
-        if self._limiter is None:
-            self._limiter = RateLimiter(self.limits.per_second)
-        rows = await self.claim()
-        if not rows:
-            return 0
-        gate = asyncio.Semaphore(self.limits.in_flight)
-        chat_locks: dict[tuple[str, str], asyncio.Lock] = {}
+    async def _skip_reported(
+        self, session: AsyncSession, rows: list[OutboxMessage], now: datetime
+    ) -> list[OutboxMessage]:
+        """Mark ``skipped`` the reminders whose member's unit has submitted for the round."""
+        reminders = [
+            r.id
+            for r in rows
+            if r.dedupe_key.startswith(REMINDER_PREFIX) and r.member_id and r.round_id
+        ]
+        if not reminders:
+            return rows
+        o = OutboxMessage
+        done = set(
+            (
+                await session.scalars(
+                    select(o.id)
+                    .join(Member, Member.id == o.member_id)
+                    .join(
+                        Submission,
+                        (Submission.round_id == o.round_id)
+                        & (Submission.unit_code == Member.unit_code),
+                    )
+                    .where(o.id.in_(reminders))
+                )
+            ).all()
+        )
+        if not done:
+            return rows
+        await session.execute(
+            update(o)
+            .where(o.id.in_(done))
+            .values(status="skipped", claimed_until=None, last_error="unit already submitted")
+            .execution_options(synchronize_session=False)
+        )
+        for row in rows:
+            if row.id in done:
+                log.info(
+                    "outbox id=%s round=%s step=%s skipped: the unit has already submitted",
+                    row.id,
+                    row.round_id,
+                    row.step,
+                )
+        self.handled += len(done)
+        return [r for r in rows if r.id not in done]
 
-        async def one(row: OutboxMessage) -> None:
-            key = (row.channel, row.chat_id)
-            lock = chat_locks.setdefault(key, asyncio.Lock())
-            async with lock:
-                await self._respect_chat_rate(key)
-                async with gate:
-                    await self._send(row)
+    async def _heartbeat(self) -> None:
+        """Renew the lease of the rows held, every third of the lease."""
+        while True:
+            await asyncio.sleep(self.limits.lease_seconds / 3)
+            ids = list(self._held)
+            if not ids:
+                continue
+            lease = self.clock() + timedelta(seconds=self.limits.lease_seconds)
+            try:
+                async with self._db, self.sessions.begin() as session:
+                    await session.execute(
+                        update(OutboxMessage)
+                        .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sending")
+                        .values(claimed_until=lease)
+                        .execution_options(synchronize_session=False)
+                    )
+            except Exception:
+                self._failures.failed("lease", "outbox: renewing leases failed; retrying")
+                continue
+            self._failures.ok("lease", "outbox: renewing leases works again")
+            for row_id in ids:
+                if row_id in self._lease:
+                    self._lease[row_id] = lease
 
-        await asyncio.gather(*(one(r) for r in rows))
-        return len(rows)
+    # ------------------------------------------------------------------ sending
 
-    async def _respect_chat_rate(self, key: tuple[str, str]) -> None:
+    async def _take(self) -> OutboxMessage | None:
+        """The next buffered row whose chat may be written to now (None when stopping)."""
         loop = asyncio.get_running_loop()
-        gap = 1.0 / self.limits.per_chat_per_second
-        last = self._last_to_chat.get(key)
-        if last is not None and loop.time() - last < gap:
-            await asyncio.sleep(gap - (loop.time() - last))
-        self._last_to_chat[key] = loop.time()
+        while not self._stopping:
+            now = loop.time()
+            soonest: float | None = None
+            for index, row in enumerate(self._ready):
+                key = (row.channel, row.chat_id)
+                if key in self._busy:
+                    continue
+                free_at = self._chat_free_at.get(key, 0.0)
+                if free_at > now:
+                    soonest = free_at if soonest is None else min(soonest, free_at)
+                    continue
+                del self._ready[index]
+                self._busy.add(key)
+                if len(self._ready) < max(1, self.limits.batch // 2):
+                    self._wake.notify()
+                return row
+            await self._changed.wait(None if soonest is None else soonest - now)
+        return None
 
-    async def _send(self, row: OutboxMessage) -> None:
-        assert self._limiter is not None
-        await self._limiter.acquire()
-        sender = self.senders[row.channel]
+    async def _worker(self) -> None:
+        loop = asyncio.get_running_loop()
+        while (row := await self._take()) is not None:
+            key = (row.channel, row.chat_id)
+            try:
+                if self._lease.get(row.id, self.clock()) < self.clock():
+                    # Our lease ran out (a stalled loop): another dispatcher may have it now.
+                    self._held.pop(row.id, None)
+                    self._lease.pop(row.id, None)
+                    continue
+                error = await self._attempt(row)
+            finally:
+                self._chat_free_at[key] = loop.time() + 1.0 / self.limits.per_chat_per_second
+                self._busy.discard(key)
+                self._forget_old_chats(loop.time())
+                self._changed.notify()
+            outcome = _Outcome(row, error, self.clock(), loop.create_future())
+            await self._outcomes.put(outcome)
+            await asyncio.shield(outcome.done)
+
+    async def _attempt(self, row: OutboxMessage) -> SendError | None:
+        await self.limiter.acquire()
         try:
-            await sender.send(row.chat_id, row.text, buttons_of(row.buttons))
+            await self.senders[row.channel].send(row.chat_id, row.text, buttons_of(row.buttons))
         except SendError as exc:
             if exc.kind == "retry_after":
-                self._limiter.pause(exc.retry_after)
-            await self._failed(row, exc)
-            return
+                self.limiter.pause(exc.retry_after)
+            return exc
         except Exception as exc:  # an adapter bug must not stop the queue
-            log.exception("outbox %s: unexpected error", row.id)
-            await self._failed(row, SendError("transient", repr(exc)))
-            return
-        async with self.sessions.begin() as session:
+            log.exception("outbox id=%s: unexpected error from the %s sender", row.id, row.channel)
+            return SendError("transient", repr(exc))
+        return None
+
+    def _forget_old_chats(self, now: float) -> None:
+        if len(self._chat_free_at) > 4 * self.limits.batch + 1000:
+            for key in [k for k, t in self._chat_free_at.items() if t <= now]:
+                del self._chat_free_at[key]
+
+    # ------------------------------------------------------------------ recording
+
+    async def _writer(self) -> None:
+        """Commit outcomes in groups (one transaction for whatever has arrived)."""
+        while True:
+            batch = [await self._outcomes.get()]
+            while not self._outcomes.empty() and len(batch) < 500:
+                batch.append(self._outcomes.get_nowait())
+            while True:
+                try:
+                    async with self._db, self.sessions.begin() as session:
+                        await self._record(session, batch)
+                except Exception:
+                    ids = ",".join(str(o.row.id) for o in batch[:20])
+                    self._failures.failed(
+                        "record", "outbox: recording outcomes failed (ids %s); retrying", ids
+                    )
+                    await asyncio.sleep(1.0)
+                    continue
+                self._failures.ok("record", "outbox: recording outcomes works again")
+                break
+            for outcome in batch:
+                self._held.pop(outcome.row.id, None)
+                self._lease.pop(outcome.row.id, None)
+                if not outcome.done.done():
+                    outcome.done.set_result(None)
+            self.handled += len(batch)
+            self._wake.notify()  # the chats of these rows may have more
+
+    async def _record(self, session: AsyncSession, batch: list[_Outcome]) -> None:
+        sent = [o for o in batch if o.error is None]
+        if sent:
+            table = cast(Table, OutboxMessage.__table__)
             await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row.id)
+                update(table)
+                .where(table.c.id == bindparam("row_id"))
                 .values(
                     status="sent",
-                    sent_at=self.clock(),
-                    attempts=row.attempts + 1,
+                    sent_at=bindparam("at"),
+                    attempts=table.c.attempts + 1,
                     claimed_until=None,
-                    last_error=None,
-                )
+                ),
+                [{"row_id": o.row.id, "at": o.at} for o in sent],
             )
-        log.info("outbox sent id=%s round=%s step=%s", row.id, row.round_id, row.step)
+            for o in sent:
+                log.debug(
+                    "outbox id=%s round=%s step=%s sent", o.row.id, o.row.round_id, o.row.step
+                )
+        for outcome in batch:
+            if outcome.error is not None:
+                await self._record_failure(session, outcome.row, outcome.error, outcome.at)
 
-    async def _failed(self, row: OutboxMessage, exc: SendError) -> None:
-        now = self.clock()
+    def _backoff(self, attempts: int) -> float:
+        delay = min(self.limits.backoff_cap, self.limits.backoff_base * 2.0 ** (attempts - 1))
+        return delay * (0.5 + 0.5 * self.jitter())  # "equal jitter": half fixed, half random
+
+    async def _record_failure(
+        self, session: AsyncSession, row: OutboxMessage, exc: SendError, now: datetime
+    ) -> None:
         attempts = row.attempts + 1
         values: dict[str, Any] = {
             "attempts": attempts,
             "claimed_until": None,
-            "last_error": exc.detail[:500],
+            "last_error": f"{exc.kind}: {exc.detail}"[:500],
         }
+        limit = self.limits.max_attempts
         if exc.kind == "blocked":
             values["status"] = "unreachable"
-        elif exc.kind == "permanent" or attempts >= self.limits.max_attempts:
+        elif exc.kind == "permanent":
             values["status"] = "failed"
-        else:
-            if exc.kind == "retry_after":
-                delay = exc.retry_after
-            else:
-                delay = min(self.limits.backoff_cap, self.limits.backoff_base * 2 ** (attempts - 1))
-                delay *= random.uniform(0.5, 1.5)
+        elif exc.kind == "retry_after" and attempts < limit * RETRY_AFTER_ATTEMPTS_FACTOR:
             values["status"] = "pending"
-            values["next_attempt_at"] = now + timedelta(seconds=delay)
-        log.warning(
-            "outbox id=%s round=%s attempt=%s -> %s (%s)",
+            values["next_attempt_at"] = now + timedelta(seconds=exc.retry_after)
+        elif exc.kind == "transient" and attempts < limit:
+            values["status"] = "pending"
+            values["next_attempt_at"] = now + timedelta(seconds=self._backoff(attempts))
+        else:
+            values["status"] = "failed"
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row.id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        member = await session.get(Member, row.member_id) if row.member_id else None
+        level = logging.WARNING if values["status"] == "pending" else logging.ERROR
+        log.log(
+            level,
+            "outbox id=%s round=%s unit=%s step=%s chat=%s:%s attempt=%s -> %s (%s)",
             row.id,
             row.round_id,
+            member.unit_code if member is not None else "-",
+            row.step or "-",
+            row.channel,
+            row.chat_id,
             attempts,
-            values["status"],
-            exc.detail,
+            values["status"] + (f" retry in {exc.retry_after:g}s" if exc.retry_after else ""),
+            values["last_error"],
         )
-        async with self.sessions.begin() as session:
-            await session.execute(
-                update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values)
-            )
-            if exc.kind == "blocked" and row.member_id is not None:
-                await self._mark_unreachable(session, row.member_id, now)
+        if exc.kind == "blocked" and member is not None:
+            await self._mark_unreachable(session, member, now)
 
-    async def _mark_unreachable(self, session: AsyncSession, member_id: int, now: datetime) -> None:
-        member = await session.get(Member, member_id)
-        if member is None or member.unreachable_at is not None:
+    async def _mark_unreachable(self, session: AsyncSession, member: Member, now: datetime) -> None:
+        """Stop reminding a member who blocked the bot, and tell the admins (once)."""
+        if member.unreachable_at is not None:
             return
         member.unreachable_at = now
-        text = T.unreachable_admin(member.display_name or member.user_id, member.unit_code)
+        unit = await session.get(Unit, member.unit_code)
+        text = T.unreachable_admin(
+            member.display_name or member.user_id, unit.name if unit else member.unit_code
+        )
         await repo.enqueue(
             session,
             [
                 {
-                    "dedupe_key": f"unreachable:{member_id}:{channel}:{chat}",
+                    "dedupe_key": f"unreachable:{member.id}:{channel}:{chat}",
                     "channel": channel,
                     "chat_id": chat,
                     "text": text,
@@ -267,16 +655,3 @@ class Dispatcher:
                 for channel, chat in self.admin_chats()
             ],
         )
-
-    async def run_forever(self, poll_seconds: float = 2.0) -> None:
-        while True:
-            try:
-                handled = await self.run_once()
-            except Exception:
-                log.exception("outbox dispatcher: claim failed; retrying")
-                handled = 0
-            if handled:
-                continue
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=poll_seconds)

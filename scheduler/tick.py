@@ -5,11 +5,19 @@ current round open, the latest due reminder step queued for every missing unit, 
 surveys expired, idle reports nudged — and makes it so. A missed tick catches up (with only
 the latest step, not a burst); a repeated tick finds everything done (the outbox's unique
 keys make a second insert a no-op).
+
+Reminders are queued only in working hours. A step missed while the bot was down is sent
+when it comes back, unless the next step falls later that same day: then only that one is
+sent (no "3 days left" at 07:30 followed by "last day" at 08:00).
+
+A tick never raises: a failure is logged once (with the round) until it goes away, and the
+next tick tries again. One round's failure does not stop the others.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -19,13 +27,23 @@ from bot import texts as T
 from bot.context import Context
 from db import repo
 from db.models import Conversation, Round, SurveyResponse
-from scheduler.reminder_plan import WorkingHours, latest_due, parse_steps, plan_reminders
+from reports.text import split_message
+from scheduler.jobs import FailureLog
+from scheduler.reminder_plan import (
+    ScheduledReminder,
+    WorkingHours,
+    latest_due,
+    parse_steps,
+    plan_reminders,
+)
 from scheduler.reminders import enqueue_round_reminders
 from scheduler.rounds import ensure_periodic_round, missing_units, rules_of
 
 log = logging.getLogger(__name__)
+failures = FailureLog(log)
 
 NUDGE_AFTER = timedelta(hours=2)
+ADMIN_MESSAGE_LIMIT = 2000  # the smallest platform limit (Zalo); Telegram allows 4096
 
 
 def working_hours(ctx: Context) -> WorkingHours:
@@ -33,10 +51,9 @@ def working_hours(ctx: Context) -> WorkingHours:
     return WorkingHours(start=cal.work_start, end=cal.work_end, holidays=cal.holidays)
 
 
-def due_step(ctx: Context, round_: Round, now: datetime) -> str | None:
-    """The name of the latest reminder step due for ``round_`` at ``now``."""
+def round_plan(ctx: Context, round_: Round) -> list[ScheduledReminder]:
     cal = ctx.config.calendar
-    plan = plan_reminders(
+    return plan_reminders(
         round_.window_start,
         round_.deadline,
         parse_steps(cal.reminder_steps),
@@ -44,24 +61,50 @@ def due_step(ctx: Context, round_: Round, now: datetime) -> str | None:
         ctx.config.timezone,
         cal.send_time,
     )
+
+
+def due_reminder(
+    plan: Sequence[ScheduledReminder], now: datetime, ctx: Context
+) -> ScheduledReminder | None:
+    """The step to have queued at ``now``: the latest due one, except a step from an earlier
+    day when the next step is due later today (it would only arrive just before it)."""
     latest = latest_due(plan, now)
-    return latest.step.name if latest is not None else None
+    if latest is None:
+        return None
+    today = ctx.local(now).date()
+    if ctx.local(latest.at).date() < today:
+        later = [p for p in plan if p.at > now]
+        if later and ctx.local(min(p.at for p in later)).date() == today:
+            return None
+    return latest
+
+
+def due_step(ctx: Context, round_: Round, now: datetime) -> str | None:
+    """The name of the reminder step due for ``round_`` at ``now``."""
+    due = due_reminder(round_plan(ctx, round_), now, ctx)
+    return due.step.name if due is not None else None
+
+
+def overdue_admin_texts(title: str, names: list[str]) -> list[str]:
+    """The admins' list of overdue units, in messages that fit every platform."""
+    return split_message(T.overdue_admin(title, names).split("\n"), ADMIN_MESSAGE_LIMIT)
 
 
 async def _overdue_to_admins(
     ctx: Context, session: AsyncSession, round_: Round, step: str, now: datetime
-) -> None:
+) -> int:
     names = [u.name for u in await missing_units(session, ctx.catalogue, round_)]
     if not names:
-        return
-    text = T.overdue_admin(round_.title, names)
+        return 0
     recipients = [("telegram", str(a)) for a in sorted(ctx.admins.get("telegram", ()))]
     recipients += [(c.channel, c.chat_id) for c in await repo.admin_chats(session)]
-    await repo.enqueue(
+    parts = overdue_admin_texts(round_.title, names)
+    return await repo.enqueue(
         session,
         [
             {
-                "dedupe_key": f"overdue:{round_.id}:{step}:{channel}:{chat}",
+                "dedupe_key": f"overdue:{round_.id}:{step}:{channel}:{chat}"
+                + (f":{n}" if n else ""),
                 "channel": channel,
                 "chat_id": chat,
                 "round_id": round_.id,
@@ -73,33 +116,49 @@ async def _overdue_to_admins(
                 "created_at": now,
             }
             for channel, chat in recipients
+            for n, text in enumerate(parts)
         ],
     )
 
 
+async def _queue_round(ctx: Context, session: AsyncSession, round_: Round, now: datetime) -> int:
+    due = due_reminder(round_plan(ctx, round_), now, ctx)
+    if due is None:
+        return 0
+    step = due.step.name
+    count, units = await enqueue_round_reminders(
+        session, ctx.catalogue, round_, step, ctx.today(), now, due_at=due.at
+    )
+    admins = await _overdue_to_admins(ctx, session, round_, step, now) if due.step.overdue else 0
+    if count or admins:
+        log.info(
+            "reminders queued round=%s (id=%s) step=%s members=%s units=%s admin_messages=%s",
+            round_.key,
+            round_.id,
+            step,
+            count,
+            units,
+            admins,
+        )
+    return count
+
+
 async def queue_reminders(ctx: Context, session: AsyncSession, now: datetime) -> int:
-    """Queue the latest due step of every open round; only in working hours."""
+    """Queue the due step of every open round; only in working hours."""
     if not working_hours(ctx).is_working_moment(ctx.local(now)):
         return 0
     queued = 0
     for round_ in await repo.open_rounds(session):
-        step = due_step(ctx, round_, now)
-        if step is None:
-            continue
-        count, units = await enqueue_round_reminders(
-            session, ctx.catalogue, round_, step, ctx.today(), now
-        )
-        queued += count
-        if step.startswith("overdue"):
-            await _overdue_to_admins(ctx, session, round_, step, now)
-        if count:
-            log.info(
-                "reminders queued round=%s step=%s count=%s units=%s",
-                round_.key,
-                step,
-                count,
-                units,
+        key = f"round:{round_.id}"
+        try:
+            async with session.begin_nested():
+                queued += await _queue_round(ctx, session, round_, now)
+        except Exception:
+            failures.failed(
+                key, "reminders for round=%s (id=%s) failed; will retry", round_.key, round_.id
             )
+            continue
+        failures.ok(key, "reminders for round=%s (id=%s) work again", round_.key, round_.id)
     return queued
 
 
@@ -132,7 +191,18 @@ async def nudge_idle_reports(ctx: Context, session: AsyncSession, now: datetime)
     return await repo.enqueue(session, rows)
 
 
-async def tick(ctx: Context) -> None:
+async def tick(ctx: Context) -> int:
+    """Run one tick; returns the number of reminders queued. Never raises."""
+    try:
+        queued = await _tick(ctx)
+    except Exception:
+        failures.failed("tick", "scheduler tick failed; the next tick will catch up")
+        return 0
+    failures.ok("tick", "scheduler tick works again")
+    return queued
+
+
+async def _tick(ctx: Context) -> int:
     now = ctx.now()
     cal = ctx.config.calendar
     async with ctx.sessions.begin() as session:
@@ -148,6 +218,7 @@ async def tick(ctx: Context) -> None:
             )
             .values(status="expired")
         )
-        await queue_reminders(ctx, session, now)
+        queued = await queue_reminders(ctx, session, now)
         if working_hours(ctx).is_working_moment(ctx.local(now)):
             await nudge_idle_reports(ctx, session, now)
+    return queued

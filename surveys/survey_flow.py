@@ -1,8 +1,13 @@
 """A citizen's satisfaction survey as a pure state machine.
 
-Ratings are buttons and also typed digits 1–5; choices are buttons and also their number;
-free text can be skipped. The finished answers come back in ``SurveyStep.done``; the
-caller stores them (and decides whether this person already counted today).
+Ratings are a row of buttons and also typed digits 1–5; choices are buttons and also their
+number or label; free text can be skipped by a button or by typing "bỏ qua". The finished
+answers come back in ``SurveyStep.done``; the caller stores them (and decides whether this
+person already counted today).
+
+A button carries the index of the question it belongs to (``"2.4"`` = rating 4 for the third
+question), so pressing a button left on an earlier question's message never answers the
+current one.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from surveys.catalogue import Question, Questionnaire, ServicePoint
 from surveys.conversation import Input, Pressed, Reply, State, Step, fold
 
 COMMENT_MAX = 1000
+SKIP = "skip"
+SKIP_WORDS = frozenset({"bo qua", "khong", "khong co", "-"})
 
 
 @dataclass
@@ -26,42 +33,54 @@ def questions(questionnaire: Questionnaire, point: ServicePoint) -> tuple[Questi
     return questionnaire.questions_for(point)
 
 
+def choice_data(index: int, value: str) -> str:
+    """What a button of question ``index`` carries: ``"<index>.<value>"``."""
+    return f"{index}.{value}"
+
+
 def _ask(qs: tuple[Question, ...], index: int) -> Reply:
     q = qs[index]
     head = f"{T.survey_progress(index + 1, len(qs))}. {q.text}"
     if q.kind == "rating":
         labels = "\n".join(f"{o.value} — {o.label}" for o in q.options)
-        row = tuple((o.value, o.value) for o in q.options)
+        row = tuple((o.value, choice_data(index, o.value)) for o in q.options)
         return Reply(f"{head}\n{labels}", (row,))
     if q.kind == "choice":
-        rows = tuple(((f"{n}. {o.label}", o.value),) for n, o in enumerate(q.options, start=1))
+        rows = tuple(
+            ((f"{n}. {o.label}", choice_data(index, o.value)),)
+            for n, o in enumerate(q.options, start=1)
+        )
         return Reply(head, rows)
-    return Reply(head, (((T.SURVEY_SKIP, "skip"),),) if q.optional else (), free_text=True)
+    skip = (((T.SURVEY_SKIP, choice_data(index, SKIP)),),) if q.optional else ()
+    return Reply(head, skip, free_text=True)
 
 
 def start(questionnaire: Questionnaire, point: ServicePoint) -> SurveyStep:
+    """The point's name, the questionnaire's intro and the first question, in one message."""
     state: State = {"i": 0, "answers": {}}
-    intro = Reply(T.survey_start(point.name, questionnaire.intro))
-    return SurveyStep(state, [intro, _ask(questions(questionnaire, point), 0)])
+    first = _ask(questions(questionnaire, point), 0)
+    intro = T.survey_start(point.name, questionnaire.intro)
+    return SurveyStep(state, [Reply(f"{intro}\n\n{first.text}", first.choices, first.free_text)])
 
 
 def resume(questionnaire: Questionnaire, point: ServicePoint, state: State) -> SurveyStep:
     return SurveyStep(state, [_ask(questions(questionnaire, point), state["i"])])
 
 
-def _interpret(q: Question, given: Input) -> tuple[Any, str | None]:
-    """(value, None) when the input answers ``q``; (None, hint) when it does not."""
+def _interpret(q: Question, index: int, given: Input) -> tuple[Any, str | None]:
+    """(value, None) when the input answers ``q`` (value None: skipped); (..., hint) when not."""
     if isinstance(given, Pressed):
+        at, _, choice = given.choice.partition(".")
+        if at != str(index):
+            return ..., T.SURVEY_OLD_BUTTON
         if q.kind == "text":
-            return (
-                (None, None) if given.choice == "skip" and q.optional else (..., T.BUTTON_EXPIRED)
-            )
-        if any(o.value == given.choice for o in q.options):
-            return (int(given.choice) if q.kind == "rating" else given.choice), None
+            return (None, None) if choice == SKIP and q.optional else (..., T.BUTTON_EXPIRED)
+        if any(o.value == choice for o in q.options):
+            return (int(choice) if q.kind == "rating" else choice), None
         return ..., T.BUTTON_EXPIRED
     typed = given.text.strip()
     if q.kind == "text":
-        if q.optional and fold(typed) in ("bo qua", "khong", "-"):
+        if q.optional and fold(typed) in SKIP_WORDS:
             return None, None
         if len(typed) > COMMENT_MAX:
             return ..., T.SURVEY_TEXT_TOO_LONG.format(limit=COMMENT_MAX)
@@ -69,6 +88,9 @@ def _interpret(q: Question, given: Input) -> tuple[Any, str | None]:
     if q.kind == "rating":
         if typed in {"1", "2", "3", "4", "5"}:
             return int(typed), None
+        named = [o.value for o in q.options if fold(o.label) == fold(typed)]
+        if named:  # "hài lòng" typed in words (a platform without buttons)
+            return int(named[0]), None
         return ..., T.SURVEY_RATING_HINT
     if typed.isdigit() and 1 <= int(typed) <= len(q.options):
         return q.options[int(typed) - 1].value, None
@@ -84,7 +106,7 @@ def step(
     qs = questions(questionnaire, point)
     index: int = state["i"]
     q = qs[index]
-    value, hint = _interpret(q, given)
+    value, hint = _interpret(q, index, given)
     if hint is not None:
         return SurveyStep(state, [Reply(hint), _ask(qs, index)])
     if value is not None:

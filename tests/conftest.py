@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import Bot, FakeClock, running_bot
+from tests.harness import Bot, FakeClock, new_test, running_bot
+
+
+@pytest.fixture(autouse=True)
+def _fresh_database() -> None:
+    """Every test starts on an empty database (see ``tests.harness.database_url``)."""
+    new_test()
 
 
 @pytest.fixture

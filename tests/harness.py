@@ -3,6 +3,9 @@ config file, talking HTTP to the fake Bot API server, with an injectable clock."
 
 from __future__ import annotations
 
+import asyncio
+import os
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -11,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.engine import make_url
 from telegram.ext import Application
 
 from bot.config import Config, load_config
@@ -39,6 +43,88 @@ class FakeClock:
         self.moment += timedelta(**kwargs)
 
 
+# ------------------------------------------------------------------ the test database
+
+TEST_DATABASE_ENV = "CCHC_TEST_DATABASE_URL"
+
+
+def postgres_test_url() -> str | None:
+    """The PostgreSQL database the tests use instead of SQLite files (``CCHC_TEST_DATABASE_URL``,
+    e.g. ``postgresql+asyncpg://cchc:cchc@127.0.0.1:5432/cchc_test``), or None."""
+    url = os.environ.get(TEST_DATABASE_ENV, "").strip()
+    if not url:
+        return None
+    if not url.startswith("postgresql+asyncpg://"):
+        raise RuntimeError(f"{TEST_DATABASE_ENV} must be a postgresql+asyncpg:// URL, not {url!r}")
+    return url
+
+
+class _TestDatabase:
+    """Which database the current test has been given (reset by the autouse fixture)."""
+
+    owner: tuple[Path, str] | None = None
+
+
+def new_test() -> None:
+    """Forget the previous test's database: the next ``database_url`` call gives a fresh one."""
+    _TestDatabase.owner = None
+
+
+async def _empty_postgres(url: str) -> None:
+    import asyncpg
+
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(dsn)
+    try:
+        # Connections a previous test left open (a pooled engine, a killed process) would
+        # hold locks that DROP SCHEMA waits for.
+        await connection.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        await connection.execute("DROP SCHEMA IF EXISTS public CASCADE")
+        await connection.execute("CREATE SCHEMA public")
+    finally:
+        await connection.close()
+
+
+def empty_postgres(url: str) -> None:
+    """Drop every table, sequence and index of the PostgreSQL test database.
+
+    Runs on a thread of its own, so it can be called from inside a running event loop."""
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            asyncio.run(_empty_postgres(url))
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
+def database_url(tmp: Path, name: str = "bot") -> str:
+    """The database URL a test uses: the SQLite file ``tmp/<name>.sqlite3``, or, when
+    ``CCHC_TEST_DATABASE_URL`` is set, that PostgreSQL database, emptied at the test's first
+    call. A test gets one PostgreSQL database: asking for a second one is an error."""
+    url = postgres_test_url()
+    if url is None:
+        return f"sqlite+aiosqlite:///{tmp / f'{name}.sqlite3'}"
+    key = (tmp, name)
+    if _TestDatabase.owner is None:
+        empty_postgres(url)
+        _TestDatabase.owner = key
+    elif _TestDatabase.owner != key:
+        raise RuntimeError(
+            f"a test gets one PostgreSQL database; {_TestDatabase.owner} has it, not {key}"
+        )
+    return url
+
+
 def write_config(tmp: Path, tg: FakeTelegram, extra: str = "") -> Path:
     path = tmp / "config.toml"
     path.write_text(
@@ -49,7 +135,7 @@ base_url = "{tg.base_url}"
 base_file_url = "{tg.base_file_url}"
 
 [database]
-url = "sqlite+aiosqlite:///{tmp / "bot.sqlite3"}"
+url = "{database_url(tmp)}"
 
 [access]
 admins = [{ADMIN}, {OTHER_ADMIN}]

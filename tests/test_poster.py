@@ -1,0 +1,147 @@
+"""The survey poster: its QR code reads back as the link, and its Vietnamese text is drawn.
+
+No QR decoder is installed (pyzbar needs the system zbar library, zxing-cpp is compiled),
+so the QR is checked the other way round: the link is encoded again with ``qrcode`` and
+the poster's pixels, sampled at the centre of every module, must give the same matrix.
+"""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+import qrcode
+from fontTools.ttLib import TTFont
+from PIL import Image
+
+from bot import texts as T
+from bot.cli import main
+from bot.poster import font_path, poster_png, render_poster
+from bot.registration import token_hash
+
+LINK = "https://t.me/cchc_test_bot?start=s-mc-huyen"
+TITLE = "Bộ phận Tiếp nhận và Trả kết quả huyện Long Phú"
+EC_LEVELS = (
+    qrcode.constants.ERROR_CORRECT_L,
+    qrcode.constants.ERROR_CORRECT_M,
+    qrcode.constants.ERROR_CORRECT_Q,
+    qrcode.constants.ERROR_CORRECT_H,
+)
+
+
+def _blocks(flags: np.ndarray, gap: int) -> list[tuple[int, int]]:
+    """Runs of True in ``flags`` (first, last index), merging gaps shorter than ``gap``."""
+    blocks: list[tuple[int, int]] = []
+    for index in np.flatnonzero(flags):
+        i = int(index)
+        if blocks and i - blocks[-1][1] <= gap:
+            blocks[-1] = (blocks[-1][0], i)
+        else:
+            blocks.append((i, i))
+    return blocks
+
+
+def qr_grid(image: Image.Image) -> tuple[int, int, int, int]:
+    """The pixel box (left, top, right, bottom) of the QR's modules on a poster.
+
+    The QR is the tallest block of rows holding dark pixels (its quiet zone separates it
+    from the text above and below); inside those rows the dark pixels span the module grid,
+    because three corners of every QR code are dark finder patterns.
+    """
+    dark = np.asarray(image.convert("L")) < 128
+    top, bottom = max(_blocks(dark.any(axis=1), gap=60), key=lambda b: b[1] - b[0])
+    columns = np.flatnonzero(dark[top : bottom + 1].any(axis=0))
+    return int(columns[0]), top, int(columns[-1]), bottom
+
+
+def read_modules(image: Image.Image, size: int) -> list[list[bool]]:
+    """The poster's QR as a ``size`` × ``size`` matrix of dark modules."""
+    dark = np.asarray(image.convert("L")) < 128
+    left, top, right, bottom = qr_grid(image)
+    step_x, step_y = (right - left + 1) / size, (bottom - top + 1) / size
+    assert abs(step_x - step_y) < 0.5, "the QR code is not square"
+    return [
+        [
+            bool(dark[int(top + (r + 0.5) * step_y), int(left + (c + 0.5) * step_x)])
+            for c in range(size)
+        ]
+        for r in range(size)
+    ]
+
+
+def encodes(image: Image.Image, link: str) -> bool:
+    """Whether the poster's QR code is the QR code of ``link`` (at any error-correction
+    level), read module by module."""
+    for level in EC_LEVELS:
+        code = qrcode.QRCode(error_correction=level, border=0)
+        code.add_data(link)
+        code.make(fit=True)
+        expected = [[bool(m) for m in row] for row in code.get_matrix()]
+        if read_modules(image, len(expected)) == expected:
+            return True
+    return False
+
+
+def png_encodes(png: bytes, link: str) -> bool:
+    with Image.open(io.BytesIO(png)) as image:
+        assert image.format == "PNG"
+        return encodes(image.convert("RGB"), link)
+
+
+def test_the_posters_qr_code_is_the_link() -> None:
+    poster = render_poster(LINK, TITLE)
+    assert encodes(poster, LINK)
+    # The check can fail: another link of the same length gives another matrix.
+    assert not encodes(poster, LINK.replace("mc-huyen", "mc-huyex"))
+
+
+def test_a_long_one_time_link_with_a_record_note_still_reads_back() -> None:
+    link = "https://t.me/cchc_test_bot?start=r-AbCdEfGhIjKlMnOp"
+    png = poster_png(link, "Trạm Y tế thị trấn Đại Ngãi", T.POSTER_RECORD.format(record="HS-1"))
+    assert png_encodes(png, link)
+
+
+def test_every_character_of_the_poster_text_has_a_glyph_in_the_font() -> None:
+    """No tofu: DejaVu Sans maps every Vietnamese letter the poster uses."""
+    text = TITLE + T.POSTER_INSTRUCTION + T.POSTER_RECORD + "ăâđêôơưĂÂĐÊÔƠƯạảấầẩẫậắằẳẵặẹẻẽếềểễệ"
+    for bold in (False, True):
+        cmap = TTFont(font_path(bold)).getBestCmap()
+        missing = {c for c in text if not c.isspace() and ord(c) not in cmap}
+        assert not missing, f"no glyph for {sorted(missing)} in {font_path(bold)}"
+
+
+def test_title_and_instruction_are_drawn_with_their_diacritics() -> None:
+    with_marks = np.asarray(render_poster(LINK, "Trạm Y tế Long Phú").convert("L"))
+    without = np.asarray(render_poster(LINK, "Tram Y te Long Phu").convert("L"))
+    assert with_marks.shape == without.shape
+    _, top, _, bottom = qr_grid(render_poster(LINK, "Trạm Y tế Long Phú"))
+    # Above the QR code only the title differs; the marks change the drawn pixels.
+    assert (with_marks[:top] != without[:top]).sum() > 200
+    assert (with_marks[top:] == without[top:]).all()
+    # The instruction is drawn below the QR code.
+    assert (with_marks[bottom + 1 :] < 128).sum() > 2000
+
+
+def test_cli_qr_with_a_record_prints_a_one_time_link_and_writes_its_poster(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[telegram]\nbot_username = "cchc_test_bot"\n'
+        '[survey]\nsecret = "a-test-secret-of-enough-length"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "hs.png"
+    args = ["qr", "TTYT-HUYEN", "--record", "HS-2026-01", "--out", str(out)]
+    assert main(["--config", str(config), *args]) == 0
+    link = capsys.readouterr().out.splitlines()[0]
+    assert link.startswith("https://t.me/cchc_test_bot?start=r-")
+    token = link.split("start=r-", 1)[1]
+    assert png_encodes(out.read_bytes(), link)
+    with sqlite3.connect(tmp_path / "cchc-bot.sqlite3") as db:
+        rows = db.execute("select token_hash, point_code, record_code, used_at from survey_links")
+        assert rows.fetchall() == [(token_hash(token), "ttyt-huyen", "HS-2026-01", None)]
