@@ -23,12 +23,28 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, help="tệp cấu hình TOML (mặc định ./config.toml)")
     parser.add_argument("-v", "--verbose", action="store_true", help="ghi nhật ký chi tiết")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="chạy bot Telegram (long polling) tới khi nhận SIGINT/SIGTERM")
+    run = sub.add_parser("run", help="chạy bot Telegram (long polling) tới khi nhận SIGINT/SIGTERM")
+    run.add_argument(
+        "--webhook",
+        action="store_true",
+        help="nhận cập nhật qua webhook ([webhook] trong cấu hình) thay vì long polling; "
+        "nhiều tiến trình có thể chạy sau một bộ cân bằng tải",
+    )
     db = sub.add_parser("db", help="cơ sở dữ liệu")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="nâng cấp lược đồ lên phiên bản mới nhất")
+    copy = db_sub.add_parser(
+        "copy",
+        help="chép toàn bộ dữ liệu sang một cơ sở dữ liệu trống (vd. từ SQLite sang PostgreSQL)",
+    )
+    copy.add_argument(
+        "--to", dest="target", required=True, metavar="URL", help="vd. postgresql+asyncpg://…"
+    )
     chat = sub.add_parser("chat", help="trò chuyện với bot ngay trong terminal (không cần token)")
     chat.add_argument("--db", type=Path, help="tệp SQLite thay cho [database] url (vd. bản demo)")
+    chat.add_argument(
+        "--files", type=Path, help="thư mục lưu ảnh biểu đồ, tệp Excel (mặc định: thư mục tạm)"
+    )
     chat.add_argument(
         "--as",
         dest="role",
@@ -83,13 +99,16 @@ def _dispatch(args: argparse.Namespace, config: Config, catalogue: Catalogue) ->
     from bot import commands
 
     if args.command == "run":
-        return commands.run(config, catalogue)
+        return commands.run(config, catalogue, webhook=args.webhook)
+    if args.command == "db" and args.db_command == "copy":
+        return asyncio.run(commands.db_copy(config, catalogue, args.target))
     if args.command == "db":
         asyncio.run(commands.db_upgrade(config, catalogue))
         print("Cơ sở dữ liệu đã ở phiên bản mới nhất.")
         return 0
     if args.command == "chat":
-        return asyncio.run(commands.chat(config, catalogue, args.db, " ".join(args.role)))
+        role = " ".join(args.role)
+        return asyncio.run(commands.chat(config, catalogue, args.db, role, args.files))
     if args.command == "demo":
         return asyncio.run(commands.demo(config, catalogue, args.out))
     if args.command == "export":

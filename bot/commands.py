@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import signal
+import sys
 from pathlib import Path
 
+from bot import texts as T
 from bot.config import Config, ConfigError
 from bot.console_channel import identity_for, run_console
 from bot.demo import DemoFileError, describe, fill_demo, prepare_file
@@ -17,16 +19,56 @@ from db import repo
 from surveys.catalogue import Catalogue
 
 
-def run(config: Config, catalogue: Catalogue) -> int:
-    """Poll Telegram until SIGINT or SIGTERM, then stop cleanly and exit 0."""
+def run(config: Config, catalogue: Catalogue, webhook: bool = False) -> int:
+    """Poll Telegram (or, with ``webhook``, serve its POSTs) until SIGINT or SIGTERM, then stop
+    cleanly and exit 0.
+
+    In webhook mode several processes can share one token behind a load balancer: each sets
+    the same webhook at start-up and leaves it set when it stops (the others still serve it).
+    """
+    stop_signals = (signal.SIGINT, signal.SIGTERM)
+    if not webhook:
+        app = build_application(config, catalogue)
+        app.run_polling(stop_signals=stop_signals, close_loop=True)
+        return 0
+    url, secret = config.webhook.require()
     app = build_application(config, catalogue)
-    app.run_polling(stop_signals=(signal.SIGINT, signal.SIGTERM), close_loop=True)
+    app.run_webhook(
+        listen=config.webhook.listen,
+        port=config.webhook.port,
+        url_path=config.webhook.url_path,
+        webhook_url=url,
+        secret_token=secret,
+        max_connections=config.webhook.max_connections,
+        bootstrap_retries=5,
+        stop_signals=stop_signals,
+        close_loop=True,
+    )
     return 0
 
 
 async def db_upgrade(config: Config, catalogue: Catalogue) -> None:
     runtime = await open_runtime(config, catalogue)
     await runtime.stop()
+
+
+async def db_copy(config: Config, catalogue: Catalogue, target: str) -> int:
+    """Copy the configured database into the empty database at ``target``."""
+    from bot.db_copy import Copied, CopyError, copy_database
+
+    if not target.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise ConfigError("--to", "chỉ hỗ trợ sqlite+aiosqlite:/// hoặc postgresql+asyncpg://")
+
+    def progress(step: Copied) -> None:
+        print(f"{step.table}\t{step.rows}", flush=True)
+
+    try:
+        await copy_database(config.database_url, target, progress)
+    except CopyError as exc:
+        print(f"Không chép được: {exc}", file=sys.stderr)
+        return 1
+    print("Đã chép xong. Đặt [database] url trong tệp cấu hình sang cơ sở dữ liệu mới.")
+    return 0
 
 
 async def _bot_username(config: Config) -> str:
@@ -76,7 +118,8 @@ async def qr(
             await runtime.stop()
     link = f"https://t.me/{username}?start={payload}"
     target = out or Path(f"qr-{point.code}.png")
-    write_poster(target, link, point.name)
+    note = T.POSTER_RECORD.format(record=record) if record else None
+    write_poster(target, link, point.name, note)
     print(link)
     print(f"Đã ghi áp phích mã QR: {target}")
     return 0
@@ -86,7 +129,9 @@ def _with_sqlite(config: Config, path: Path) -> Config:
     return dataclasses.replace(config, database_url=f"sqlite+aiosqlite:///{path.resolve()}")
 
 
-async def chat(config: Config, catalogue: Catalogue, db: Path | None, role: str) -> int:
+async def chat(
+    config: Config, catalogue: Catalogue, db: Path | None, role: str, files: Path | None = None
+) -> int:
     """An interactive terminal conversation on the configured (or given) database."""
     if db is not None:
         if not db.exists():
@@ -98,7 +143,7 @@ async def chat(config: Config, catalogue: Catalogue, db: Path | None, role: str)
         raise ConfigError("--as", str(exc)) from None
     runtime = await open_runtime(config, catalogue)
     try:
-        await run_console(runtime, identity)
+        await run_console(runtime, identity, files)
     finally:
         await runtime.stop()
     return 0

@@ -7,7 +7,9 @@ command line prints before exiting with status 2.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
@@ -77,6 +79,30 @@ class DeliveryConfig:
 
 
 @dataclass(frozen=True)
+class WebhookConfig:
+    """``cchc-bot run --webhook``: Telegram POSTs updates to ``url``, which a reverse proxy
+    (or a load balancer in front of several bot processes) forwards to ``listen:port``."""
+
+    listen: str = "127.0.0.1"
+    port: int = 8081
+    url_path: str = "telegram"
+    url: str | None = None  # the public HTTPS address Telegram calls
+    secret_token: str | None = None  # Telegram sends it back in every POST; others get 403
+    max_connections: int = 40
+
+    def require(self) -> tuple[str, str]:
+        """The public URL and the secret, which webhook mode cannot do without."""
+        if not self.url:
+            raise ConfigError("[webhook] url", "thiếu địa chỉ công khai (https://…) cho --webhook")
+        if not self.secret_token:
+            raise ConfigError(
+                "[webhook] secret_token",
+                "thiếu (hoặc đặt biến môi trường CCHC_WEBHOOK_SECRET) cho --webhook",
+            )
+        return self.url, self.secret_token
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None
     timezone: ZoneInfo
@@ -87,6 +113,7 @@ class Config:
     survey: SurveyConfig
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+    webhook: WebhookConfig = field(default_factory=WebhookConfig)
 
     def require_token(self) -> str:
         if not self.telegram.token:
@@ -186,6 +213,32 @@ def _admins(table: dict[str, Any]) -> frozenset[int]:
     return frozenset(admins)
 
 
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def _webhook(table: dict[str, Any], env: Mapping[str, str]) -> WebhookConfig:
+    port = int(_get(table, "webhook", "port", int, WebhookConfig.port))
+    if not 1 <= port <= 65535:
+        raise ConfigError("[webhook] port", "phải từ 1 đến 65535")
+    url = _get(table, "webhook", "url", str, None) or None
+    if url is not None and not url.startswith(("https://", "http://")):
+        raise ConfigError("[webhook] url", "phải bắt đầu bằng https://")
+    secret = env.get("CCHC_WEBHOOK_SECRET") or _get(table, "webhook", "secret_token", str, None)
+    if secret and not _SECRET_TOKEN.fullmatch(secret):
+        raise ConfigError("[webhook] secret_token", "chỉ gồm 1–256 ký tự A-Z, a-z, 0-9, _ và -")
+    connections = int(_get(table, "webhook", "max_connections", int, 40))
+    if not 1 <= connections <= 100:
+        raise ConfigError("[webhook] max_connections", "phải từ 1 đến 100")
+    return WebhookConfig(
+        listen=_get(table, "webhook", "listen", str, WebhookConfig.listen),
+        port=port,
+        url_path=_get(table, "webhook", "url_path", str, WebhookConfig.url_path).strip("/"),
+        url=url,
+        secret_token=secret or None,
+        max_connections=connections,
+    )
+
+
 # --------------------------------------------------------------------------- entry point
 
 _KNOWN_KEYS: dict[str, frozenset[str]] = {
@@ -210,6 +263,7 @@ _KNOWN_KEYS: dict[str, frozenset[str]] = {
     "delivery": frozenset(
         {"messages_per_second", "per_chat_per_second", "max_attempts", "invite_days"}
     ),
+    "webhook": frozenset({"listen", "port", "url_path", "url", "secret_token", "max_connections"}),
 }
 
 
@@ -342,4 +396,5 @@ def load_config(path: Path | None = None, *, environ: dict[str, str] | None = No
         survey=survey,
         calendar=calendar,
         delivery=delivery,
+        webhook=_webhook(_table(data, "webhook"), env),
     )

@@ -188,18 +188,21 @@ class LineReader:
         self.encoding = encoding
         self.queue: asyncio.Queue[str | None] = asyncio.Queue()
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.closed = False
 
     def start(self) -> None:
         self.loop = asyncio.get_running_loop()
         threading.Thread(target=self._read, name="console-input", daemon=True).start()
 
     async def next_line(self) -> str | None:
-        """The next line without its newline; None at the end of input or when closed."""
-        return await self.queue.get()
+        """The next line without its newline; None at the end of input or once closed."""
+        line = None if self.closed else await self.queue.get()
+        return None if self.closed else line
 
     def close(self) -> None:
-        """End the session at the next read (Ctrl-C, SIGTERM); call from the loop."""
-        self.queue.put_nowait(None)
+        """End the session at the next read, whatever was typed ahead (Ctrl-C, SIGTERM)."""
+        self.closed = True
+        self.queue.put_nowait(None)  # wakes a read in progress
 
     def _emit(self, item: str | None) -> bool:
         assert self.loop is not None
@@ -285,6 +288,7 @@ class ConsoleSession:
     def _save(self, name: str, content: bytes) -> Path:
         if self._files is None:
             self._files = Path(tempfile.mkdtemp(prefix="cchc-chat-"))
+        self._files.mkdir(parents=True, exist_ok=True)
         self._saved += 1
         path = self._files / f"{self._saved:02d}-{Path(name).name}"
         path.write_bytes(content)
@@ -341,7 +345,7 @@ class ConsoleSession:
     async def handle_line(self, line: str) -> bool:
         """Process one typed line; False when the person wants to leave."""
         typed = line.strip()
-        command = typed.split(maxsplit=1)[0].lower() if typed else ""
+        command = fold(typed.split(maxsplit=1)[0]) if typed else ""  # "/Thoát" is "/thoat"
         if command in EXIT_COMMANDS:
             return False
         if command == "/as":
@@ -402,8 +406,9 @@ def _stdout() -> TextIO:
     return out
 
 
-async def run_console(runtime: Runtime, identity: Identity) -> None:
-    """``cchc-bot chat``: the terminal session on stdin/stdout."""
+async def run_console(runtime: Runtime, identity: Identity, files: Path | None = None) -> None:
+    """``cchc-bot chat``: the terminal session on stdin/stdout; pictures and spreadsheets the
+    bot sends are saved in ``files`` (a new temporary folder when None)."""
     try:
         fd = sys.stdin.fileno()
     except (AttributeError, ValueError, OSError):  # no usable stdin object: read fd 0
@@ -417,7 +422,7 @@ async def run_console(runtime: Runtime, identity: Identity) -> None:
             loop.add_signal_handler(sig, reader.close)
             handled.append(sig)
     try:
-        await ConsoleSession(runtime, identity, Terminal(_stdout())).run(reader)
+        await ConsoleSession(runtime, identity, Terminal(_stdout()), files).run(reader)
     finally:
         for sig in handled:
             loop.remove_signal_handler(sig)

@@ -30,6 +30,7 @@ from __future__ import annotations
 import random
 import shlex
 import sqlite3
+from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -155,7 +156,7 @@ class DemoFileError(ValueError):
 def is_demo_database(path: Path) -> bool:
     """Whether ``path`` is a database made by ``cchc-bot demo`` (its heads are on ``demo``)."""
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
             row = db.execute("SELECT 1 FROM members WHERE channel = ? LIMIT 1", (CHANNEL,))
             return row.fetchone() is not None
     except sqlite3.Error:
@@ -165,8 +166,9 @@ def is_demo_database(path: Path) -> bool:
 def prepare_file(path: Path) -> None:
     """Remove an earlier demo at ``path``; refuse to touch any other non-empty file, so that
     ``--out`` pointed at the real database by mistake destroys nothing."""
-    if path.exists() and path.stat().st_size > 0 and not is_demo_database(path):
+    if path.exists() and (path.is_dir() or path.stat().st_size > 0) and not is_demo_database(path):
         raise DemoFileError(T.demo_not_overwritten(str(path)))
+    path.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
@@ -249,7 +251,7 @@ def answer_for(
     size = max(0, round(profile.size * rng.uniform(1 - wobble, 1 + wobble)))
     if indicator.kind == "ratio":
         num = min(size, round(size * share / 100))
-        if share < 100 and num == size and size > 0 and goal is not None and goal >= 100:
+        if share < 100 and num == size and size >= 5 and goal is not None and goal >= 100:
             num = size - 1  # a unit short of a 100 % target is short by a whole file
         answer: Answer = {"num": float(num), "den": float(size)}
     elif indicator.kind == "percent":
@@ -494,6 +496,8 @@ async def _surveys(
     """``count`` counted responses answered between ``first`` and ``last``, with their daily
     aggregate rows."""
     points = list(ctx.catalogue.points)
+    if not points:
+        return 0
     weights = [POINT_WEIGHT.get(p.kind, 2.0) for p in points]
     moods = {p.code: rng.uniform(0.9, 0.99) for p in points}
     days, day_weights = survey_days(first, last)
@@ -627,5 +631,6 @@ def describe(summary: DemoSummary, out: Path, config_path: Path | None, first_po
     tries = ["/trangthai", f"/trangthai {summary.previous.key}", "/xuat"]
     if summary.current.missing:
         tries.append(f"/as unit {summary.current.missing[0]} → /baocao")
-    tries.append(f"/as citizen → /start {first_point}")
+    if first_point:
+        tries.append(f"/as citizen → /start {first_point}")
     return T.demo_made(str(out.resolve()), rounds, command, tries)

@@ -44,12 +44,19 @@ class Runtime:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def stop(self) -> None:
+        await self.stop_background()
+        await self.engine.dispose()
+
+    async def stop_background(self) -> None:
+        """Stop the tick and the dispatcher (sends on the wire finish and are recorded, rows
+        not started are handed back); before the bot's HTTP client closes."""
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
-        for task in self.tasks:
+            self.scheduler = None
+        tasks, self.tasks = self.tasks, []
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
-        await self.engine.dispose()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def open_runtime(
@@ -125,6 +132,11 @@ def build_application(
         start_background(runtime, {CHANNEL: TelegramSender(app.bot)})
         log.info("cchc-bot started as @%s", runtime.ctx.bot_username)
 
+    async def post_stop(app: Application) -> None:  # type: ignore[type-arg]
+        runtime: Runtime | None = app.bot_data.get("runtime")
+        if runtime is not None:
+            await runtime.stop_background()
+
     async def post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
         runtime: Runtime | None = app.bot_data.get("runtime")
         if runtime is not None:
@@ -136,6 +148,7 @@ def build_application(
         .base_url(config.telegram.base_url)
         .base_file_url(config.telegram.base_file_url)
         .post_init(post_init)
+        .post_stop(post_stop)
         .post_shutdown(post_shutdown)
         .build()
     )

@@ -14,12 +14,11 @@ from bot.people import Person
 from bot.render import say
 from db import repo
 from db.models import Round
-from reports.chart import status_chart
 from reports.drilldown import indicator_lines, unit_lines
 from reports.export import collect_export, write_xlsx
 from reports.status import status_figures
 from reports.text import render_status, split_message
-from scheduler.rounds import ensure_periodic_round, rules_of
+from scheduler.rounds import ensure_periodic_round, missing_units, rules_of
 
 ROUND_KEY = re.compile(r"^(\d{4}-[Qq][1-4]|DX-\d{4}-\d+)$", re.IGNORECASE)
 
@@ -31,9 +30,26 @@ async def current_round(ctx: Context, session: AsyncSession) -> Round:
     )
 
 
+async def followed_round(ctx: Context, session: AsyncSession) -> Round:
+    """The round Phòng Nội vụ follows by default: a periodic round past its deadline that
+    is still open and still has missing units (chasing late reports matters more then than
+    the new round nobody owes yet); otherwise the current round."""
+    current = await current_round(ctx, session)
+    today = ctx.today()
+    for candidate in await repo.open_rounds(session):
+        if (
+            candidate.kind == "quarter"
+            and candidate.id != current.id
+            and candidate.deadline < today
+            and await missing_units(session, ctx.catalogue, candidate)
+        ):
+            return candidate
+    return current
+
+
 async def _round(ctx: Context, session: AsyncSession, key: str) -> Round | None:
     if not key:
-        return await current_round(ctx, session)
+        return await followed_round(ctx, session)
     return await repo.round_by_key(session, key.upper())
 
 
@@ -43,7 +59,7 @@ async def status(ctx: Context, session: AsyncSession, person: Person, args: str)
     arg = args.strip()
     catalogue = ctx.catalogue
     if arg and not ROUND_KEY.match(arg):
-        round_ = await current_round(ctx, session)
+        round_ = await followed_round(ctx, session)
         unit = catalogue.org.unit(arg)
         if unit is not None:
             return say(
@@ -56,11 +72,13 @@ async def status(ctx: Context, session: AsyncSession, person: Person, args: str)
         return say(person.chat_id, T.STATUS_USAGE.format(arg=arg))
     chosen = await _round(ctx, session, arg)
     if chosen is None:
-        return say(person.chat_id, T.ROUND_UNKNOWN.format(key=arg))
+        return say(person.chat_id, T.ROUND_UNKNOWN.format(key=arg.upper()))
     round_ = chosen
     figures = await status_figures(
         session, catalogue, round_, ctx.today(), ctx.config.survey.min_sample
     )
+    from reports.chart import status_chart  # matplotlib loads only when a chart is drawn
+
     chart = await asyncio.to_thread(status_chart, figures)
     texts = render_status(figures)
     return [

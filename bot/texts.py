@@ -50,6 +50,7 @@ HELP_MEMBER = (
     "• /baocao (hoặc /report) — nhập báo cáo kỳ hiện tại; có thể nhập nhanh một lần, "
     "ví dụ: /baocao 2=120/150 5c=300/520 11b=64\n"
     "• /baocao lần nữa sau khi gửi — sửa số liệu đã gửi (trước khi kỳ báo cáo đóng).\n"
+    "• /baocao MÃ_ĐỢT (ví dụ /baocao 2026-Q4) — chọn đợt khi có nhiều đợt đang mở.\n"
     "• /qr MÃ_ĐIỂM [MÃ_HỒ_SƠ] — áp phích mã QR khảo sát của điểm tiếp dân thuộc đơn vị; "
     "kèm mã hồ sơ thì đường dẫn chỉ dùng được một lần.\n"
     "• /huy (hoặc /cancel) — dừng việc đang làm.\n"

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,25 +25,79 @@ from db.models import (
     Unit,
 )
 
+# One statement carries at most this many bound values: asyncpg allows 32767, SQLite 32766.
+MAX_BOUND_VALUES = 30_000
+
+
+def dialect_of(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
 
 async def insert_ignore(
     session: AsyncSession, model: type[Any], rows: Sequence[dict[str, Any]], keys: Sequence[str]
 ) -> int:
-    """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL; returns rows inserted."""
+    """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL; returns rows inserted.
+
+    Many rows go in several statements, each under the drivers' limit of bound values (a
+    province's reminders can be tens of thousands of values)."""
     if not rows:
         return 0
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(model).values(list(rows)).on_conflict_do_nothing(index_elements=list(keys))
-    result = await session.execute(stmt)
-    return int(getattr(result, "rowcount", 0) or 0)
+    insert = pg_insert if dialect_of(session) == "postgresql" else sqlite_insert
+    per_statement = max(1, MAX_BOUND_VALUES // max(len(row) for row in rows))
+    inserted = 0
+    for start in range(0, len(rows), per_statement):
+        chunk = list(rows[start : start + per_statement])
+        stmt = insert(model).values(chunk).on_conflict_do_nothing(index_elements=list(keys))
+        result = await session.execute(stmt)
+        inserted += int(getattr(result, "rowcount", 0) or 0)
+    return inserted
+
+
+# --------------------------------------------------------------------------- locks
+#
+# Several bot processes share one PostgreSQL database. Work that must not run twice at once
+# takes a transaction-level advisory lock named by a string; it is released when the
+# transaction ends, also when the process dies. SQLite needs none of this: every write
+# transaction starts with BEGIN IMMEDIATE, so writers already take turns.
+
+
+async def lock(session: AsyncSession, name: str) -> None:
+    """Wait for the lock ``name``, held until this transaction ends (PostgreSQL only)."""
+    if dialect_of(session) == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": name}
+        )
+
+
+async def try_lock(session: AsyncSession, name: str) -> bool:
+    """Take the lock ``name`` until this transaction ends if nobody holds it; False if
+    another transaction does (PostgreSQL). Always True on SQLite."""
+    if dialect_of(session) != "postgresql":
+        return True
+    taken = await session.scalar(
+        text("SELECT pg_try_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": name}
+    )
+    return bool(taken)
+
+
+async def lock_person(session: AsyncSession, channel: str, user_id: str) -> None:
+    """Serialise the handling of one person's messages across processes.
+
+    Several webhook processes may receive two messages of one person at once; without the
+    lock both would read the same conversation state and the later commit would undo the
+    earlier one."""
+    await lock(session, f"conversation:{channel}:{user_id}")
 
 
 # --------------------------------------------------------------------------- organisation
 
 
 async def sync_units(session: AsyncSession, units: Iterable[Any]) -> None:
-    """Mirror the organisation file into the units table (new, renamed, removed units)."""
+    """Mirror the organisation file into the units table (new, renamed, removed units).
+
+    Processes starting together take turns (the lock), so none inserts a unit another has
+    just inserted."""
+    await lock(session, "sync_units")
     existing = {u.code: u for u in (await session.scalars(select(Unit))).all()}
     seen: set[str] = set()
     for unit in units:
@@ -152,6 +206,9 @@ async def previous_values(
 
 
 async def conversation(session: AsyncSession, channel: str, user_id: str) -> Conversation | None:
+    """The person's conversation, read after taking the person's lock (``lock_person``), so
+    what this transaction then writes is based on the latest committed state."""
+    await lock_person(session, channel, user_id)
     return await session.get(Conversation, (channel, user_id))
 
 
@@ -163,6 +220,7 @@ async def save_conversation(
     state: dict[str, Any] | None,
     now: datetime,
 ) -> None:
+    await lock_person(session, channel, user_id)
     row = await session.get(Conversation, (channel, user_id))
     if state is None:
         if row is not None:

@@ -23,9 +23,15 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
     Every SQLite transaction starts with BEGIN IMMEDIATE: a transaction that reads and then
     writes would otherwise fail with "database is locked" whatever the busy timeout.
+
+    On PostgreSQL (asyncpg): READ COMMITTED, the server's default; connections are checked
+    before use (a restarted server or a dropped idle connection costs a retry, not an
+    error) and named ``cchc-bot`` in ``pg_stat_activity``.
     """
     if not is_sqlite(url):
-        return create_async_engine(url, pool_pre_ping=True, **kwargs)
+        connect_args = kwargs.pop("connect_args", {})
+        connect_args.setdefault("server_settings", {}).setdefault("application_name", "cchc-bot")
+        return create_async_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
     engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 
     @event.listens_for(engine.sync_engine, "connect")

@@ -1,5 +1,6 @@
 """Computing /status figures from the database. Survey figures come from the daily
-aggregate rows, so the cost grows with units, points and days, not with responses."""
+aggregate rows summed in SQL, so the cost grows with units, not with responses (bench/status.py
+measures it)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import repo
-from db.models import OfficialSurveyFigure, Round, SurveyDailyCount
+from db.models import (
+    OfficialSurveyFigure,
+    Round,
+    Submission,
+    SubmissionValue,
+    SurveyDailyCount,
+)
 from reports.figures import IndicatorFigure, SatisfactionFigure, StatusFigures
 from scheduler.rounds import missing_units, unit_is_asked
 from surveys.catalogue import Catalogue, Indicator
@@ -106,10 +113,14 @@ async def status_figures(
     values_by_code: dict[str, list[tuple[float | None, float | None, float | None]]] = defaultdict(
         list
     )
-    for submission in submissions:
-        for v in await repo.values_of(session, submission.id):
-            if v.skip_reason is None:
-                values_by_code[v.indicator_code].append((v.numerator, v.denominator, v.value))
+    v = SubmissionValue
+    given_values = await session.execute(  # one query for the round, not one per unit
+        select(v.indicator_code, v.numerator, v.denominator, v.value)
+        .join(Submission, Submission.id == v.submission_id)
+        .where(Submission.round_id == round_.id, v.skip_reason.is_(None))
+    )
+    for code, numerator, denominator, value in given_values:
+        values_by_code[code].append((numerator, denominator, value))
     year = round_.deadline.year
     indicators = []
     wanted = set(round_.indicator_codes) if round_.indicator_codes is not None else None

@@ -7,22 +7,29 @@ waits for its outcome to be committed before it takes the next row), so a crash 
 most ``Limits.in_flight`` messages, each at most once, and nothing else. An answer lost on
 the wire (a timeout after the platform accepted the message) repeats that one message.
 
-**Claims and leases.** Rows are claimed in batches with ``UPDATE … RETURNING`` and a lease
-(``claimed_until``) that the dispatcher renews while it holds them; rows of a dispatcher that
-died are taken again when their lease runs out, and a dispatcher that stops cleanly hands the
-rows it has not started back at once. A claim takes at most one row per chat and no chat that
-has a row under a live lease, so one chat is never written to by two workers (or two
-processes) at a time. On PostgreSQL the claim locks with ``FOR UPDATE SKIP LOCKED`` so
-several processes share the queue; on SQLite the single statement is atomic by itself.
+**Claims and leases.** Rows are claimed in batches by one ``UPDATE … RETURNING`` with a
+lease (``claimed_until``) that the dispatcher renews while it holds the rows; rows of a
+dispatcher that died are queued again when their lease runs out (``Limits.lease_seconds``),
+and a dispatcher that stops cleanly hands back at once the rows it has not started. A claim
+takes at most one row per chat, and none of a chat that has a row under a live lease, so one
+chat is never written to by two workers at a time. The claim walks the ``(status,
+next_attempt_at)`` index and stops after a page, so its cost does not grow with the queue.
+On PostgreSQL it locks with ``FOR UPDATE SKIP LOCKED``, so several processes share the queue
+(two of them may then, rarely, write to one chat in the same instant: at worst a per-chat
+429, retried); on SQLite the single statement is atomic by itself.
 
-**Rates.** Overall: a token bucket with small bursts, plus a sliding window that never lets
-more than the rate into any second (the way Telegram counts), so a sender at full speed does
-not run into 429s. Per chat: one message per ``1 / per_chat_per_second`` seconds, measured
-from the end of the previous send. A 429 pauses every worker for ``retry_after`` (really
-waiting) and puts the row back for ``retry_after``. 5xx, timeouts and connection errors are
-retried with exponential backoff and jitter; after ``max_attempts`` the row is ``failed``.
-A 403 (blocked, or "chat not found") makes the row ``unreachable``, marks the member
-unreachable (no more reminders are queued for them) and tells the admins once per member.
+**Rates.** Overall: a token bucket with small bursts, and a sliding window in which a send
+counts from its request until a second after its answer. The platform counts a message when
+it receives it, somewhere in between, so no delay on the way can squeeze more than the rate
+into one of its seconds and a sender at full speed does not run into 429s. Per chat: one
+message per ``1 / per_chat_per_second`` seconds, counted from the previous answer. A 429
+pauses every worker for ``retry_after`` (really waiting) and puts the row back for
+``retry_after`` (a row gives up after ``4 × max_attempts`` of them). 5xx, timeouts and
+connection errors are retried with exponential backoff and "equal jitter" (half the delay
+fixed, half random); after ``max_attempts`` attempts the row is ``failed``; other refusals
+(400) fail at once. A 403 (blocked, or "chat not found") makes the row ``unreachable``, marks
+the member unreachable (no more reminders are queued for them) and tells the admins once per
+member.
 
 **Row states.** ``pending`` → ``sending`` (claimed) → ``sent`` | ``pending`` (retry, with
 ``next_attempt_at``) | ``failed`` | ``unreachable`` | ``skipped``. Every attempt counts in
@@ -38,8 +45,11 @@ that window is one request long, and the reminder's button then shows the sent r
 event loop's monotonic time, because they are about real seconds between requests. Tests move
 a fake clock to make retries due instead of sleeping.
 
-**Failures** are logged once per failure with the outbox id, round, unit, step and chat; a
-failing claim or database write is logged once per streak, not on every retry.
+**Failures** are logged once per failed attempt with the outbox id, round, unit, step and
+chat; a failing claim or database write is logged once per streak, not on every retry.
+
+Several processes (a later issue): each runs its own ``Dispatcher`` on the shared table; the
+claim and the leases already allow it, but each process then needs its share of the rate.
 """
 
 from __future__ import annotations
@@ -54,7 +64,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol, cast
 
-from sqlalchemy import Table, bindparam, case, func, select, update
+from sqlalchemy import Table, bindparam, case, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import texts as T
@@ -99,7 +109,7 @@ class Limits:
     in_flight: int = 8  # concurrent sends; also the most a crash can repeat
     backoff_base: float = 1.0
     backoff_cap: float = 300.0
-    window_margin: float = 0.02  # the sliding window is this much longer than a second
+    window_margin: float = 0.01  # a send counts this much longer than a second
 
     def __post_init__(self) -> None:
         for name in ("per_second", "per_chat_per_second", "lease_seconds", "backoff_base"):
@@ -107,69 +117,6 @@ class Limits:
                 raise ValueError(f"Limits.{name} must be positive")
         if self.max_attempts < 1 or self.batch < 1 or self.in_flight < 1:
             raise ValueError("Limits.max_attempts, batch and in_flight must be at least 1")
-
-
-class RateLimiter:
-    """The overall pace: a token bucket (bursts of at most ``burst`` sends) and a sliding
-    window that never admits more than ``per_second`` sends into any ``1 + margin`` seconds.
-
-    ``pause(s)`` after a 429 holds every acquirer for ``s`` seconds from now.
-    """
-
-    def __init__(
-        self,
-        per_second: float,
-        burst: float | None = None,
-        margin: float = 0.02,
-        now: Callable[[], float] | None = None,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self.per_second = per_second
-        self.capacity = max(1.0, burst if burst is not None else per_second / 20)
-        span = max(1.0, 1.0 / per_second)
-        self.limit = max(1, round(per_second * span))
-        self.window = span * (1.0 + margin)
-        self._now = now or asyncio.get_running_loop().time
-        self._sleep = sleep
-        self.tokens = 1.0
-        self.updated = self._now()
-        self.paused_until = 0.0
-        self.recent: deque[float] = deque()
-        self.lock = asyncio.Lock()
-
-    def _wait(self, now: float) -> float:
-        """Seconds to wait before the next send is allowed (0: allowed now)."""
-        if now < self.paused_until:
-            return self.paused_until - now
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.per_second)
-        self.updated = now
-        while self.recent and self.recent[0] <= now - self.window + _EPSILON:
-            self.recent.popleft()
-        if self.tokens < 1 - _EPSILON:
-            return (1 - self.tokens) / self.per_second
-        if len(self.recent) >= self.limit:
-            return self.recent[0] + self.window - now
-        return 0.0
-
-    async def acquire(self) -> None:
-        async with self.lock:
-            while (wait := self._wait(self._now())) > 0:
-                await self._sleep(wait)
-            self.tokens = max(0.0, self.tokens - 1)
-            self.recent.append(self._now())
-
-    def pause(self, seconds: float) -> None:
-        """After a 429: nobody sends for ``seconds`` from now, then the bucket starts empty."""
-        now = self._now()
-        self.paused_until = max(self.paused_until, now + max(0.0, seconds))
-        self.tokens = 0.0
-        self.updated = self.paused_until
-
-
-def buttons_of(raw: Sequence[Any] | None) -> tuple[tuple[Button, ...], ...]:
-    if not raw:
-        return ()
-    return tuple(tuple(Button(b["label"], b["data"]) for b in row) for row in raw)
 
 
 class _Signal:
@@ -191,6 +138,85 @@ class _Signal:
             await asyncio.wait({waiter}, timeout=timeout)
         finally:
             self._waiters.discard(waiter)
+
+
+class RateLimiter:
+    """The overall pace: a token bucket (bursts of at most ``burst`` sends) and a sliding
+    window in which a send counts from the moment it starts until ``1 + margin`` seconds
+    after its answer came back.
+
+    The platform counts a message when it receives it, somewhere between our request and
+    its answer; counting from the answer on means that no delay on the way can squeeze more
+    than ``per_second`` messages into one of its seconds. ``acquire()`` before a send,
+    ``release()`` after it. ``pause(s)`` after a 429 holds every acquirer for ``s`` seconds.
+    """
+
+    def __init__(
+        self,
+        per_second: float,
+        burst: float | None = None,
+        margin: float = 0.01,
+        now: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.per_second = per_second
+        self.capacity = max(1.0, burst if burst is not None else per_second / 20)
+        span = max(1.0, 1.0 / per_second)
+        self.limit = max(1, round(per_second * span))
+        self.window = span * (1.0 + margin)
+        self._now = now or asyncio.get_running_loop().time
+        self._sleep = sleep
+        self.tokens = 1.0
+        self.updated = self._now()
+        self.paused_until = 0.0
+        self.in_flight = 0
+        self.recent: deque[float] = deque()  # when the answers of the last sends came
+        self.lock = asyncio.Lock()
+        self._released = _Signal()
+
+    def _wait(self, now: float) -> float | None:
+        """Seconds to wait before the next send may start (0: now; None: until a send on
+        the wire comes back)."""
+        if now < self.paused_until:
+            return self.paused_until - now
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.per_second)
+        self.updated = now
+        while self.recent and self.recent[0] <= now - self.window + _EPSILON:
+            self.recent.popleft()
+        if self.tokens < 1 - _EPSILON:
+            return (1 - self.tokens) / self.per_second
+        if self.in_flight + len(self.recent) >= self.limit:
+            return self.recent[0] + self.window - now if self.recent else None
+        return 0.0
+
+    async def acquire(self) -> None:
+        async with self.lock:
+            while (wait := self._wait(self._now())) != 0:
+                if wait is None:
+                    await self._released.wait(None)
+                else:
+                    await self._sleep(wait)
+            self.tokens = max(0.0, self.tokens - 1)
+            self.in_flight += 1
+
+    def release(self) -> None:
+        """The send that ``acquire`` allowed is over (whatever its outcome)."""
+        self.in_flight -= 1
+        self.recent.append(self._now())
+        self._released.notify()
+
+    def pause(self, seconds: float) -> None:
+        """After a 429: nobody sends for ``seconds`` from now, then the bucket starts empty."""
+        now = self._now()
+        self.paused_until = max(self.paused_until, now + max(0.0, seconds))
+        self.tokens = 0.0
+        self.updated = self.paused_until
+
+
+def buttons_of(raw: Sequence[Any] | None) -> tuple[tuple[Button, ...], ...]:
+    if not raw:
+        return ()
+    return tuple(tuple(Button(b["label"], b["data"]) for b in row) for row in raw)
 
 
 @dataclass
@@ -233,18 +259,20 @@ class Dispatcher:
         self._changed = _Signal()  # a row was buffered, or a chat became free
         self._ready: deque[OutboxMessage] = deque()  # claimed, not started
         self._held: dict[int, OutboxMessage] = {}  # claimed, outcome not yet committed
-        self._lease: dict[int, datetime] = {}
         self._busy: set[ChatKey] = set()  # chats with a send on the wire
         self._chat_free_at: dict[ChatKey, float] = {}  # loop time a chat may be sent to
         self._outcomes: asyncio.Queue[_Outcome] = asyncio.Queue()
         self._db = asyncio.Lock()  # one write transaction of ours at a time (SQLite)
         self._stopping = False
+        self._woken = False
+        self._next_sweep = 0.0  # loop time of the next look for rows with a lapsed lease
         self._failures = FailureLog(log)
 
     # ------------------------------------------------------------------ public
 
     def wake(self) -> None:
         """Look at the queue now instead of at the next poll."""
+        self._woken = True  # kept until the feeder looks, so a wake-up is never lost
         self._wake.notify()
 
     @property
@@ -267,6 +295,7 @@ class Dispatcher:
 
     async def _serve(self, poll_seconds: float, until_idle: bool) -> None:
         self._stopping = False
+        self._next_sweep = 0.0
         loop = asyncio.get_running_loop()
         workers = [loop.create_task(self._worker()) for _ in range(self.limits.in_flight)]
         helpers = [loop.create_task(self._writer()), loop.create_task(self._heartbeat())]
@@ -278,6 +307,7 @@ class Dispatcher:
     async def _feed(self, poll_seconds: float, until_idle: bool) -> None:
         low_water = max(1, self.limits.batch // 2)
         while True:
+            self._woken = False
             claimed = 0
             if len(self._ready) < low_water:
                 claimed = await self._claim_some(self.limits.batch - len(self._ready))
@@ -285,44 +315,51 @@ class Dispatcher:
                 continue
             if until_idle and not self._held:
                 return
-            await self._wake.wait(await self._idle_timeout(poll_seconds))
+            timeout = await self._idle_timeout(poll_seconds)
+            if not self._woken:
+                await self._wake.wait(timeout)
 
     async def _claim_some(self, size: int) -> int:
+        loop = asyncio.get_running_loop()
         try:
+            if loop.time() >= self._next_sweep:
+                self._next_sweep = loop.time() + min(1.0, self.limits.lease_seconds / 3)
+                await self.reclaim_expired()
             rows = await self.claim(size)
         except Exception:
             self._failures.failed("claim", "outbox: claiming rows failed; retrying")
             return 0
         self._failures.ok("claim", "outbox: claiming rows works again")
-        fresh = [r for r in rows if r.id not in self._held]  # ours already (lease ran out)
+        fresh = [r for r in rows if r.id not in self._held]
         for row in fresh:
             self._held[row.id] = row
-            self._lease[row.id] = row.claimed_until or self.clock()
             self._ready.append(row)
         if fresh:
             self._changed.notify()
         return len(fresh)
 
     async def _idle_timeout(self, poll_seconds: float) -> float:
-        """How long to wait for a wake-up: until the next retry is due, at most a poll."""
+        """How long to wait for a wake-up: until the next retry is due or the next lease of
+        another dispatcher runs out, at most a poll."""
         if self._held:
             return poll_seconds
+        o = OutboxMessage
         try:
             async with self.sessions() as session:
-                earliest = await session.scalar(
-                    select(func.min(OutboxMessage.next_attempt_at)).where(
-                        OutboxMessage.status == "pending",
-                        OutboxMessage.channel.in_(list(self.senders)),
-                    )
+                found = await session.execute(
+                    select(
+                        func.min(case((o.status == "pending", o.next_attempt_at))),
+                        func.min(case((o.status == "sending", o.claimed_until))),
+                    ).where(o.status.in_(("pending", "sending")), o.channel.in_(list(self.senders)))
                 )
+                moments: list[datetime] = [m for m in found.one() if m is not None]
         except Exception:
             return poll_seconds
-        seconds = (earliest - self.clock()).total_seconds() if earliest is not None else 0.0
-        if seconds <= 0:
-            # Nothing pending, or due rows that are not ours to take now (another
-            # dispatcher's chat, or a chat the console does not show): wait for a wake-up.
-            return poll_seconds
-        return min(poll_seconds, max(0.05, seconds))
+        now = self.clock()
+        # Moments already past are rows that are not ours to take now (another dispatcher's
+        # chat, a chat the console does not show): for those, wait for a wake-up or a poll.
+        waits: list[float] = [(m - now).total_seconds() for m in moments if m > now]
+        return min([poll_seconds, *(max(0.05, w) for w in waits)])
 
     async def _shut_down(
         self, workers: list[asyncio.Task[None]], helpers: list[asyncio.Task[None]]
@@ -342,7 +379,6 @@ class Dispatcher:
                 await self._release(waiting)
             for row_id in waiting:
                 self._held.pop(row_id, None)
-                self._lease.pop(row_id, None)
         for task in helpers:
             task.cancel()
         await asyncio.gather(*helpers, return_exceptions=True)
@@ -360,34 +396,43 @@ class Dispatcher:
 
     async def claim(self, size: int | None = None) -> list[OutboxMessage]:
         """Claim up to ``size`` due rows, at most one per chat and none of a chat that has a
-        row under a live lease; reminders of units that have meanwhile reported are skipped."""
+        row under a live lease; reminders of units that have meanwhile reported are skipped.
+
+        One statement: it walks the ``(status, next_attempt_at)`` index and stops after a
+        page, so a claim costs the same with 50 or 50,000 rows queued.
+        """
         o = OutboxMessage
+        size = size or self.limits.batch
         now = self.clock()
-        lease = now + timedelta(seconds=self.limits.lease_seconds)
-        due = ((o.status == "pending") & (o.next_attempt_at <= now)) | (
-            (o.status == "sending") & (o.claimed_until < now)
+        live_chats = select(o.channel, o.chat_id).where(
+            o.status == "sending", o.claimed_until >= now
         )
-        live = (o.status == "sending") & (o.claimed_until >= now)
-        first_due_per_chat = (
-            select(func.min(case((due, o.id))))
-            .where(o.status.in_(("pending", "sending")), o.channel.in_(list(self.senders)))
-            .group_by(o.channel, o.chat_id)
-            .having(func.max(case((live, 1), else_=0)) == 0)
+        page = (
+            select(o.id, o.channel, o.chat_id, o.next_attempt_at)
+            .where(
+                o.status == "pending",
+                o.next_attempt_at <= now,
+                o.channel.in_(list(self.senders)),
+                tuple_(o.channel, o.chat_id).not_in(live_chats),
+            )
+            .order_by(o.next_attempt_at, o.id)
+            .limit(size * 4)
+            .with_for_update(skip_locked=True)
         )
         if self.only_chats is not None:
-            first_due_per_chat = first_due_per_chat.where(o.chat_id.in_(list(self.only_chats())))
-        chosen = (
-            select(o.id)
-            .where(o.id.in_(first_due_per_chat))
-            .order_by(o.next_attempt_at, o.id)
-            .limit(size or self.limits.batch)
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
+            page = page.where(o.chat_id.in_(list(self.only_chats())))
+        due = page.subquery()
+        first_per_chat = (
+            select(func.min(due.c.id))
+            .group_by(due.c.channel, due.c.chat_id)
+            .order_by(func.min(due.c.next_attempt_at), func.min(due.c.id))
+            .limit(size)
         )
+        lease = now + timedelta(seconds=self.limits.lease_seconds)
         async with self._db, self.sessions.begin() as session:
             result = await session.scalars(
                 update(o)
-                .where(o.id.in_(chosen))
+                .where(o.id.in_(first_per_chat), o.status == "pending")
                 .values(status="sending", claimed_until=lease)
                 .returning(o)
                 .execution_options(synchronize_session=False)
@@ -396,6 +441,27 @@ class Dispatcher:
             rows = await self._skip_reported(session, rows, now)
         rows.sort(key=lambda r: (r.next_attempt_at, r.id))
         return rows
+
+    async def reclaim_expired(self) -> int:
+        """Put back rows whose lease ran out (their dispatcher died); returns how many."""
+        o = OutboxMessage
+        now = self.clock()
+        async with self._db, self.sessions.begin() as session:
+            result = await session.execute(
+                update(o)
+                .where(
+                    o.status == "sending",
+                    o.claimed_until < now,
+                    o.id.not_in(list(self._held)),
+                    o.channel.in_(list(self.senders)),
+                )
+                .values(status="pending", claimed_until=None)
+                .execution_options(synchronize_session=False)
+            )
+        count = int(getattr(result, "rowcount", 0) or 0)
+        if count:
+            log.warning("outbox: %s rows of a dispatcher that stopped are queued again", count)
+        return count
 
     async def _skip_reported(
         self, session: AsyncSession, rows: list[OutboxMessage], now: datetime
@@ -462,9 +528,6 @@ class Dispatcher:
                 self._failures.failed("lease", "outbox: renewing leases failed; retrying")
                 continue
             self._failures.ok("lease", "outbox: renewing leases works again")
-            for row_id in ids:
-                if row_id in self._lease:
-                    self._lease[row_id] = lease
 
     # ------------------------------------------------------------------ sending
 
@@ -485,7 +548,7 @@ class Dispatcher:
                 del self._ready[index]
                 self._busy.add(key)
                 if len(self._ready) < max(1, self.limits.batch // 2):
-                    self._wake.notify()
+                    self.wake()
                 return row
             await self._changed.wait(None if soonest is None else soonest - now)
         return None
@@ -495,11 +558,6 @@ class Dispatcher:
         while (row := await self._take()) is not None:
             key = (row.channel, row.chat_id)
             try:
-                if self._lease.get(row.id, self.clock()) < self.clock():
-                    # Our lease ran out (a stalled loop): another dispatcher may have it now.
-                    self._held.pop(row.id, None)
-                    self._lease.pop(row.id, None)
-                    continue
                 error = await self._attempt(row)
             finally:
                 self._chat_free_at[key] = loop.time() + 1.0 / self.limits.per_chat_per_second
@@ -511,16 +569,19 @@ class Dispatcher:
             await asyncio.shield(outcome.done)
 
     async def _attempt(self, row: OutboxMessage) -> SendError | None:
-        await self.limiter.acquire()
+        limiter = self.limiter
+        await limiter.acquire()
         try:
             await self.senders[row.channel].send(row.chat_id, row.text, buttons_of(row.buttons))
         except SendError as exc:
             if exc.kind == "retry_after":
-                self.limiter.pause(exc.retry_after)
+                limiter.pause(exc.retry_after)
             return exc
         except Exception as exc:  # an adapter bug must not stop the queue
             log.exception("outbox id=%s: unexpected error from the %s sender", row.id, row.channel)
             return SendError("transient", repr(exc))
+        finally:
+            limiter.release()
         return None
 
     def _forget_old_chats(self, now: float) -> None:
@@ -551,11 +612,10 @@ class Dispatcher:
                 break
             for outcome in batch:
                 self._held.pop(outcome.row.id, None)
-                self._lease.pop(outcome.row.id, None)
                 if not outcome.done.done():
                     outcome.done.set_result(None)
             self.handled += len(batch)
-            self._wake.notify()  # the chats of these rows may have more
+            self.wake()  # the chats of these rows may have more
 
     async def _record(self, session: AsyncSession, batch: list[_Outcome]) -> None:
         sent = [o for o in batch if o.error is None]

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import socket
+import sys
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -125,8 +128,76 @@ def database_url(tmp: Path, name: str = "bot") -> str:
     return url
 
 
-def write_config(tmp: Path, tg: FakeTelegram, extra: str = "") -> Path:
-    path = tmp / "config.toml"
+# ------------------------------------------------------------------ bot processes
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (for a webhook server)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class BotProcess:
+    """A ``cchc-bot run`` subprocess; its stdout and stderr go to ``log``."""
+
+    proc: asyncio.subprocess.Process
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    async def stop(self) -> int:
+        """SIGTERM (SIGKILL after 30 s); the exit status."""
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.proc.wait(), 30)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+        return int(self.proc.returncode or 0)
+
+
+async def start_bot(config: Path, log: Path, *args: str) -> BotProcess:
+    """``cchc-bot --config CONFIG run ARGS`` in the background, its output going to ``log``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CCHC_")}
+    with log.open("wb") as out:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "--config",
+            str(config),
+            "run",
+            *args,
+            stdout=out,
+            stderr=asyncio.subprocess.STDOUT,
+            env=env,
+            cwd=config.parent,
+        )
+    return BotProcess(proc, log)
+
+
+async def wait_until(
+    condition: Callable[[], bool], *processes: BotProcess, timeout: float = 60.0
+) -> None:
+    """Wait for ``condition()`` while the processes live (their output is in the failure)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        for process in processes:
+            if process.proc.returncode is not None:
+                raise AssertionError(f"a bot exited early:\n{process.output()}")
+        if loop.time() > deadline:
+            said = "\n".join(p.output()[-3000:] for p in processes)
+            raise AssertionError(f"timed out; the bots said:\n{said}")
+        await asyncio.sleep(0.05)
+
+
+def write_config(tmp: Path, tg: FakeTelegram, extra: str = "", name: str = "config.toml") -> Path:
+    path = tmp / name
     path.write_text(
         f"""
 [telegram]

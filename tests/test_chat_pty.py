@@ -14,6 +14,7 @@ import os
 import re
 import sqlite3
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pexpect
@@ -33,12 +34,14 @@ UNIT_NAME = "UBND xã Châu Khánh"
 NOISE = ("Traceback", "ERROR", "WARNING", "Exception")
 
 
-def write_config(tmp: Path, extra: str = "") -> Path:
+def write_config(tmp: Path, min_sample: int = 1) -> Path:
+    """A config with its own database; one answer is enough for a satisfaction rate."""
     path = tmp / "config.toml"
     path.write_text(
         '[telegram]\nbot_username = "cchc_test_bot"\n'
         f'[database]\nurl = "sqlite+aiosqlite:///{tmp / "bot.sqlite3"}"\n'
-        '[survey]\nsecret = "a-test-secret-of-enough-length"\nmin_sample = 1\n' + extra,
+        '[survey]\nsecret = "a-test-secret-of-enough-length"\n'
+        f"min_sample = {min_sample}\n",
         encoding="utf-8",
     )
     return path
@@ -57,7 +60,16 @@ class Chat:
         }
         self.child = pexpect.spawn(
             sys.executable,
-            ["-m", "bot.cli", "--config", str(config), "chat", *args],
+            [
+                "-m",
+                "bot.cli",
+                "--config",
+                str(config),
+                "chat",
+                "--files",
+                str(cwd / "files"),
+                *args,
+            ],
             cwd=str(cwd),
             env=env,
             encoding="utf-8",
@@ -86,6 +98,13 @@ class Chat:
         self.child.sendline(line)
         out = self.ready()
         return out.split("\n", 1)[1] if "\n" in out else ""
+
+    def quiet(self, seconds: float) -> str:
+        """What arrives, unasked, within ``seconds``."""
+        self.child.expect(pexpect.TIMEOUT, timeout=seconds)
+        arrived = str(self.child.before)
+        self.lines.append(arrived)
+        return arrived
 
     def wait_for(self, text: str) -> str:
         self.child.expect_exact(text)
@@ -148,6 +167,7 @@ def test_one_session_plays_a_unit_head_a_citizen_and_the_admin(tmp_path: Path) -
     chat.say("/as admin")
     out = chat.say("/nhacnho")
     assert T.remind_queued(1, 1) in out
+    assert T.REMIND_BUTTON not in chat.quiet(1.0)
     # ... it arrives, with its button, when the unit head is played again.
     chat.say(f"/as unit {UNIT}")
     reminder = chat.wait_for(f"[1] {T.REMIND_BUTTON}")
@@ -159,7 +179,7 @@ def test_one_session_plays_a_unit_head_a_citizen_and_the_admin(tmp_path: Path) -
     first = chat.say("1")
     assert "Chỉ tiêu 1/13" in first
     summary = complete_report(chat, first)
-    assert "[1] ✅ Gửi báo cáo" in summary and "[3] ❌ Hủy" in summary
+    assert f"[1] {T.SUMMARY_SEND}" in summary and f"[3] {T.SUMMARY_CANCEL}" in summary
     out = chat.say("1")
     assert "Đã ghi nhận báo cáo" in out and "13 chỉ tiêu" in out
 
@@ -190,7 +210,7 @@ def test_one_session_plays_a_unit_head_a_citizen_and_the_admin(tmp_path: Path) -
     line_14 = next(line for line in status.splitlines() if line.startswith("• 14."))
     assert "100%" in line_14 and "1 người" in line_14
     chart = saved_path(status, T.CONSOLE_PHOTO)
-    assert chart.read_bytes().startswith(b"\x89PNG")
+    assert chart.parent == tmp_path / "files" and chart.read_bytes().startswith(b"\x89PNG")
     out = chat.say("/xuat")
     workbook = saved_path(out, T.CONSOLE_FILE)
     assert workbook.name.endswith(".xlsx") and workbook.read_bytes().startswith(b"PK")
@@ -203,7 +223,7 @@ def test_one_session_plays_a_unit_head_a_citizen_and_the_admin(tmp_path: Path) -
     for word in NOISE:
         assert word not in chat.transcript, chat.transcript
 
-    with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
+    with closing(sqlite3.connect(tmp_path / "bot.sqlite3")) as db:
         sent = db.execute(
             "SELECT s.late, count(v.id), min(v.numerator <= v.denominator) FROM submissions s "
             "JOIN submission_values v ON v.submission_id = s.id WHERE s.unit_code = ?",

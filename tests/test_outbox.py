@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
@@ -204,7 +205,7 @@ async def test_one_chat_gets_one_message_per_interval_without_holding_up_others(
     to_admin = [at for chat, _, at in sender.sent if chat == "admin"]
     others = [at for chat, _, at in sender.sent if chat != "admin"]
     assert len(to_admin) == 4 and len(others) == 20
-    gaps = [b - a for a, b in zip(to_admin, to_admin[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(to_admin)]
     assert min(gaps) >= 0.099
     assert max(others) < to_admin[1]  # nobody waited for the admin's chat
 
@@ -378,6 +379,24 @@ async def test_a_clean_stop_hands_back_the_rows_not_started(
     assert sorted(c for c, _, _ in slow.sent + rest.sent) == sorted(str(n) for n in range(30))
 
 
+async def test_an_idle_dispatcher_wakes_by_itself_when_a_retry_comes_due(
+    sessions: Sessions,
+) -> None:
+    def real() -> datetime:
+        return datetime.now(UTC)
+
+    await queue(sessions, FakeClock(real() + timedelta(seconds=0.3)), ["7"])
+    sender = FakeSender()
+    task = asyncio.create_task(Dispatcher(sessions, {"fake": sender}, real, FAST).run_forever())
+    started = asyncio.get_running_loop().time()
+    while not sender.sent:
+        await asyncio.sleep(0.01)
+    waited = asyncio.get_running_loop().time() - started
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert 0.25 <= waited < 1.5  # when it was due, not at the next 2-second poll
+
+
 # --------------------------------------------------------------------------- logging
 
 
@@ -436,30 +455,58 @@ class VirtualTime:
         await asyncio.sleep(0)
 
 
-async def test_rate_limiter_never_lets_more_than_the_rate_into_a_second() -> None:
+async def test_rate_limiter_keeps_any_second_of_arrivals_within_the_rate() -> None:
     time = VirtualTime()
     limiter = RateLimiter(300, now=time, sleep=time.sleep)
-    stamps = []
+    sends: list[tuple[float, float]] = []  # (request, answer)
+    for n in range(3000):
+        await limiter.acquire()
+        start = time.now
+        time.now += 0.002 if n % 7 else 0.05  # answers take time, some much longer
+        limiter.release()
+        sends.append((start, time.now))
+    # The platform counts a message somewhere between request and answer: wherever, no
+    # second can hold more than 300, i.e. a request never starts within a second after
+    # the answer of the 300th message before it.
+    for j in range(300, len(sends)):
+        assert sends[j][0] > sends[j - 300][1] + 1.0
+
+
+async def test_rate_limiter_reaches_the_rate_when_answers_are_quick() -> None:
+    time = VirtualTime()
+    limiter = RateLimiter(300, now=time, sleep=time.sleep)
     for _ in range(3000):
         await limiter.acquire()
-        stamps.append(time.now)
-        time.now += 0.0007  # each send takes a little time, as a real one does
-    for i, start in enumerate(stamps):
-        inside = [t for t in stamps[i : i + 400] if t < start + 1.0]
-        assert len(inside) <= 300
-    achieved = len(stamps) / (stamps[-1] - stamps[0])
-    assert 0.95 * 300 <= achieved <= 300
+        time.now += 0.0005
+        limiter.release()
+    assert 0.97 * 300 <= 3000 / time.now <= 300
+
+
+async def test_rate_limiter_waits_for_answers_when_every_slot_is_on_the_wire() -> None:
+    time = VirtualTime()
+    limiter = RateLimiter(1, now=time, sleep=time.sleep)
+    await limiter.acquire()
+    second = asyncio.create_task(limiter.acquire())
+    await asyncio.sleep(0.01)
+    assert not second.done()  # the one allowed send has not answered yet
+    time.now += 0.4
+    limiter.release()
+    await second
+    assert time.now >= 0.4 + limiter.window - 1e-9
 
 
 async def test_rate_limiter_pause_waits_the_whole_retry_after() -> None:
     time = VirtualTime()
     limiter = RateLimiter(25, now=time, sleep=time.sleep)
     await limiter.acquire()
+    limiter.release()
     time.now += 5.0  # idle for a while: the old bucket forgot the pause by this much
     limiter.pause(3.0)
     await limiter.acquire()
+    limiter.release()
     assert time.now >= 8.0
     started = time.now
     for _ in range(5):
         await limiter.acquire()
+        limiter.release()
     assert time.now - started >= 5 / 25 - 1e-9  # then at the rate, not a burst

@@ -7,12 +7,17 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from db.models import Base
 from db.session import make_engine
 
 target_metadata = Base.metadata
+
+
+# Any fixed number: the key of the PostgreSQL advisory lock that migrations run under.
+MIGRATION_LOCK = 0x63636863  # "cchc"
 
 
 def _run(connection: Connection) -> None:
@@ -23,6 +28,12 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Several bot processes starting at once would all try to create the same tables.
+            # The first migrates; the others wait here, then find the schema up to date
+            # (READ COMMITTED: the version is read after the lock, so it is the new one).
+            # On SQLite BEGIN IMMEDIATE already makes them take turns.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 

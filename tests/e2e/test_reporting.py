@@ -450,9 +450,20 @@ async def test_one_submission_shared_by_members_corrected_with_history_until_clo
     ]
     assert await count(bot, ValueRevision) == 12
 
-    # Sending the summary again without a change changes nothing.
-    unchanged = await tell(bot, AN, "/baocao")
-    assert "Không có số liệu nào thay đổi" in texts(await press(bot, AN, unchanged[-1], "Gửi"))
+    # Both open the sent report; An changes 7 and sends; Bình then sends without a change of
+    # her own: nothing changes, and An's 7 is not put back to what Bình's summary showed.
+    an_view = (await tell(bot, AN, "/baocao"))[-1]
+    binh_view = (await tell(bot, BINH, "/baocao"))[-1]
+    editing = await press(bot, AN, (await press(bot, AN, an_view, "Sửa một mục"))[-1], "7")
+    await tell(bot, AN, "200")
+    changed = (await tell(bot, AN, "100"))[-1]
+    assert "Đã ghi nhận 1 thay đổi" in texts(await press(bot, AN, changed, "Gửi"))
+    assert "150/200 = 75%" in line(binh_view, "7")
+    assert "Không có số liệu nào thay đổi" in texts(await press(bot, BINH, binh_view, "Gửi"))
+    stored = await values(bot, "PNV")
+    assert (stored["7"].numerator, stored["7"].denominator) == (100, 200)
+    assert (stored["5c"].numerator, stored["5c"].denominator) == (420, 520)
+    assert editing[-1].body.startswith("Chỉ tiêu 8/11 — 7.")
 
     # Once the round is closed, no correction goes through.
     reopened = await tell(bot, AN, "/baocao")
@@ -460,7 +471,7 @@ async def test_one_submission_shared_by_members_corrected_with_history_until_clo
     refused = await press(bot, AN, reopened[-1], "Sửa một mục")
     assert texts(refused) == T.ROUND_CLOSED
     assert texts(await tell(bot, AN, "/baocao")) == T.ROUND_CLOSED
-    assert await count(bot, ValueRevision) == 12 and await conversation(bot, AN) is None
+    assert await count(bot, ValueRevision) == 13 and await conversation(bot, AN) is None
 
 
 async def test_a_report_after_the_deadline_is_marked_late(bot: Bot, clock: FakeClock) -> None:
@@ -548,8 +559,9 @@ async def test_forged_and_stale_buttons_are_refused_and_change_nothing(bot: Bot)
     token, seq = token_of(summary), summary.buttons()[0][1].split(":")[2].split(".")[0]
     forged = f"c:{token}:{seq}.send"
     own = (await tell(bot, CUONG, "/baocao"))[-1]
-    refused = await press(bot, CUONG, own, data=forged)
-    assert texts(refused) == T.BUTTON_EXPIRED
+    for data in (forged, f"c:{token}:send"):
+        refused = await press(bot, CUONG, own, data=data)
+        assert texts(refused) == T.BUTTON_EXPIRED
     assert await count(bot, Submission) == 0
     theirs = await conversation(bot, CUONG)
     assert theirs is not None and theirs.state["unit"] == "PTP"

@@ -287,6 +287,16 @@ async def test_more_than_20_starts_an_hour_are_refused_politely(bot: Bot) -> Non
     assert "Câu 1/" in texts(await bot.say(CITIZEN, "/start s-tyt-long-duc"))
 
 
+async def test_a_qr_code_scanned_mid_report_does_not_throw_the_report_away(bot: Bot) -> None:
+    await register(bot, HEAD, "PNV")
+    question = (await bot.say(HEAD, "/baocao"))[-1]
+    assert "Chỉ tiêu 1/" in question.body
+    [busy] = await bot.say(HEAD, f"/start {LAND}")
+    assert busy.body == T.SURVEY_BUSY_REPORT
+    [conv] = await bot.scalars(select(Conversation))
+    assert conv.kind == "report" and await responses(bot) == []
+
+
 # --------------------------------------------------------------------------- links and buttons
 
 
