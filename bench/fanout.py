@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         server.join(timeout=10)
         if server.is_alive():
             server.terminate()
-    print(f"bench/fanout.py — outbox fan-out ({handled} rows handled)")
+    print(f"bench/fanout.py — outbox fan-out ({handled} send outcomes recorded)")
     for line in report(args.recipients, args.rate, seconds, seen):
         print("  " + line)
     return 0

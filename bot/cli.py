@@ -62,11 +62,21 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("units", help="liệt kê đơn vị: MÃ<TAB>TÊN")
     invite = sub.add_parser("invite", help="tạo đường dẫn đăng ký cho thủ trưởng một đơn vị")
     invite.add_argument("unit", help="mã đơn vị (xem cchc-bot units)")
+    invite.add_argument(
+        "--zalo",
+        action="store_true",
+        help="mã đăng ký để gửi cho bot Zalo (Zalo không có deep link)",
+    )
     sub.add_parser("points", help="liệt kê điểm khảo sát: MÃ<TAB>TÊN")
     qr = sub.add_parser("qr", help="in đường dẫn khảo sát của một điểm và ghi mã QR (PNG)")
     qr.add_argument("point", help="mã điểm khảo sát (xem cchc-bot points)")
     qr.add_argument("--out", type=Path, help="tệp PNG (mặc định qr-<MÃ>.png)")
     qr.add_argument("--record", help="mã hồ sơ: tạo đường dẫn dùng một lần")
+    qr.add_argument(
+        "--zalo",
+        action="store_true",
+        help="áp phích cho Zalo: ghi mã người dân gửi cho bot ([zalo] chat_link trong mã QR)",
+    )
     return parser
 
 
@@ -122,9 +132,11 @@ def _dispatch(args: argparse.Namespace, config: Config, catalogue: Catalogue) ->
             print(f"{point.code}\t{point.name}")
         return 0
     if args.command == "invite":
-        return asyncio.run(commands.invite(config, catalogue, args.unit))
+        return asyncio.run(commands.invite(config, catalogue, args.unit, args.zalo))
     if args.command == "qr":
-        return asyncio.run(commands.qr(config, catalogue, args.point, args.out, args.record))
+        return asyncio.run(
+            commands.qr(config, catalogue, args.point, args.out, args.record, args.zalo)
+        )
     return EXIT_CONFIG  # argparse already refused anything else
 
 

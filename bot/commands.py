@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import signal
 import sys
@@ -11,9 +13,9 @@ from bot import texts as T
 from bot.config import Config, ConfigError
 from bot.console_channel import identity_for, run_console
 from bot.demo import DemoFileError, describe, fill_demo, prepare_file
-from bot.poster import write_poster
+from bot.poster import render_poster, write_poster
 from bot.registration import create_invitation
-from bot.runtime import build_application, open_runtime
+from bot.runtime import build_application, open_runtime, serve_zalo
 from bot.surveying import create_record_link, point_payload
 from db import repo
 from surveys.catalogue import Catalogue
@@ -27,12 +29,19 @@ def run(config: Config, catalogue: Catalogue, webhook: bool = False) -> int:
     the same webhook at start-up and leaves it set when it stops (the others still serve it).
     """
     stop_signals = (signal.SIGINT, signal.SIGTERM)
+    if config.zalo.enabled:
+        config.zalo.require_token()
+        if webhook:
+            config.zalo.require_webhook()
+        if not config.telegram.token:
+            asyncio.run(_zalo_only(config, catalogue, webhook))
+            return 0
     if not webhook:
         app = build_application(config, catalogue)
         app.run_polling(stop_signals=stop_signals, close_loop=True)
         return 0
     url, secret = config.webhook.require()
-    app = build_application(config, catalogue)
+    app = build_application(config, catalogue, zalo_webhook=True)
     app.run_webhook(
         listen=config.webhook.listen,
         port=config.webhook.port,
@@ -45,6 +54,16 @@ def run(config: Config, catalogue: Catalogue, webhook: bool = False) -> int:
         close_loop=True,
     )
     return 0
+
+
+async def _zalo_only(config: Config, catalogue: Catalogue, webhook: bool) -> None:
+    """``run`` with Zalo enabled and no Telegram token: Zalo alone until SIGINT/SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    await serve_zalo(config, catalogue, stop, webhook)
 
 
 async def db_upgrade(config: Config, catalogue: Catalogue) -> None:
@@ -84,30 +103,41 @@ async def _bot_username(config: Config) -> str:
         return bot.username
 
 
-async def invite(config: Config, catalogue: Catalogue, unit_code: str) -> int:
+async def invite(config: Config, catalogue: Catalogue, unit_code: str, zalo: bool = False) -> int:
     unit = catalogue.org.unit(unit_code)
     if unit is None or not unit.reports:
         raise ConfigError(
             "invite", f"không có đơn vị báo cáo mã '{unit_code}' (xem cchc-bot units)"
         )
-    username = await _bot_username(config)
+    username = "" if zalo else await _bot_username(config)
     runtime = await open_runtime(config, catalogue)
     try:
         async with runtime.ctx.sessions.begin() as session:
             payload = await create_invitation(runtime.ctx, session, unit.code)
     finally:
         await runtime.stop()
+    if zalo:  # no deep links on Zalo: the invitation is a message to send to the bot
+        print(T.ZALO_INVITE.format(days=config.delivery.invite_days))
+        print(payload)
+        if config.zalo.chat_link:
+            print(config.zalo.chat_link)
+        return 0
     print(f"https://t.me/{username}?start={payload}")
     return 0
 
 
 async def qr(
-    config: Config, catalogue: Catalogue, point_code: str, out: Path | None, record: str | None
+    config: Config,
+    catalogue: Catalogue,
+    point_code: str,
+    out: Path | None,
+    record: str | None,
+    zalo: bool = False,
 ) -> int:
     point = catalogue.point(point_code)
     if point is None:
         raise ConfigError("qr", f"không có điểm khảo sát mã '{point_code}' (xem cchc-bot points)")
-    username = await _bot_username(config)
+    username = "" if zalo else await _bot_username(config)
     payload = point_payload(point)
     if record:
         runtime = await open_runtime(config, catalogue)
@@ -116,13 +146,32 @@ async def qr(
                 payload = await create_record_link(runtime.ctx, session, point, record)
         finally:
             await runtime.stop()
-    link = f"https://t.me/{username}?start={payload}"
-    target = out or Path(f"qr-{point.code}.png")
+    target = out or Path(f"qr-{point.code}{'-zalo' if zalo else ''}.png")
     note = T.POSTER_RECORD.format(record=record) if record else None
+    if zalo:
+        _zalo_poster(config, target, payload, point.name, note)
+        return 0
+    link = f"https://t.me/{username}?start={payload}"
     write_poster(target, link, point.name, note)
     print(link)
     print(f"Đã ghi áp phích mã QR: {target}")
     return 0
+
+
+def _zalo_poster(config: Config, target: Path, code: str, title: str, note: str | None) -> None:
+    """A poster for Zalo, which has no deep links: the code to send to the bot, big, and a QR
+    code that opens the bot's chat (``[zalo] chat_link``; without it, the QR holds the code)."""
+    link = config.zalo.chat_link
+    if link:
+        instruction = T.ZALO_POSTER_INSTRUCTION.format(code=code)
+    else:
+        instruction = T.ZALO_POSTER_CODE_ONLY.format(code=code)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    render_poster(link or code, title, note, instruction).save(target, format="PNG")
+    if link:
+        print(link)
+    print(f"Mã gửi cho bot Zalo: {code}")
+    print(f"Đã ghi áp phích mã QR: {target}")
 
 
 def _with_sqlite(config: Config, path: Path) -> Config:

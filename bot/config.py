@@ -22,6 +22,7 @@ DATA_DIR = Path(__file__).parent / "data"
 SAMPLE_DIR = DATA_DIR / "longphu"
 DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_TELEGRAM_FILE_URL = "https://api.telegram.org/file/bot"
+DEFAULT_ZALO_BASE_URL = "https://bot-api.zaloplatforms.com"
 DEFAULT_CONFIG_NAME = "config.toml"
 DEFAULT_DB_NAME = "cchc-bot.sqlite3"
 
@@ -103,6 +104,47 @@ class WebhookConfig:
 
 
 @dataclass(frozen=True)
+class ZaloConfig:
+    """The Zalo Bot API channel (Zalo Bot Platform), off unless ``enabled``.
+
+    Updates come by long polling (``cchc-bot run``) or, with ``--webhook``, as POSTs to
+    ``webhook_url`` carrying ``webhook_secret`` in the X-Bot-Api-Secret-Token header.
+    """
+
+    enabled: bool = False
+    token: str | None = None
+    base_url: str = DEFAULT_ZALO_BASE_URL
+    admins: frozenset[str] = frozenset()
+    webhook_secret: str | None = None
+    messages_per_second: float = 10.0
+    retry_after_seconds: float = 30.0  # Zalo's 429 says no number: wait this long
+    poll_timeout: int = 30
+    chat_link: str | None = None  # the bot's chat link (Zalo Bot Creator), for posters
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8091
+    webhook_path: str = "zalo"
+
+    def require_token(self) -> str:
+        if not self.token:
+            raise ConfigError("[zalo] token", "thiếu (hoặc đặt biến môi trường CCHC_ZALO_TOKEN)")
+        return self.token
+
+    def require_webhook(self) -> tuple[str, str]:
+        """The public URL and the secret, which the Zalo webhook cannot do without."""
+        if not self.webhook_url:
+            raise ConfigError(
+                "[zalo] webhook_url", "thiếu địa chỉ công khai (https://…) cho --webhook"
+            )
+        if not self.webhook_secret:
+            raise ConfigError(
+                "[zalo] webhook_secret",
+                "thiếu (hoặc đặt biến môi trường CCHC_ZALO_WEBHOOK_SECRET) cho --webhook",
+            )
+        return self.webhook_url, self.webhook_secret
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None
     timezone: ZoneInfo
@@ -114,6 +156,7 @@ class Config:
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
+    zalo: ZaloConfig = field(default_factory=ZaloConfig)
 
     def require_token(self) -> str:
         if not self.telegram.token:
@@ -239,6 +282,57 @@ def _webhook(table: dict[str, Any], env: Mapping[str, str]) -> WebhookConfig:
     )
 
 
+_ZALO_SECRET = re.compile(r"[A-Za-z0-9_-]{8,256}")
+
+
+def _zalo(table: dict[str, Any], env: Mapping[str, str]) -> ZaloConfig:
+    z = "zalo"
+    enabled = _get(table, z, "enabled", bool, False)
+    token = env.get("CCHC_ZALO_TOKEN") or _get(table, z, "token", str, None) or None
+    base_url = _get(table, z, "base_url", str, DEFAULT_ZALO_BASE_URL).rstrip("/")
+    if not base_url.startswith(("http://", "https://")):
+        raise ConfigError("[zalo] base_url", "phải bắt đầu bằng http:// hoặc https://")
+    admins: set[str] = set()
+    for item in _get(table, z, "admins", list, []):
+        if not isinstance(item, str) or not item.strip():
+            raise ConfigError("[zalo] admins", "phải là danh sách id người dùng Zalo (chuỗi)")
+        admins.add(item.strip())
+    secret = env.get("CCHC_ZALO_WEBHOOK_SECRET") or _get(table, z, "webhook_secret", str, None)
+    if secret and not _ZALO_SECRET.fullmatch(secret):
+        raise ConfigError("[zalo] webhook_secret", "chỉ gồm 8–256 ký tự A-Z, a-z, 0-9, _ và -")
+    url = _get(table, z, "webhook_url", str, None) or None
+    if url is not None and not url.startswith(("https://", "http://")):
+        raise ConfigError("[zalo] webhook_url", "phải bắt đầu bằng https://")
+    port = int(_get(table, z, "webhook_port", int, ZaloConfig.webhook_port))
+    if not 1 <= port <= 65535:
+        raise ConfigError("[zalo] webhook_port", "phải từ 1 đến 65535")
+    timeout = int(_get(table, z, "poll_timeout", int, ZaloConfig.poll_timeout))
+    if not 1 <= timeout <= 60:
+        raise ConfigError("[zalo] poll_timeout", "phải từ 1 đến 60 (giây)")
+    link = _get(table, z, "chat_link", str, None) or None
+    if link is not None and not link.startswith(("https://", "http://")):
+        raise ConfigError("[zalo] chat_link", "phải là một đường dẫn https://")
+    return ZaloConfig(
+        enabled=enabled,
+        token=token,
+        base_url=base_url,
+        admins=frozenset(admins),
+        webhook_secret=secret or None,
+        messages_per_second=_positive(
+            table, z, "messages_per_second", ZaloConfig.messages_per_second
+        ),
+        retry_after_seconds=_positive(
+            table, z, "retry_after_seconds", ZaloConfig.retry_after_seconds
+        ),
+        poll_timeout=timeout,
+        chat_link=link,
+        webhook_url=url,
+        webhook_listen=_get(table, z, "webhook_listen", str, ZaloConfig.webhook_listen),
+        webhook_port=port,
+        webhook_path=_get(table, z, "webhook_path", str, ZaloConfig.webhook_path).strip("/"),
+    )
+
+
 # --------------------------------------------------------------------------- entry point
 
 _KNOWN_KEYS: dict[str, frozenset[str]] = {
@@ -264,6 +358,23 @@ _KNOWN_KEYS: dict[str, frozenset[str]] = {
         {"messages_per_second", "per_chat_per_second", "max_attempts", "invite_days"}
     ),
     "webhook": frozenset({"listen", "port", "url_path", "url", "secret_token", "max_connections"}),
+    "zalo": frozenset(
+        {
+            "enabled",
+            "token",
+            "base_url",
+            "admins",
+            "webhook_secret",
+            "messages_per_second",
+            "retry_after_seconds",
+            "poll_timeout",
+            "chat_link",
+            "webhook_url",
+            "webhook_listen",
+            "webhook_port",
+            "webhook_path",
+        }
+    ),
 }
 
 
@@ -397,4 +508,5 @@ def load_config(path: Path | None = None, *, environ: dict[str, str] | None = No
         calendar=calendar,
         delivery=delivery,
         webhook=_webhook(_table(data, "webhook"), env),
+        zalo=_zalo(_table(data, "zalo"), env),
     )

@@ -6,11 +6,13 @@ accepted answer are committed together before a reply is returned to the adapter
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import re
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import reporting, status_command, surveying
+from bot import linking, reporting, status_command, surveying
 from bot import texts as T
 from bot.context import Context
 from bot.messages import Inbound, Outbound
@@ -27,6 +29,9 @@ from surveys.conversation import Input, Pressed, Text
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 2000
+# Deep-link payloads typed as a message, on platforms without deep links (Zalo).
+_TYPED_INVITE = re.compile(r"i-[A-Za-z0-9_-]{20,64}")
+_TYPED_RECORD = re.compile(r"r-[A-Za-z0-9_-]{12,64}")
 
 COMMANDS: dict[str, str] = {
     "start": "start",
@@ -49,15 +54,36 @@ COMMANDS: dict[str, str] = {
     "qr": "qr",
     "khaosat_chinhthuc": "official",
     "official": "official",
+    "lienket": "link",
+    "link": "link",
 }
+
+
+def without_nul(inbound: Inbound) -> Inbound:
+    """The inbound without NUL characters: no platform sends them on purpose, and a
+    PostgreSQL text column refuses them (a comment or a skip reason holding one would fail
+    every time it is typed again)."""
+    text, button, name = inbound.text, inbound.button, inbound.display_name
+    if not any(value and "\x00" in value for value in (text, button, name)):
+        return inbound
+    return dataclasses.replace(
+        inbound,
+        text=text.replace("\x00", "") if text is not None else None,
+        button=button.replace("\x00", "") if button is not None else None,
+        display_name=name.replace("\x00", ""),
+    )
 
 
 class Core:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        # Channels without deep links (Zalo): there, a private message that is exactly a
+        # payload ("s-mc-huyen", "i-…", "r-…") counts as ``/start <payload>``.
+        self.typed_payloads: set[str] = set()
 
     async def handle(self, inbound: Inbound) -> list[Outbound]:
         """Answer one inbound; never raises (a failure is logged and told in Vietnamese)."""
+        inbound = without_nul(inbound)
         try:
             async with self.ctx.sessions.begin() as session:
                 replies = await self._route(session, inbound)
@@ -81,15 +107,35 @@ class Core:
             return say(person.chat_id, T.NOT_UNDERSTOOD) if inbound.chat_type == "private" else []
         if inbound.chat_type != "private":
             return []  # ordinary talk in a group is not for the bot
+        if inbound.channel in self.typed_payloads:
+            payload = self._typed_payload(inbound.text)
+            if payload is not None:
+                return await self._start(session, person, payload, True)
         return await self._continue(session, person, Text(inbound.text))
+
+    def _typed_payload(self, text: str) -> str | None:
+        """The deep-link payload a typed message is, if it is exactly one (``s-`` codes in
+        any case, and only of a known point, so that nothing else is taken for one)."""
+        word = text.strip()
+        if _TYPED_INVITE.fullmatch(word) or _TYPED_RECORD.fullmatch(word):
+            return word
+        prefix = surveying.POINT_PREFIX
+        code = word[len(prefix) :].lower()
+        if word[: len(prefix)].lower() == prefix and self.ctx.catalogue.point(code) is not None:
+            return prefix + code
+        return None
 
     async def _continue(
         self, session: AsyncSession, person: Person, given: Input
     ) -> list[Outbound]:
-        conv = await repo.conversation(session, person.channel, person.user_id)
+        conv = await repo.conversation(session, *person.conversation_key)
         if conv is None:
             if isinstance(given, Pressed):
                 return say(person.chat_id, T.BUTTON_EXPIRED)
+            if person.member is None and linking.is_code(given.text):
+                # The code of /lienket sent alone from the account being linked.
+                text = await linking.use_code(self.ctx, session, person, given.text)
+                return say(person.chat_id, text)
             return say(person.chat_id, T.NOT_UNDERSTOOD)
         if conv.kind == reporting.KIND:
             return await reporting.proceed(self.ctx, session, person, conv, given)
@@ -102,7 +148,7 @@ class Core:
         if parsed is None:
             return say(person.chat_id, T.BUTTON_EXPIRED)
         token, choice = parsed
-        conv = await repo.conversation(session, person.channel, person.user_id)
+        conv = await repo.conversation(session, *person.conversation_key)
         if conv is None or conv.state.get("token") != token:
             return say(person.chat_id, T.BUTTON_EXPIRED)
         return await self._continue(session, person, Pressed(choice))
@@ -132,12 +178,16 @@ class Core:
                 return say(person.chat_id, T.ADMIN_ONLY)
             lines = [f"{u.code} — {u.name}" for u in self.ctx.catalogue.org.reporting_units()]
             return say(person.chat_id, "\n".join(lines))
+        if name == "link":
+            if not private:
+                return say(person.chat_id, T.GROUP_PRIVATE_ONLY)
+            return say(person.chat_id, await linking.link_command(self.ctx, session, person, args))
         if name == "cancel":
-            conv = await repo.conversation(session, person.channel, person.user_id)
+            conv = await repo.conversation(session, *person.conversation_key)
             if conv is None:
                 return say(person.chat_id, T.NOTHING_TO_CANCEL)
             await repo.save_conversation(
-                session, person.channel, person.user_id, conv.kind, None, self.ctx.now()
+                session, *person.conversation_key, conv.kind, None, self.ctx.now()
             )
             return say(person.chat_id, T.CANCELLED)
         if name == "report":
@@ -165,7 +215,7 @@ class Core:
     def _help(self, person: Person) -> str:
         parts = []
         if person.member is not None and person.unit is not None:
-            parts.append(T.HELP_MEMBER.format(unit=person.unit.name))
+            parts.append(T.HELP_MEMBER.format(unit=person.unit.name) + "\n" + T.HELP_LINK)
         if person.is_admin:
             parts.append(T.HELP_ADMIN)
         if not parts:

@@ -41,28 +41,29 @@ def tables() -> list[Table]:
 
 
 def _self_reference(table: Table) -> tuple[str, str] | None:
-    """(child column, parent column) of a foreign key from ``table`` to itself, if any."""
+    """(referring column, referred column) of a foreign key from ``table`` to itself."""
     for fk in table.foreign_keys:
         if fk.column.table is table:
             return fk.parent.name, fk.column.name
     return None
 
 
-def parents_first(rows: Sequence[dict[str, Any]], child: str, parent: str) -> list[dict[str, Any]]:
-    """Order rows of a self-referencing table so that a referenced row comes before the rows
-    that refer to it (a row whose parent is missing or outside the table keeps its place)."""
-    by_key = {row[parent]: row for row in rows}
+def parents_first(rows: Sequence[dict[str, Any]], refers: str, key: str) -> list[dict[str, Any]]:
+    """Order the rows of a self-referencing table (``refers`` holds another row's ``key``)
+    so that a referred row comes before the rows that refer to it; a row that refers to
+    nothing in the table keeps its place."""
+    by_key = {row[key]: row for row in rows}
     placed: set[Any] = set()
     out: list[dict[str, Any]] = []
 
     def place(row: dict[str, Any], path: set[Any]) -> None:
-        key = row[parent]
-        if key in placed or key in path:
+        own = row[key]
+        if own in placed or own in path:
             return
-        up = row[child]
+        up = row[refers]
         if up is not None and up in by_key:
-            place(by_key[up], path | {key})
-        placed.add(key)
+            place(by_key[up], path | {own})
+        placed.add(own)
         out.append(row)
 
     for row in rows:

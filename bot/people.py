@@ -23,15 +23,32 @@ class Person:
     member: Member | None
     unit: Unit | None
     in_admin_group: bool = False
+    # (channel, user id) of the account a unit head registered with first, when this is
+    # another account of theirs linked with /lienket (see ``conversation_key``)
+    first_account: tuple[str, str] | None = None
 
     @property
     def may_see_status(self) -> bool:
         return self.is_admin or self.in_admin_group
 
+    @property
+    def conversation_key(self) -> tuple[str, str]:
+        """Where this person's conversation is kept: under their first account, so that a
+        report begun on Telegram goes on on Zalo (and back) once the accounts are linked.
+
+        A real account rather than a made-up "person" key, so that what reads conversations
+        as chats (the scheduler's nudge, "busy reporting") keeps working."""
+        return self.first_account or (self.channel, self.user_id)
+
 
 async def identify(ctx: Context, session: AsyncSession, inbound: Inbound) -> Person:
     member = await repo.member_of(session, inbound.channel, inbound.user_id)
     unit = ctx.catalogue.org.unit(member.unit_code) if member is not None else None
+    first: tuple[str, str] | None = None
+    if member is not None and member.person_id is not None and member.person_id != member.id:
+        anchor = await session.get(Member, member.person_id)
+        if anchor is not None:
+            first = (anchor.channel, anchor.user_id)
     in_group = False
     if inbound.chat_type == "group":
         in_group = await session.get(AdminChat, (inbound.channel, inbound.chat_id)) is not None
@@ -44,4 +61,5 @@ async def identify(ctx: Context, session: AsyncSession, inbound: Inbound) -> Per
         member=member,
         unit=unit,
         in_admin_group=in_group,
+        first_account=first,
     )

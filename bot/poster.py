@@ -11,7 +11,6 @@ import textwrap
 from pathlib import Path
 
 import qrcode
-from matplotlib import font_manager
 from PIL import Image, ImageDraw, ImageFont
 
 from bot import texts as T
@@ -23,6 +22,8 @@ MARGIN = 60
 
 def font_path(bold: bool = False) -> str:
     """DejaVu Sans (shipped with matplotlib, so always present) has every Vietnamese glyph."""
+    from matplotlib import font_manager  # loaded only when a poster is drawn
+
     prop = font_manager.FontProperties(family="DejaVu Sans", weight="bold" if bold else "normal")
     return str(font_manager.findfont(prop, fallback_to_default=False))
 

@@ -159,7 +159,7 @@ async def begin(
     ctx: Context, session: AsyncSession, person: Person, unit: Unit, args: str, by_admin: bool
 ) -> list[Outbound]:
     """``/baocao [MÃ_ĐỢT] [quick entry]``: start, resume or correct the unit's report."""
-    mine = _own_report(await repo.conversation(session, person.channel, person.user_id), unit)
+    mine = _own_report(await repo.conversation(session, *person.conversation_key), unit)
     round_, args, refusal = await _choose_round(ctx, session, unit, args, mine)
     if round_ is None:
         return say(person.chat_id, refusal or T.NO_OPEN_ROUND)
@@ -172,7 +172,7 @@ async def begin(
         kept = copy.deepcopy(mine.state)
         again = reporting.resume(sheet, kept["m"])
         kept["m"] = again.state
-        await repo.save_conversation(session, person.channel, person.user_id, KIND, kept, ctx.now())
+        await repo.save_conversation(session, *person.conversation_key, KIND, kept, ctx.now())
         notice = T.report_resume(reporting.position(kept["m"]), len(sheet.items))
         return say(person.chat_id, notice) + _send(person, again.replies, kept)
 
@@ -219,7 +219,7 @@ async def begin(
         "seq": 0,
         "m": step.state,
     }
-    await repo.save_conversation(session, person.channel, person.user_id, KIND, state, ctx.now())
+    await repo.save_conversation(session, *person.conversation_key, KIND, state, ctx.now())
     return say(person.chat_id, *notices) + _send(person, step.replies, state)
 
 
@@ -227,7 +227,7 @@ async def resume_admin(
     ctx: Context, session: AsyncSession, person: Person
 ) -> list[Outbound] | None:
     """``/baocao`` without a unit code by an admin: resume the report being entered, if any."""
-    conv = await repo.conversation(session, person.channel, person.user_id)
+    conv = await repo.conversation(session, *person.conversation_key)
     if conv is None or conv.kind != KIND:
         return None
     unit = ctx.catalogue.org.unit(str(conv.state.get("unit", "")))
@@ -250,10 +250,10 @@ async def proceed(
     round_ = await session.get(Round, state["round_id"])
     unit = ctx.catalogue.org.unit(state["unit"])
     if round_ is None or unit is None:
-        await repo.save_conversation(session, person.channel, person.user_id, KIND, None, ctx.now())
+        await repo.save_conversation(session, *person.conversation_key, KIND, None, ctx.now())
         return say(person.chat_id, T.NO_OPEN_ROUND)
     if round_.closed_at is not None:
-        await repo.save_conversation(session, person.channel, person.user_id, KIND, None, ctx.now())
+        await repo.save_conversation(session, *person.conversation_key, KIND, None, ctx.now())
         return say(person.chat_id, T.ROUND_CLOSED)
     sheet = await build_sheet(ctx, session, round_, unit)
     pressed = _untag(given, state.get("seq", 0))
@@ -263,14 +263,14 @@ async def proceed(
     step = reporting.step(sheet, state["m"], pressed)
     if step.submit is not None:
         text = await store(ctx, session, person, round_, unit, sheet, step.submit, state)
-        await repo.save_conversation(session, person.channel, person.user_id, KIND, None, ctx.now())
+        await repo.save_conversation(session, *person.conversation_key, KIND, None, ctx.now())
         return say(person.chat_id, text)
     if step.state is None:  # cancelled from the summary
-        await repo.save_conversation(session, person.channel, person.user_id, KIND, None, ctx.now())
+        await repo.save_conversation(session, *person.conversation_key, KIND, None, ctx.now())
         return outbound(person.chat_id, step.replies)
     state["m"] = step.state
     state["seq"] = state.get("seq", 0) + 1
-    await repo.save_conversation(session, person.channel, person.user_id, KIND, state, ctx.now())
+    await repo.save_conversation(session, *person.conversation_key, KIND, state, ctx.now())
     return _send(person, step.replies, state)
 
 

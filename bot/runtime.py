@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application, ApplicationBuilder
 
-from bot.config import Config
+from bot.config import Config, ConfigError
 from bot.context import Clock, Context, system_clock
 from bot.core import Core
 from bot.telegram_channel import CHANNEL, TelegramSender, add_handlers
@@ -25,6 +25,8 @@ from scheduler.tick import tick
 from surveys.catalogue import Catalogue, load_catalogue
 
 log = logging.getLogger(__name__)
+
+ZALO = "zalo"  # bot.zalo_channel.CHANNEL (imported lazily: it builds on this module's users)
 
 
 def load_data(config: Config) -> Catalogue:
@@ -42,6 +44,8 @@ class Runtime:
     dispatcher: Dispatcher | None = None
     scheduler: AsyncIOScheduler | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # how to stop the channels started beside Telegram (Zalo), after the dispatcher
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def stop(self) -> None:
         await self.stop_background()
@@ -57,6 +61,9 @@ class Runtime:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        closers, self.closers = self.closers, []
+        for close in closers:
+            await close()
 
 
 async def open_runtime(
@@ -73,14 +80,60 @@ async def open_runtime(
         catalogue=catalogue,
         sessions=sessions,
         clock=clock,
-        admins={CHANNEL: frozenset(str(a) for a in config.admins)},
+        admins={
+            CHANNEL: frozenset(str(a) for a in config.admins),
+            ZALO: frozenset(config.zalo.admins),
+        },
         bot_username=config.telegram.bot_username or "cchc_bot",
     )
     return Runtime(ctx=ctx, engine=engine, core=Core(ctx))
 
 
 def admin_recipients(ctx: Context) -> list[tuple[str, str]]:
-    return [(CHANNEL, str(a)) for a in sorted(ctx.config.admins)]
+    recipients = [(CHANNEL, str(a)) for a in sorted(ctx.config.admins)]
+    if ctx.config.zalo.enabled:
+        recipients += [(ZALO, a) for a in sorted(ctx.config.zalo.admins)]
+    return recipients
+
+
+async def start_zalo(runtime: Runtime, webhook: bool = False) -> Sender:
+    """Start the Zalo channel (polling, or its webhook server); returns its outbox sender.
+    ``Runtime.stop_background`` stops it."""
+    from bot.zalo_api import ZaloApiError
+    from bot.zalo_channel import ZaloChannel
+
+    ctx = runtime.ctx
+    channel = ZaloChannel(ctx.config.zalo, runtime.core, ctx.sessions, ctx.now)
+    try:
+        await channel.start(webhook)
+    except ZaloApiError as exc:
+        await channel.stop()
+        if exc.code == 401:
+            raise ConfigError("[zalo] token", "Zalo không chấp nhận token này") from None
+        raise
+    except BaseException:
+        await channel.stop()
+        raise
+    runtime.closers.append(channel.stop)
+    return channel.sender
+
+
+async def serve_zalo(
+    config: Config,
+    catalogue: Catalogue,
+    stop: asyncio.Event,
+    webhook: bool = False,
+    clock: Clock = system_clock,
+) -> None:
+    """The bot on Zalo alone (no Telegram token), until ``stop`` is set."""
+    runtime = await open_runtime(config, catalogue, clock)
+    try:
+        sender = await start_zalo(runtime, webhook)
+        start_background(runtime, {ZALO: sender})
+        log.info("cchc-bot started on Zalo only")
+        await stop.wait()
+    finally:
+        await runtime.stop()
 
 
 def start_background(
@@ -102,6 +155,7 @@ def start_background(
         ),
         admin_chats=lambda: admin_recipients(ctx),
         only_chats=only_chats,
+        channel_rates={ZALO: ctx.config.zalo.messages_per_second},
     )
     ctx.notify_outbox = runtime.dispatcher.wake
     runtime.tasks.append(asyncio.create_task(runtime.dispatcher.run_forever()))
@@ -118,9 +172,10 @@ def start_background(
 
 
 def build_application(
-    config: Config, catalogue: Catalogue, clock: Clock = system_clock
+    config: Config, catalogue: Catalogue, clock: Clock = system_clock, zalo_webhook: bool = False
 ) -> Application:  # type: ignore[type-arg]
-    """The real PTB Application, talking to ``[telegram] base_url``."""
+    """The real PTB Application, talking to ``[telegram] base_url``; with ``[zalo] enabled``
+    the Zalo channel runs beside it (polling, or its own webhook with ``zalo_webhook``)."""
     token = config.require_token()
 
     async def post_init(app: Application) -> None:  # type: ignore[type-arg]
@@ -129,7 +184,10 @@ def build_application(
             runtime.ctx.bot_username = app.bot.username
         app.bot_data["runtime"] = runtime
         app.bot_data["core"] = runtime.core
-        start_background(runtime, {CHANNEL: TelegramSender(app.bot)})
+        senders: dict[str, Sender] = {CHANNEL: TelegramSender(app.bot)}
+        if config.zalo.enabled:
+            senders[ZALO] = await start_zalo(runtime, zalo_webhook)
+        start_background(runtime, senders)
         log.info("cchc-bot started as @%s", runtime.ctx.bot_username)
 
     async def post_stop(app: Application) -> None:  # type: ignore[type-arg]

@@ -100,7 +100,7 @@ async def begin(
         return say(person.chat_id, found)
     point, record, link_hash = found
     questionnaire = ctx.catalogue.questionnaires[point.questionnaire]
-    current = await repo.conversation(session, person.channel, person.user_id)
+    current = await repo.conversation(session, *person.conversation_key)
     if current is not None and current.kind != KIND:
         return say(person.chat_id, T.SURVEY_BUSY_REPORT)
 
@@ -146,7 +146,7 @@ async def begin(
         "link": link_hash,
         "m": step.state,
     }
-    await repo.save_conversation(session, person.channel, person.user_id, KIND, state, now)
+    await repo.save_conversation(session, *person.conversation_key, KIND, state, now)
     return outbound(person.chat_id, step.replies, token)
 
 
@@ -183,14 +183,14 @@ async def proceed(
     ):
         if response is not None and response.status == "open":
             response.status = "expired"
-        await repo.save_conversation(session, person.channel, person.user_id, KIND, None, now)
+        await repo.save_conversation(session, *person.conversation_key, KIND, None, now)
         return say(person.chat_id, T.SURVEY_EXPIRED.format(minutes=minutes))
     step = survey_flow.step(questionnaire, point, state["m"], given)
     if step.done is None:
         state["m"] = step.state
-        await repo.save_conversation(session, person.channel, person.user_id, KIND, state, now)
+        await repo.save_conversation(session, *person.conversation_key, KIND, state, now)
         return outbound(person.chat_id, step.replies, state["token"])
-    await repo.save_conversation(session, person.channel, person.user_id, KIND, None, now)
+    await repo.save_conversation(session, *person.conversation_key, KIND, None, now)
     outcome = await _finish(
         ctx, session, response, questionnaire, point, step.done, state.get("link")
     )
@@ -278,6 +278,8 @@ async def _forward_feedback(
     now = ctx.now()
     text = T.feedback_admin(point.name, rating, comment, response.day)
     recipients = [("telegram", str(a)) for a in sorted(ctx.admins.get("telegram", ()))]
+    if ctx.config.zalo.enabled:
+        recipients += [("zalo", a) for a in sorted(ctx.admins.get("zalo", ()))]
     recipients += [(c.channel, c.chat_id) for c in await repo.admin_chats(session)]
     rows = [
         {

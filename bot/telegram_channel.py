@@ -7,9 +7,11 @@ the dispatcher's retry / give up / unreachable.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 
 from telegram import Bot as TelegramBot
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -27,6 +29,9 @@ log = logging.getLogger(__name__)
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 CHANNEL = "telegram"
+REPLY_ATTEMPTS = 3  # a reply refused with a 5xx, a dropped connection or a short 429
+REPLY_PAUSE = 0.5  # seconds before the second try, twice that before the third
+REPLY_MAX_WAIT = 10.0  # a 429 asking to wait longer is not waited for
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 
@@ -39,22 +44,50 @@ def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
     )
 
 
+async def _retrying(call: Callable[[], Awaitable[object]]) -> None:
+    """One Bot API call, tried again when a second try may pass: after a 429 whose
+    ``retry_after`` is short, or after a 5xx or a dropped connection (a short pause first).
+
+    A timeout is not retried: the message has most likely arrived, only late, and every
+    update waits while a reply is retried. Replies are sent at least once, like the outbox.
+    """
+    for attempt in range(1, REPLY_ATTEMPTS + 1):
+        try:
+            await call()
+            return
+        except RetryAfter as exc:
+            delay = exc.retry_after
+            wait = delay if isinstance(delay, int | float) else delay.total_seconds()
+            if attempt == REPLY_ATTEMPTS or wait > REPLY_MAX_WAIT:
+                raise
+        except (BadRequest, TimedOut):
+            raise
+        except NetworkError:
+            if attempt == REPLY_ATTEMPTS:
+                raise
+            wait = REPLY_PAUSE * attempt
+        await asyncio.sleep(wait)
+
+
 async def send(bot: TelegramBot, out: Outbound) -> None:
     """Send one Outbound: long text in several messages, buttons on the last one."""
     markup = keyboard(out.buttons)
+    caption = out.text[:CAPTION_LIMIT] or None
     if out.photo is not None:
-        await bot.send_photo(out.chat_id, out.photo, caption=out.text[:CAPTION_LIMIT] or None)
+        await _retrying(partial(bot.send_photo, out.chat_id, out.photo, caption=caption))
         return
     if out.document is not None:
         name, content = out.document
-        await bot.send_document(
-            out.chat_id, content, filename=name, caption=out.text[:CAPTION_LIMIT] or None
+        await _retrying(
+            partial(bot.send_document, out.chat_id, content, filename=name, caption=caption)
         )
         return
     chunks = split_message(out.text.split("\n"), TEXT_LIMIT) or [out.text]
     for n, chunk in enumerate(chunks):
         last = n == len(chunks) - 1
-        await bot.send_message(out.chat_id, chunk, reply_markup=markup if last else None)
+        await _retrying(
+            partial(bot.send_message, out.chat_id, chunk, reply_markup=markup if last else None)
+        )
 
 
 class TelegramSender:
@@ -119,8 +152,21 @@ async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 )
         except TelegramError:
             log.debug("could not answer or clear a callback", exc_info=True)
-    for out in await core.handle(inbound):
-        await send(context.bot, out)
+    replies = await core.handle(inbound)
+    for n, out in enumerate(replies):
+        try:
+            await send(context.bot, out)
+        except TelegramError as exc:
+            # The answer is already committed; only this reply (and the rest) is lost.
+            log.error(
+                "reply not delivered (%s: %s); %d of %d replies lost",
+                type(exc).__name__,
+                exc,
+                len(replies) - n,
+                len(replies),
+                extra={"event": "reply_failed"},
+            )
+            return
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

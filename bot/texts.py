@@ -63,6 +63,7 @@ HELP_ADMIN = (
     "• /xuat (hoặc /export) [KỲ] — bảng tổng hợp Excel của kỳ báo cáo (ví dụ /xuat 2026-Q3).\n"
     "• /nhacnho (hoặc /remind) — nhắc ngay các đơn vị chưa nộp (mỗi người tối đa 1 lần/ngày).\n"
     "• /baocao MÃ_ĐƠN_VỊ — nhập báo cáo thay cho một đơn vị (ví dụ sau khi gọi điện).\n"
+    "• /dotxuat — mở đợt báo cáo đột xuất, đóng hoặc gia hạn một đợt; /donvi — mã đơn vị.\n"
     "• /qr MÃ_ĐIỂM [MÃ_HỒ_SƠ] — áp phích mã QR khảo sát (kèm mã hồ sơ: dùng một lần).\n"
     "• /khaosat_chinhthuc MÃ TỶ_LỆ [CỠ_MẪU] — nhập kết quả khảo sát chính thức "
     "(ví dụ SIPAS), hiển thị bên cạnh kết quả khảo sát qua bot.\n"
@@ -452,4 +453,43 @@ def demo_made(path: str, rounds: list[str], open_command: str, tries: list[str])
             f"Mở bằng: {open_command}",
             "Rồi thử: " + " · ".join(tries),
         ]
+    )
+
+
+# --------------------------------------------------------------------------- Zalo, linking
+
+ZALO_PICK_HINT = "(Gõ số thứ tự để chọn.)"
+ZALO_TYPE_NUMBER = "(Gõ một số từ 1 đến {n}.)"
+ZALO_OR_TYPE = "(hoặc gõ: {choices})"
+ZALO_TYPE_ONE_OF = "(Gõ một trong: {choices})"
+ZALO_NO_FILES = "(Ảnh biểu đồ, áp phích và tệp Excel hiện chỉ gửi được qua Telegram.)"
+ZALO_POSTER_INSTRUCTION = "Quét mã QR bằng Zalo, rồi gửi cho bot tin nhắn: {code}"
+ZALO_POSTER_CODE_ONLY = "Mở Zalo, nhắn tin cho bot của UBND huyện nội dung: {code}"
+ZALO_INVITE = "Gửi tin nhắn sau cho bot Zalo để đăng ký (dùng một lần, hết hạn sau {days} ngày):"
+HELP_LINK = (
+    "• /lienket — dùng cả Telegram và Zalo: lấy mã liên kết, rồi gửi /lienket MÃ "
+    "từ tài khoản kia."
+)
+LINK_MEMBER_ONLY = (
+    "Chỉ thủ trưởng các cơ quan, đơn vị đã đăng ký mới lấy được mã liên kết. "
+    "Nếu ông/bà có mã từ tài khoản khác, gửi: /lienket MÃ"
+)
+LINK_INVALID = (
+    "Mã liên kết không đúng, đã dùng hoặc đã hết hạn. "
+    "Lấy mã mới bằng /lienket trên tài khoản đã đăng ký."
+)
+LINK_USAGE = "Mã liên kết gồm 6 chữ số, ví dụ: /lienket 123456"
+LINK_OK = (
+    "Liên kết thành công! Tài khoản này cũng báo cáo cho {unit}. "
+    "Báo cáo đang làm dở trên tài khoản kia được tiếp tục ở đây: gõ /baocao."
+)
+LINK_ALREADY = "Tài khoản này đã đăng ký báo cáo cho {unit}; không liên kết thêm được."
+LINK_SAME = "Tài khoản này đã được liên kết; không cần làm lại."
+
+
+def link_code(code: str, minutes: int) -> str:
+    return (
+        f"Mã liên kết của ông/bà: {code} (dùng một lần, hiệu lực {minutes} phút).\n"
+        f"Trên tài khoản kia (Zalo hoặc Telegram), gửi: /lienket {code}\n"
+        "Không đưa mã này cho người khác."
     )

@@ -91,6 +91,35 @@ class Member(Base):
     display_name: Mapped[str] = mapped_column(String(200), default="")
     registered_at: Mapped[datetime]
     unreachable_at: Mapped[datetime | None]
+    # The member row this person registered with first (another platform's account, linked
+    # with /lienket); NULL when the person has one account. See bot.people.Person.
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+
+
+class LinkCode(Base):
+    """A one-time 6-digit code (/lienket) that registers a member's other account; only its
+    SHA-256 is kept. ``failures`` counts wrong codes tried while it was valid."""
+
+    __tablename__ = "link_codes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ChatOffer(Base):
+    """The buttons last shown in a chat of a platform without buttons (Zalo), as a numbered
+    list: a typed digit presses the n-th one (unless the question takes free input)."""
+
+    __tablename__ = "chat_offers"
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    buttons: Mapped[list[Any]]  # [[label, data], …] in the order they are numbered
+    free_text: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime]
 
 
 class Invitation(Base):

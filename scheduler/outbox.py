@@ -245,6 +245,7 @@ class Dispatcher:
         admin_chats: Callable[[], Sequence[tuple[str, str]]] = lambda: (),
         only_chats: Callable[[], Sequence[str]] | None = None,
         jitter: Callable[[], float] = random.random,
+        channel_rates: dict[str, float] | None = None,
     ) -> None:
         self.sessions = sessions
         self.senders = senders
@@ -255,6 +256,9 @@ class Dispatcher:
         self.jitter = jitter
         self.handled = 0  # rows whose outcome was recorded, since construction
         self._limiter: RateLimiter | None = None
+        # A platform with its own sending rate (Zalo) gets its own limiter; others share one.
+        self.channel_rates = dict(channel_rates or {})
+        self._channel_limiters: dict[str, RateLimiter] = {}
         self._wake = _Signal()  # new rows may be claimable
         self._changed = _Signal()  # a row was buffered, or a chat became free
         self._ready: deque[OutboxMessage] = deque()  # claimed, not started
@@ -280,6 +284,15 @@ class Dispatcher:
         if self._limiter is None:
             self._limiter = RateLimiter(self.limits.per_second, margin=self.limits.window_margin)
         return self._limiter
+
+    def limiter_for(self, channel: str) -> RateLimiter:
+        """The pace of one channel: its own rate (``channel_rates``), else the overall one."""
+        rate = self.channel_rates.get(channel)
+        if rate is None:
+            return self.limiter
+        if channel not in self._channel_limiters:
+            self._channel_limiters[channel] = RateLimiter(rate, margin=self.limits.window_margin)
+        return self._channel_limiters[channel]
 
     async def run_forever(self, poll_seconds: float = 2.0) -> None:
         await self._serve(poll_seconds, until_idle=False)
@@ -569,7 +582,7 @@ class Dispatcher:
             await asyncio.shield(outcome.done)
 
     async def _attempt(self, row: OutboxMessage) -> SendError | None:
-        limiter = self.limiter
+        limiter = self.limiter_for(row.channel)
         await limiter.acquire()
         try:
             await self.senders[row.channel].send(row.chat_id, row.text, buttons_of(row.buttons))

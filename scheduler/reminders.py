@@ -28,6 +28,7 @@ from surveys.catalogue import Catalogue
 REPORT_BUTTON_DATA = "go:report"
 ACTIVE_REPORT = timedelta(hours=2)
 REPORT_KIND = "report"  # Conversation.kind of a report in progress (bot.reporting.KIND)
+CHUNK = 500  # rows per statement
 
 
 def reminder_key(round_id: int, channel: str, chat_id: str, step: str) -> str:
@@ -74,9 +75,12 @@ async def enqueue_round_reminders(
         and (m.channel, m.user_id) not in busy
     ]
     keyed = {reminder_key(round_.id, m.channel, m.chat_id, step): m for m in members}
-    if keyed:
+    keys = list(keyed)
+    for start in range(0, len(keys), CHUNK):
         queued_before = await session.scalars(
-            select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(list(keyed)))
+            select(OutboxMessage.dedupe_key).where(
+                OutboxMessage.dedupe_key.in_(keys[start : start + CHUNK])
+            )
         )
         for key in queued_before.all():
             del keyed[key]
@@ -102,5 +106,7 @@ async def enqueue_round_reminders(
                 "created_at": now,
             }
         )
-    queued = await repo.enqueue(session, rows)
+    queued = 0
+    for start in range(0, len(rows), CHUNK):  # SQLite allows only so many bound values
+        queued += await repo.enqueue(session, rows[start : start + CHUNK])
     return queued, len({m.unit_code for m in keyed.values()})

@@ -24,10 +24,12 @@ from bot.config import Config, load_config
 from bot.runtime import Runtime, build_application, load_data
 from surveys.catalogue import Catalogue
 from tests.fakes.telegram_api import FakeTelegram, SentMessage
+from tests.fakes.zalo_api import FakeZalo, ZaloSent
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 ADMIN = 9001
 OTHER_ADMIN = 9002
+ZALO_ADMIN = "za-admin-1"  # a Zalo user id in [zalo] admins when a test runs Zalo too
 
 
 class FakeClock:
@@ -228,6 +230,8 @@ class Bot:
     clock: FakeClock
     app: Application | None = None  # type: ignore[type-arg]
     seen: dict[int, int] = field(default_factory=dict)
+    zalo: FakeZalo | None = None  # the fake Zalo Bot API, when the test runs Zalo too
+    zseen: dict[str, int] = field(default_factory=dict)
 
     @property
     def runtime(self) -> Runtime:
@@ -263,6 +267,28 @@ class Bot:
 
     async def idle(self) -> None:
         await self.tg.wait_idle(quiet=0.15)
+        if self.zalo is not None:
+            await self.zalo.wait_idle(quiet=0.15)
+
+    def znew_to(self, chat_id: str) -> list[ZaloSent]:
+        assert self.zalo is not None
+        messages = self.zalo.sent_to(chat_id)
+        start = self.zseen.get(chat_id, 0)
+        self.zseen[chat_id] = len(messages)
+        return messages[start:]
+
+    async def zsay(
+        self, user_id: str, text: str, *, silent: bool = False, name: str = "Người dùng Zalo"
+    ) -> list[ZaloSent]:
+        """Send on Zalo as ``user_id`` and return what the bot answered in that chat."""
+        assert self.zalo is not None
+        self.znew_to(user_id)
+        self.zalo.mark(user_id)
+        self.zalo.user_sends(user_id, text, display_name=name)
+        if not silent:
+            await self.zalo.wait_for(user_id)
+        await self.idle()
+        return self.znew_to(user_id)
 
     def new_to(self, chat_id: int) -> list[SentMessage]:
         messages = self.tg.sent_to(chat_id)
@@ -312,11 +338,28 @@ class Bot:
             return list((await session.scalars(statement)).all())
 
 
+def zalo_config(zalo: FakeZalo) -> str:
+    """A ``[zalo]`` table that points the bot at the fake Zalo Bot API."""
+    return (
+        "[zalo]\n"
+        "enabled = true\n"
+        f'token = "{zalo.token}"\n'
+        f'base_url = "{zalo.base_url}"\n'
+        f'admins = ["{ZALO_ADMIN}"]\n'
+        "poll_timeout = 1\n"
+    )
+
+
 @asynccontextmanager
-async def running_bot(tmp: Path, clock: FakeClock, extra_config: str = "") -> AsyncIterator[Bot]:
-    async with FakeTelegram() as tg:
-        config = load_config(write_config(tmp, tg, extra_config))
+async def running_bot(
+    tmp: Path, clock: FakeClock, extra_config: str = "", zalo: bool = False
+) -> AsyncIterator[Bot]:
+    """The bot on the fake Telegram (and, with ``zalo``, on the fake Zalo Bot API too)."""
+    async with FakeTelegram() as tg, FakeZalo() as fake_zalo:
+        extra = extra_config + ("\n" + zalo_config(fake_zalo) if zalo else "")
+        config = load_config(write_config(tmp, tg, extra))
         bot = Bot(tg=tg, config=config, catalogue=load_data(config), clock=clock)
+        bot.zalo = fake_zalo if zalo else None
         await bot.start()
         try:
             yield bot

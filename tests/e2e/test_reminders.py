@@ -286,6 +286,7 @@ async def test_a_failing_tick_is_logged_once_and_catches_up(
     await register(bot, PTP_HEAD, "PTP")
     ctx = bot.runtime.ctx
     good = ctx.sessions
+    tick_module.failures.streaks.clear()  # whatever an earlier bot in this process left
     caplog.set_level(logging.DEBUG, logger="scheduler.tick")
     ctx.sessions = broken_sessions(tmp_path)
     try:
@@ -318,6 +319,7 @@ async def test_one_broken_round_does_not_stop_the_others(
                 opened_at=ctx.now(),
             )
         )
+    tick_module.failures.streaks.clear()
     caplog.set_level(logging.INFO, logger="scheduler.tick")
     bot.clock.set_local(datetime(2026, 12, 7, 9, 0))
     assert await tick(ctx) == 1  # Q4's d-7 still queued

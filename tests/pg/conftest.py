@@ -13,5 +13,5 @@ from tests.harness import TEST_DATABASE_ENV, postgres_test_url
 if postgres_test_url() is None:
     raise pytest.UsageError(
         f"tests/pg need PostgreSQL: set {TEST_DATABASE_ENV}="
-        "postgresql+asyncpg://USER:PASSWORD@127.0.0.1:5432/DATABASE (see README, Development)"
+        "postgresql+asyncpg://USER:PASSWORD@127.0.0.1:5432/DATABASE (see the README: Run the tests)"
     )

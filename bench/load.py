@@ -1,0 +1,328 @@
+"""Load benchmark: N citizens answer a survey at the same time, through the whole bot.
+
+What runs, each in a process of its own:
+
+* the fake Bot API server (tests/fakes/telegram_api.py) with the citizens: each citizen opens
+  the land office's survey (``/start s-dkdd-huyen``) and sends its next answer as soon as
+  the bot's reply to the previous one arrives (four answers: three ratings and a comment),
+  so up to N updates wait at once;
+* the survey bot: ``python -m bot.cli --config CFG run``, the real command, long polling the
+  fake server, on a fresh SQLite file;
+* then, on the same server in the same run, a bare python-telegram-bot echo bot (one
+  ``MessageHandler`` that sends the text back, ``run_polling`` with the same defaults),
+  driven the same way with the same five messages per citizen.
+
+It prints, for both: updates handled per second (N × 5 updates / wall time from the first
+update queued to the last reply), the survey bot's rate as a share of the echo bot's (goal
+>= 0.5), p50/p95 reply latency (an update queued → its reply received by the server), the
+bot process's peak memory (VmHWM), and for the survey bot the responses counted in the
+database (goal: all N, each once).
+
+    python -m bench.load [--citizens 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+TOKEN = "123456:LOAD-TOKEN"
+POINT = "s-dkdd-huyen"
+ANSWERS = ("4", "5", "3", "Phục vụ tốt")
+MARKERS = ("Câu 1/4", "Câu 2/4", "Câu 3/4", "Câu 4/4", "Cảm ơn ông/bà đã góp ý")
+SURVEY_FIRST = 20_000_000
+ECHO_FIRST = 30_000_000
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Run:
+    """What the server saw of one bot."""
+
+    citizens: int
+    updates: int
+    seconds: float
+    latencies: list[float]
+    wrong: int  # replies that were not the expected next message
+
+    @property
+    def rate(self) -> float:
+        return self.updates / self.seconds
+
+    def latency(self, share: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+# --------------------------------------------------------------------------- server side
+
+
+def _serve(conn: Connection) -> None:
+    asyncio.run(_server_main(conn))
+
+
+async def _server_main(conn: Connection) -> None:
+    from tests.fakes.telegram_api import FakeTelegram, SentMessage
+
+    class Watched(FakeTelegram):
+        """The fake server, telling a listener about every message the bot sends."""
+
+        listener: Callable[[SentMessage], None] | None = None
+
+        def _record(self, *args: Any, **kwargs: Any) -> None:
+            super()._record(*args, **kwargs)
+            if self.listener is not None:
+                self.listener(self.sent[-1])
+
+    async with Watched(token=TOKEN, bot_username="cchc_load_bot") as tg:
+        conn.send((tg.base_url, tg.base_file_url))
+        while True:
+            command = await asyncio.to_thread(conn.recv)
+            if command[0] == "stop":
+                return
+            if command[0] == "polling":
+                seen = sum(1 for method, _ in tg.requests if method == "getUpdates")
+                while sum(1 for method, _ in tg.requests if method == "getUpdates") <= seen:
+                    await asyncio.sleep(0.05)
+                tg.requests.clear()
+                conn.send("polling")
+                continue
+            _, citizens, first, echo = command
+            run = await _citizens(tg, citizens, first, echo)
+            tg.sent.clear()
+            tg.requests.clear()
+            conn.send(run)
+
+
+async def _citizens(tg: Any, citizens: int, first: int, echo: bool) -> Run:
+    """Every citizen sends its first message at once, then each next one on each reply."""
+    script = (f"/start {POINT}", *ANSWERS)
+    expected = script if echo else MARKERS
+    step: dict[int, int] = {}
+    queued_at: dict[int, float] = {}
+    latencies: list[float] = []
+    wrong = 0
+    done = asyncio.get_running_loop().create_future()
+
+    def on_sent(message: Any) -> None:
+        nonlocal wrong
+        user = message.chat_id
+        if user not in step:
+            return
+        now = time.perf_counter()
+        latencies.append(now - queued_at[user])
+        index = step[user]
+        if expected[index] not in (message.text or ""):
+            wrong += 1
+        if index + 1 == len(script):
+            del step[user]
+            if not step and not done.done():
+                done.set_result(None)
+            return
+        step[user] = index + 1
+        queued_at[user] = now
+        tg.user_sends(user, script[index + 1])
+
+    tg.listener = on_sent
+    started = time.perf_counter()
+    for user in range(first, first + citizens):
+        step[user] = 0
+        queued_at[user] = time.perf_counter()
+        tg.user_sends(user, script[0])
+    await asyncio.wait_for(done, timeout=600)
+    seconds = time.perf_counter() - started
+    tg.listener = None
+    return Run(citizens, citizens * len(script), seconds, latencies, wrong)
+
+
+# --------------------------------------------------------------------------- bots
+
+
+def write_config(folder: Path, base_url: str, file_url: str) -> Path:
+    path = folder / "config.toml"
+    path.write_text(
+        f"""
+[telegram]
+token = "{TOKEN}"
+base_url = "{base_url}"
+base_file_url = "{file_url}"
+bot_username = "cchc_load_bot"
+
+[database]
+url = "sqlite+aiosqlite:///{folder / "load.sqlite3"}"
+
+[survey]
+secret = "a-load-secret-of-enough-length"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def echo_bot(base_url: str, file_url: str) -> None:
+    """A bare python-telegram-bot echo bot: the yardstick for the survey bot."""
+    from telegram import Update
+    from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
+
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is not None and message.text:
+            await context.bot.send_message(message.chat_id, message.text)
+
+    app = ApplicationBuilder().token(TOKEN).base_url(base_url).base_file_url(file_url).build()
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+    app.run_polling(stop_signals=(signal.SIGINT, signal.SIGTERM), close_loop=True)
+
+
+def peak_memory_mib(pid: int) -> float:
+    """The process's peak resident memory (VmHWM, Linux), in MiB; 0 where unknown."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def drive(
+    conn: Connection, argv: list[str], log: Path, citizens: int, first: int, echo: bool
+) -> tuple[Run, float]:
+    """Start a bot process, let the citizens loose on it, stop it; (the run, peak MiB)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CCHC_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    with log.open("ab") as out:
+        bot = subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        conn.send(("polling",))
+        conn.recv()
+        conn.send(("run", citizens, first, echo))
+        run: Run = conn.recv()
+        peak = peak_memory_mib(bot.pid)
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        try:
+            bot.wait(30)
+        except subprocess.TimeoutExpired:
+            bot.kill()
+            bot.wait()
+    return run, peak
+
+
+def counted(database: Path) -> tuple[int, int, int]:
+    """(counted responses, distinct respondents among them, respondents in the aggregates)."""
+    with sqlite3.connect(database) as db:
+        responses, people = db.execute(
+            "SELECT count(*), count(DISTINCT respondent) FROM survey_responses"
+            " WHERE status = 'counted'"
+        ).fetchone()
+        (aggregated,) = db.execute(
+            "SELECT coalesce(sum(respondents), 0) FROM survey_daily_counts"
+        ).fetchone()
+    return int(responses), int(people), int(aggregated)
+
+
+def report(citizens: int, survey: Run, echo: Run, memory: tuple[float, float], count: Any) -> str:
+    responses, people, aggregated = count
+    ratio = survey.rate / echo.rate
+
+    def row(name: str, run: Run, peak: float) -> str:
+        return (
+            f"  {name:<11} {run.rate:8.1f} updates/s   p50 {1000 * run.latency(0.5):7.1f} ms"
+            f"   p95 {1000 * run.latency(0.95):7.1f} ms   peak memory {peak:5.0f} MiB"
+        )
+
+    return "\n".join(
+        [
+            f"bench/load.py — {citizens} citizens, each a survey of 5 messages at once "
+            f"({survey.updates} updates per bot), fake Bot API server in its own process",
+            row("survey bot", survey, memory[0]),
+            row("echo bot", echo, memory[1]),
+            f"  ratio       {ratio:.2f} (survey bot / echo bot; goal >= 0.5)",
+            f"  counted     {responses} responses of {people} citizens, {aggregated} in the "
+            f"aggregates (goal {citizens}); unexpected replies: survey {survey.wrong}, "
+            f"echo {echo.wrong}",
+            f"  wall time   survey {survey.seconds:.1f} s, echo {echo.seconds:.1f} s; "
+            f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}",
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--citizens", type=int, default=1000, help="citizens at once")
+    parser.add_argument("--profile", type=Path, help="write a cProfile of the survey bot here")
+    parser.add_argument("--echo-bot", nargs=2, metavar=("BASE_URL", "FILE_URL"), help="internal")
+    args = parser.parse_args(argv)
+    if args.echo_bot:
+        echo_bot(*args.echo_bot)
+        return 0
+
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    server = context.Process(target=_serve, args=(theirs,), daemon=True)
+    server.start()
+    try:
+        base_url, file_url = ours.recv()
+        with tempfile.TemporaryDirectory(prefix="cchc-load-") as name:
+            folder = Path(name)
+            config = write_config(folder, base_url, file_url)
+            log = folder / "bots.log"
+            survey, survey_peak = drive(
+                ours,
+                [
+                    sys.executable,
+                    *(
+                        ["-m", "cProfile", "-o", str(args.profile.resolve())]
+                        if args.profile
+                        else []
+                    ),
+                    "-m",
+                    "bot.cli",
+                    "--config",
+                    str(config),
+                    "run",
+                ],
+                log,
+                args.citizens,
+                SURVEY_FIRST,
+                echo=False,
+            )
+            count = counted(folder / "load.sqlite3")
+            echo, echo_peak = drive(
+                ours,
+                [sys.executable, "-m", "bench.load", "--echo-bot", base_url, file_url],
+                log,
+                args.citizens,
+                ECHO_FIRST,
+                echo=True,
+            )
+            said = log.read_text(encoding="utf-8", errors="replace")
+        ours.send(("stop",))
+    finally:
+        server.join(timeout=10)
+        if server.is_alive():
+            server.terminate()
+    print(report(args.citizens, survey, echo, (survey_peak, echo_peak), count))
+    problems = [line for line in said.splitlines() if " ERROR " in line or "Traceback" in line]
+    for line in problems[:10]:
+        print("  log: " + line)
+    ok = count[0] == count[1] == count[2] == args.citizens and not survey.wrong
+    return 0 if ok and not problems else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
