@@ -206,6 +206,8 @@ async def _tick(ctx: Context) -> int:
     now = ctx.now()
     cal = ctx.config.calendar
     async with ctx.sessions.begin() as session:
+        if not await repo.try_lock(session, "scheduler:tick"):
+            return 0  # another process is ticking; its unique keys would make ours a no-op
         await ensure_periodic_round(
             session, ctx.today(), rules_of(cal.window_start_day, cal.deadline_day), now
         )

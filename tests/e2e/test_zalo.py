@@ -31,6 +31,7 @@ from db.models import (
 from scheduler.reminders import REPORT_BUTTON_DATA
 from surveys.survey_flow import field_of
 from tests.e2e.flows import answer_for, invite_payload, register
+from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo, ZaloSent
 from tests.harness import (
     ADMIN,
@@ -44,6 +45,8 @@ from tests.harness import (
     start_bot,
     texts,
     wait_until,
+    write_config,
+    zalo_config,
 )
 
 TG_HEAD = 501  # Phòng Nội vụ's head on Telegram
@@ -310,6 +313,37 @@ async def test_linking_needs_a_registered_member_and_refuses_another_unit(zbot: 
     refused = await zbot.zsay(ZALO_HEAD, f"/lienket {code.group(1)}")
     assert "Phòng Tư pháp" in body(refused) and "không liên kết thêm" in body(refused)
     assert len(await zbot.scalars(select(Member))) == 2
+
+
+# --------------------------------------------------------------------------- processes
+
+
+async def test_run_polls_telegram_and_zalo_together_and_stops_cleanly(tmp_path: Path) -> None:
+    async with FakeTelegram() as tg, FakeZalo() as zalo:
+        config = write_config(tmp_path, tg, zalo_config(zalo))
+        process = await start_bot(config, tmp_path / "bot.log")
+        try:
+            zalo.user_sends(CITIZEN, "/help")
+            [on_zalo] = await zalo.wait_for(CITIZEN, timeout=30)
+            tg.user_sends(ADMIN, "/help")
+            [on_telegram] = await tg.wait_for(ADMIN, timeout=30)
+            assert "Quét mã QR" in on_zalo.text and "/trangthai" in on_telegram.body
+            assert any(method == "deleteWebhook" for method, _ in zalo.requests)  # polling
+        finally:
+            assert await process.stop() == 0
+    assert "Traceback" not in process.output()
+
+
+async def test_each_platform_keeps_its_own_sending_rate(zbot: Bot) -> None:
+    dispatcher = zbot.runtime.dispatcher
+    assert dispatcher is not None
+    zalo = dispatcher.limiter_for("zalo")
+    assert zalo.per_second == zbot.config.zalo.messages_per_second == 10.0
+    assert dispatcher.limiter_for("zalo") is zalo
+    telegram = dispatcher.limiter_for("telegram")
+    assert telegram is dispatcher.limiter and telegram.per_second == 25.0
+    zalo.pause(30.0)  # Zalo's 429 holds Zalo's sends only
+    assert telegram.paused_until < zalo.paused_until
 
 
 # --------------------------------------------------------------------------- webhook
