@@ -86,6 +86,7 @@ async def _empty_postgres(url: str) -> None:
         await connection.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND usename = current_user"  # others' sessions are not ours to end
         )
         await connection.execute("DROP SCHEMA IF EXISTS public CASCADE")
         await connection.execute("CREATE SCHEMA public")
