@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot import logs
 from bot.config import Config, ConfigError, load_config
 from surveys.catalogue import Catalogue, CatalogueError
 
@@ -89,11 +90,7 @@ def _catalogue(config: Config) -> Catalogue:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     quiet = args.command in ("chat", "demo", "units", "points", "invite", "qr", "export")
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logs.configure(logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO)
     try:
         config = load_config(args.config)
         catalogue = _catalogue(config)

@@ -87,10 +87,19 @@ class Core:
         try:
             async with self.ctx.sessions.begin() as session:
                 replies = await self._route(session, inbound)
-            self.ctx.notify_outbox()
+            if session.info.get(repo.QUEUED):
+                self.ctx.notify_outbox()  # else its claim would only compete for the lock
             return replies
         except Exception:
-            log.exception("failed to handle an update on %s", inbound.channel)
+            kind = (
+                "button" if inbound.button is not None else "command" if inbound.command else "text"
+            )
+            log.exception(
+                "failed to handle a %s on %s; the person was told to try again",
+                kind,
+                inbound.channel,
+                extra={"event": "update_failed", "channel": inbound.channel, "input": kind},
+            )
             return say(inbound.chat_id, T.ERROR)
 
     async def _route(self, session: AsyncSession, inbound: Inbound) -> list[Outbound]:

@@ -159,18 +159,18 @@ async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         except TelegramError as exc:
             # The answer is already committed; only this reply (and the rest) is lost.
             log.error(
-                "reply not delivered (%s: %s); %d of %d replies lost",
+                "reply not delivered or not confirmed (%s: %s); %d of %d replies affected",
                 type(exc).__name__,
                 exc,
                 len(replies) - n,
                 len(replies),
-                extra={"event": "reply_failed"},
+                extra={"event": "reply_failed", "error": type(exc).__name__},
             )
             return
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    log.error("telegram update failed", exc_info=context.error)
+    log.error("telegram update failed", exc_info=context.error, extra={"event": "update_failed"})
 
 
 def add_handlers(app: Application) -> None:  # type: ignore[type-arg]

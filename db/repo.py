@@ -289,9 +289,18 @@ async def daily_counts(
 # --------------------------------------------------------------------------- outbox
 
 
+QUEUED = "outbox_queued"  # session.info key: this transaction queued outbox rows
+
+
 async def enqueue(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
-    """Queue messages; a row whose dedupe_key is already queued is silently skipped."""
-    return await insert_ignore(session, OutboxMessage, rows, ["dedupe_key"])
+    """Queue messages; a row whose dedupe_key is already queued is silently skipped.
+
+    Marks the session (``session.info[QUEUED]``), so that whoever commits it wakes the
+    outbox dispatcher only when there is something new to send."""
+    inserted = await insert_ignore(session, OutboxMessage, rows, ["dedupe_key"])
+    if inserted:
+        session.info[QUEUED] = True
+    return inserted
 
 
 async def pending_count(session: AsyncSession) -> int:

@@ -473,7 +473,11 @@ class Dispatcher:
             )
         count = int(getattr(result, "rowcount", 0) or 0)
         if count:
-            log.warning("outbox: %s rows of a dispatcher that stopped are queued again", count)
+            log.warning(
+                "outbox: %s rows of a dispatcher that stopped are queued again",
+                count,
+                extra={"event": "outbox_reclaimed", "count": count},
+            )
         return count
 
     async def _skip_reported(
@@ -517,6 +521,12 @@ class Dispatcher:
                     row.id,
                     row.round_id,
                     row.step,
+                    extra={
+                        "event": "outbox_skipped",
+                        "outbox": row.id,
+                        "round": row.round_id,
+                        "step": row.step,
+                    },
                 )
         self.handled += len(done)
         return [r for r in rows if r.id not in done]
@@ -591,7 +601,12 @@ class Dispatcher:
                 limiter.pause(exc.retry_after)
             return exc
         except Exception as exc:  # an adapter bug must not stop the queue
-            log.exception("outbox id=%s: unexpected error from the %s sender", row.id, row.channel)
+            log.exception(
+                "outbox id=%s: unexpected error from the %s sender",
+                row.id,
+                row.channel,
+                extra={"event": "sender_error", "outbox": row.id, "channel": row.channel},
+            )
             return SendError("transient", repr(exc))
         finally:
             limiter.release()
@@ -647,7 +662,16 @@ class Dispatcher:
             )
             for o in sent:
                 log.debug(
-                    "outbox id=%s round=%s step=%s sent", o.row.id, o.row.round_id, o.row.step
+                    "outbox id=%s round=%s step=%s sent",
+                    o.row.id,
+                    o.row.round_id,
+                    o.row.step,
+                    extra={
+                        "event": "outbox_sent",
+                        "outbox": o.row.id,
+                        "round": o.row.round_id,
+                        "step": o.row.step,
+                    },
                 )
         for outcome in batch:
             if outcome.error is not None:
@@ -687,18 +711,29 @@ class Dispatcher:
         )
         member = await session.get(Member, row.member_id) if row.member_id else None
         level = logging.WARNING if values["status"] == "pending" else logging.ERROR
+        unit = member.unit_code if member is not None else "-"
         log.log(
             level,
             "outbox id=%s round=%s unit=%s step=%s chat=%s:%s attempt=%s -> %s (%s)",
             row.id,
             row.round_id,
-            member.unit_code if member is not None else "-",
+            unit,
             row.step or "-",
             row.channel,
             row.chat_id,
             attempts,
             values["status"] + (f" retry in {exc.retry_after:g}s" if exc.retry_after else ""),
             values["last_error"],
+            extra={
+                "event": "send_retry" if values["status"] == "pending" else "send_failed",
+                "outbox": row.id,
+                "round": row.round_id,
+                "unit": unit,
+                "step": row.step or "-",
+                "attempt": attempts,
+                "status": values["status"],
+                "error": exc.kind,
+            },
         )
         if exc.kind == "blocked" and member is not None:
             await self._mark_unreachable(session, member, now)

@@ -139,6 +139,14 @@ async def _queue_round(ctx: Context, session: AsyncSession, round_: Round, now: 
             count,
             units,
             admins,
+            extra={
+                "event": "reminders_queued",
+                "round": round_.id,
+                "round_key": round_.key,
+                "step": step,
+                "members": count,
+                "units": units,
+            },
         )
     return count
 
