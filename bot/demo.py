@@ -43,7 +43,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import texts as T
 from bot.context import Context
 from bot.surveying import respondent_key
-from db import repo
 from db.models import (
     Member,
     Round,
@@ -54,7 +53,7 @@ from db.models import (
     ValueRevision,
 )
 from scheduler.calendar import Period, period_for_date, previous_period
-from scheduler.rounds import ensure_periodic_round, indicators_for, rules_of
+from scheduler.rounds import ensure_periodic_round, indicators_for, open_period_round, rules_of
 from surveys import survey_flow
 from surveys.catalogue import Indicator, Question, ServicePoint, Unit
 from surveys.reporting import Answer, Item, figure, problem
@@ -545,25 +544,8 @@ async def _surveys(
 
 
 async def _round_of(ctx: Context, session: AsyncSession, period: Period) -> Round:
-    await repo.insert_ignore(
-        session,
-        Round,
-        [
-            {
-                "key": period.key,
-                "kind": "quarter",
-                "title": period.title,
-                "window_start": period.window_start,
-                "window_end": period.window_end,
-                "deadline": period.deadline,
-                "opened_at": _local(period.window_start, 0, 0, ctx.config.timezone),
-            }
-        ],
-        ["key"],
-    )
-    found = await repo.round_by_key(session, period.key)
-    assert found is not None
-    return found
+    opened = _local(period.window_start, 0, 0, ctx.config.timezone)
+    return await open_period_round(session, period, opened)
 
 
 async def fill_demo(ctx: Context) -> DemoSummary:

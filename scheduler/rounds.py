@@ -18,14 +18,8 @@ def rules_of(window_start_day: int, deadline_day: int) -> CalendarRules:
     return CalendarRules(window_start_day=window_start_day, deadline_day=deadline_day)
 
 
-async def ensure_periodic_round(
-    session: AsyncSession, today: date, rules: CalendarRules, now: datetime
-) -> Round:
-    """The round of the period whose window holds ``today``, opened if it is not yet.
-
-    Also closes periodic rounds whose grace time after the deadline has passed.
-    """
-    period: Period = period_for_date(today, rules)
+async def open_period_round(session: AsyncSession, period: Period, opened_at: datetime) -> Round:
+    """The round of ``period``, inserted if it is not there yet (a no-op when it is)."""
     await repo.insert_ignore(
         session,
         Round,
@@ -37,17 +31,28 @@ async def ensure_periodic_round(
                 "window_start": period.window_start,
                 "window_end": period.window_end,
                 "deadline": period.deadline,
-                "opened_at": now,
+                "opened_at": opened_at,
             }
         ],
         ["key"],
     )
-    for old in await repo.open_rounds(session):
-        if old.kind == "quarter" and old.deadline + timedelta(days=CLOSE_AFTER_DAYS) < today:
-            old.closed_at = now
     found = await repo.round_by_key(session, period.key)
     assert found is not None
     return found
+
+
+async def ensure_periodic_round(
+    session: AsyncSession, today: date, rules: CalendarRules, now: datetime
+) -> Round:
+    """The round of the period whose window holds ``today``, opened if it is not yet.
+
+    Also closes periodic rounds whose grace time after the deadline has passed.
+    """
+    current = await open_period_round(session, period_for_date(today, rules), now)
+    for old in await repo.open_rounds(session):
+        if old.kind == "quarter" and old.deadline + timedelta(days=CLOSE_AFTER_DAYS) < today:
+            old.closed_at = now
+    return current
 
 
 def unit_is_asked(round_: Round, unit: Unit) -> bool:
