@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot import logs
+from bot import i18n, logs
 from bot.config import Config, ConfigError, load_config
 from surveys.catalogue import Catalogue, CatalogueError
 
@@ -78,6 +78,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="áp phích cho Zalo: ghi mã người dân gửi cho bot ([zalo] chat_link trong mã QR)",
     )
+    qr.add_argument(
+        "--lang",
+        choices=i18n.LANGUAGES,
+        default=i18n.SOURCE,
+        help="ngôn ngữ của áp phích và của khảo sát mở từ mã QR: vi (mặc định), km, en",
+    )
     return parser
 
 
@@ -132,7 +138,9 @@ def _dispatch(args: argparse.Namespace, config: Config, catalogue: Catalogue) ->
         return asyncio.run(commands.invite(config, catalogue, args.unit, args.zalo))
     if args.command == "qr":
         return asyncio.run(
-            commands.qr(config, catalogue, args.point, args.out, args.record, args.zalo)
+            commands.qr(
+                config, catalogue, args.point, args.out, args.record, args.zalo, args.lang
+            )
         )
     return EXIT_CONFIG  # argparse already refused anything else
 

@@ -9,6 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
+from bot import i18n
 from bot import texts as T
 from bot.config import Config, ConfigError
 from bot.console_channel import identity_for, run_console
@@ -16,8 +17,10 @@ from bot.demo import DemoFileError, describe, fill_demo, prepare_file
 from bot.poster import render_poster, write_poster
 from bot.registration import create_invitation
 from bot.runtime import build_application, open_runtime, serve_zalo
-from bot.surveying import create_record_link, point_payload
+from bot.surveying import create_record_link, point_payload, with_language
 from db import repo
+from reports.fonts import FontMissing
+from surveys import survey_flow
 from surveys.catalogue import Catalogue
 
 
@@ -133,10 +136,15 @@ async def qr(
     out: Path | None,
     record: str | None,
     zalo: bool = False,
+    language: str = i18n.SOURCE,
 ) -> int:
     point = catalogue.point(point_code)
     if point is None:
         raise ConfigError("qr", f"không có điểm khảo sát mã '{point_code}' (xem cchc-bot points)")
+    if language not in survey_flow.languages(catalogue.questionnaires[point.questionnaire]):
+        raise ConfigError(
+            "qr", f"bộ câu hỏi của điểm '{point.code}' chưa có bản ngôn ngữ '{language}'"
+        )
     username = "" if zalo else await _bot_username(config)
     payload = point_payload(point)
     if record:
@@ -146,26 +154,33 @@ async def qr(
                 payload = await create_record_link(runtime.ctx, session, point, record)
         finally:
             await runtime.stop()
-    target = out or Path(f"qr-{point.code}{'-zalo' if zalo else ''}.png")
-    note = T.POSTER_RECORD.format(record=record) if record else None
-    if zalo:
-        _zalo_poster(config, target, payload, point.name, note)
-        return 0
-    link = f"https://t.me/{username}?start={payload}"
-    write_poster(target, link, point.name, note)
+    payload = with_language(payload, language)
+    suffix = ("-zalo" if zalo else "") + ("" if language == i18n.SOURCE else f"-{language}")
+    target = out or Path(f"qr-{point.code}{suffix}.png")
+    note = i18n.translate(language, T.POSTER_RECORD).format(record=record) if record else None
+    title = point.name_in(language)
+    try:
+        if zalo:
+            _zalo_poster(config, target, payload, title, note, language)
+            return 0
+        link = f"https://t.me/{username}?start={payload}"
+        instruction = i18n.translate(language, T.POSTER_INSTRUCTION)
+        write_poster(target, link, title, note, instruction)
+    except FontMissing as exc:
+        raise ConfigError("qr", str(exc)) from exc
     print(link)
     print(f"Đã ghi áp phích mã QR: {target}")
     return 0
 
 
-def _zalo_poster(config: Config, target: Path, code: str, title: str, note: str | None) -> None:
+def _zalo_poster(
+    config: Config, target: Path, code: str, title: str, note: str | None, language: str
+) -> None:
     """A poster for Zalo, which has no deep links: the code to send to the bot, big, and a QR
     code that opens the bot's chat (``[zalo] chat_link``; without it, the QR holds the code)."""
     link = config.zalo.chat_link
-    if link:
-        instruction = T.ZALO_POSTER_INSTRUCTION.format(code=code)
-    else:
-        instruction = T.ZALO_POSTER_CODE_ONLY.format(code=code)
+    sentence = T.ZALO_POSTER_INSTRUCTION if link else T.ZALO_POSTER_CODE_ONLY
+    instruction = i18n.translate(language, sentence).format(code=code)
     target.parent.mkdir(parents=True, exist_ok=True)
     render_poster(link or code, title, note, instruction).save(target, format="PNG")
     if link:

@@ -33,6 +33,7 @@ from typing import TextIO
 
 from sqlalchemy import select
 
+from bot import i18n
 from bot import texts as T
 from bot.messages import Button, Inbound, Outbound
 from bot.runtime import Runtime, start_background
@@ -116,15 +117,22 @@ def _numbered(n: int, label: str) -> str:
     return label[len(prefix) :].strip() if label.startswith(prefix) else label
 
 
-def choice_lines(buttons: Sequence[Button], free_text: bool) -> list[str]:
+def choice_lines(buttons: Sequence[Button], free_text: bool, language: str = "vi") -> list[str]:
     """How a message's buttons show in the terminal."""
     if not buttons:
         return []
     if free_text:
         names = " · ".join(typed_label(b.label) for b in buttons)
-        return ["   " + T.CONSOLE_OR_TYPE.format(choices=names)]
-    if all(b.label == str(n) for n, b in enumerate(buttons, start=1)):
-        return ["   " + "  ".join(f"[{n}]" for n in range(1, len(buttons) + 1))]
+        return ["   " + i18n.translate(language, T.CONSOLE_OR_TYPE).format(choices=names)]
+    numbered = 0
+    while numbered < len(buttons) and buttons[numbered].label == str(numbered + 1):
+        numbered += 1
+    if numbered:  # a rating; then, on a survey's first question, its other languages
+        lines = ["   " + "  ".join(f"[{n}]" for n in range(1, numbered + 1))]
+        rest = " · ".join(typed_label(b.label) for b in buttons[numbered:])
+        if rest:
+            lines.append("   " + i18n.translate(language, T.CONSOLE_OR_TYPE).format(choices=rest))
+        return lines
     return [f"   [{n}] {_numbered(n, b.label)}" for n, b in enumerate(buttons, start=1)]
 
 
@@ -306,7 +314,7 @@ class ConsoleSession:
             path = self._save(*out.document)
             self.term.line("   " + T.CONSOLE_FILE.format(path=path))
         flat = [b for row in out.buttons for b in row]
-        for line in choice_lines(flat, out.free_text):
+        for line in choice_lines(flat, out.free_text, out.language):
             self.term.line(line)
         if flat or out.text:
             self.buttons, self.free_text = flat, out.free_text

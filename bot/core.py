@@ -12,7 +12,7 @@ import re
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import linking, reporting, status_command, surveying
+from bot import i18n, linking, reporting, status_command, surveying
 from bot import texts as T
 from bot.context import Context
 from bot.messages import Inbound, Outbound
@@ -20,7 +20,7 @@ from bot.official_survey import official_command
 from bot.people import Person, identify
 from bot.qr_command import qr_command
 from bot.registration import INVITE_PREFIX, accept_invitation, register_group
-from bot.render import parse_button, say
+from bot.render import parse_button, say, tell
 from bot.rounds_admin import round_command
 from db import repo
 from scheduler.reminders import REPORT_BUTTON_DATA, enqueue_round_reminders, manual_step
@@ -74,6 +74,15 @@ def without_nul(inbound: Inbound) -> Inbound:
     )
 
 
+def _error_text(language_code: str | None) -> str:
+    """The apology when handling failed, before anyone was identified: in Vietnamese, and
+    also in the person's app language when the citizens' catalogue has it."""
+    language = i18n.supported(language_code)
+    if language is None or language == i18n.SOURCE:
+        return T.ERROR
+    return f"{T.ERROR}\n\n{i18n.translate(language, T.ERROR)}"
+
+
 class Core:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -100,12 +109,12 @@ class Core:
                 inbound.channel,
                 extra={"event": "update_failed", "channel": inbound.channel, "input": kind},
             )
-            return say(inbound.chat_id, T.ERROR)
+            return say(inbound.chat_id, _error_text(inbound.language_code))
 
     async def _route(self, session: AsyncSession, inbound: Inbound) -> list[Outbound]:
-        if inbound.text is not None and len(inbound.text) > MAX_TEXT:
-            return say(inbound.chat_id, T.TOO_LONG.format(limit=MAX_TEXT))
         person = await identify(self.ctx, session, inbound)
+        if inbound.text is not None and len(inbound.text) > MAX_TEXT:
+            return tell(person, T.TOO_LONG, limit=MAX_TEXT)
         if inbound.button is not None:
             return await self._button(session, person, inbound.button)
         command = inbound.command
@@ -113,7 +122,7 @@ class Core:
             name, args = command
             return await self._command(session, person, COMMANDS.get(name, ""), args)
         if inbound.text is None or not inbound.text.strip():
-            return say(person.chat_id, T.NOT_UNDERSTOOD) if inbound.chat_type == "private" else []
+            return tell(person, T.NOT_UNDERSTOOD) if inbound.chat_type == "private" else []
         if inbound.chat_type != "private":
             return []  # ordinary talk in a group is not for the bot
         if inbound.channel in self.typed_payloads:
@@ -123,15 +132,18 @@ class Core:
         return await self._continue(session, person, Text(inbound.text))
 
     def _typed_payload(self, text: str) -> str | None:
-        """The deep-link payload a typed message is, if it is exactly one (``s-`` codes in
-        any case, and only of a known point, so that nothing else is taken for one)."""
-        word = text.strip()
-        if _TYPED_INVITE.fullmatch(word) or _TYPED_RECORD.fullmatch(word):
+        """The deep-link payload a typed message is, if it is exactly one (``s-`` codes and
+        a language prefix in any case, and only of a known point, so that nothing else is
+        taken for one)."""
+        language, word = surveying.split_language(text.strip())
+        if _TYPED_INVITE.fullmatch(word) and language is None:
             return word
+        if _TYPED_RECORD.fullmatch(word):
+            return surveying.with_language(word, language)
         prefix = surveying.POINT_PREFIX
         code = word[len(prefix) :].lower()
         if word[: len(prefix)].lower() == prefix and self.ctx.catalogue.point(code) is not None:
-            return prefix + code
+            return surveying.with_language(prefix + code, language)
         return None
 
     async def _continue(
@@ -140,12 +152,12 @@ class Core:
         conv = await repo.conversation(session, *person.conversation_key)
         if conv is None:
             if isinstance(given, Pressed):
-                return say(person.chat_id, T.BUTTON_EXPIRED)
+                return tell(person, T.BUTTON_EXPIRED)
             if person.member is None and linking.is_code(given.text):
                 # The code of /lienket sent alone from the account being linked.
                 text = await linking.use_code(self.ctx, session, person, given.text)
                 return say(person.chat_id, text)
-            return say(person.chat_id, T.NOT_UNDERSTOOD)
+            return tell(person, T.NOT_UNDERSTOOD)
         if conv.kind == reporting.KIND:
             return await reporting.proceed(self.ctx, session, person, conv, given)
         return await surveying.proceed(self.ctx, session, person, conv, given)
@@ -155,11 +167,11 @@ class Core:
             return await self._command(session, person, "report", "")
         parsed = parse_button(data)
         if parsed is None:
-            return say(person.chat_id, T.BUTTON_EXPIRED)
+            return tell(person, T.BUTTON_EXPIRED)
         token, choice = parsed
         conv = await repo.conversation(session, *person.conversation_key)
         if conv is None or conv.state.get("token") != token:
-            return say(person.chat_id, T.BUTTON_EXPIRED)
+            return tell(person, T.BUTTON_EXPIRED)
         return await self._continue(session, person, Pressed(choice))
 
     async def _command(
@@ -169,7 +181,7 @@ class Core:
         if name == "start":
             return await self._start(session, person, args, private)
         if name == "help":
-            return say(person.chat_id, self._help(person))
+            return say(person.chat_id, self._help(person), language=person.language)
         if name == "status":
             return await status_command.status(self.ctx, session, person, args)
         if name == "export":
@@ -184,26 +196,26 @@ class Core:
             return await official_command(self.ctx, session, person, args)
         if name == "units":
             if not person.is_admin:
-                return say(person.chat_id, T.ADMIN_ONLY)
+                return tell(person, T.ADMIN_ONLY)
             lines = [f"{u.code} — {u.name}" for u in self.ctx.catalogue.org.reporting_units()]
             return say(person.chat_id, "\n".join(lines))
         if name == "link":
             if not private:
-                return say(person.chat_id, T.GROUP_PRIVATE_ONLY)
+                return tell(person, T.GROUP_PRIVATE_ONLY)
             return say(person.chat_id, await linking.link_command(self.ctx, session, person, args))
         if name == "cancel":
             conv = await repo.conversation(session, *person.conversation_key)
             if conv is None:
-                return say(person.chat_id, T.NOTHING_TO_CANCEL)
+                return tell(person, T.NOTHING_TO_CANCEL)
             await repo.save_conversation(
                 session, *person.conversation_key, conv.kind, None, self.ctx.now()
             )
-            return say(person.chat_id, T.CANCELLED)
+            return tell(person, T.CANCELLED)
         if name == "report":
             if not private:
-                return say(person.chat_id, T.GROUP_PRIVATE_ONLY)
+                return tell(person, T.GROUP_PRIVATE_ONLY)
             return await self._report(session, person, args)
-        return say(person.chat_id, T.UNKNOWN_COMMAND)
+        return tell(person, T.UNKNOWN_COMMAND)
 
     async def _start(
         self, session: AsyncSession, person: Person, payload: str, private: bool
@@ -213,13 +225,13 @@ class Core:
         if payload.startswith(INVITE_PREFIX):
             token = payload[len(INVITE_PREFIX) :]
             return say(person.chat_id, await accept_invitation(self.ctx, session, person, token))
-        if payload.startswith((surveying.POINT_PREFIX, surveying.RECORD_PREFIX)):
+        if surveying.is_survey_payload(payload):
             return await surveying.begin(self.ctx, session, person, payload)
         if payload:
-            return say(person.chat_id, T.SURVEY_UNKNOWN)
+            return tell(person, T.SURVEY_UNKNOWN)
         if person.is_admin or person.member is not None:
-            return say(person.chat_id, self._help(person))
-        return say(person.chat_id, T.WELCOME_CITIZEN)
+            return say(person.chat_id, self._help(person), language=person.language)
+        return tell(person, T.WELCOME_CITIZEN)
 
     def _help(self, person: Person) -> str:
         parts = []
@@ -228,7 +240,7 @@ class Core:
         if person.is_admin:
             parts.append(T.HELP_ADMIN)
         if not parts:
-            parts.append(T.HELP_CITIZEN)
+            parts.append(person.tr(T.HELP_CITIZEN))
         return "\n\n".join(parts)
 
     async def _report(self, session: AsyncSession, person: Person, args: str) -> list[Outbound]:
@@ -238,7 +250,7 @@ class Core:
                 self.ctx, session, person, person.unit, args, by_admin=False
             )
         if not person.is_admin:
-            return say(person.chat_id, T.MEMBER_ONLY)
+            return tell(person, T.MEMBER_ONLY)
         code, _, rest = args.partition(" ")
         if not code:
             resumed = await reporting.resume_admin(self.ctx, session, person)
@@ -250,7 +262,7 @@ class Core:
 
     async def _remind(self, session: AsyncSession, person: Person) -> list[Outbound]:
         if not person.is_admin:
-            return say(person.chat_id, T.ADMIN_ONLY)
+            return tell(person, T.ADMIN_ONLY)
         round_ = await status_command.current_round(self.ctx, session)
         today = self.ctx.today()
         queued, units = await enqueue_round_reminders(

@@ -26,6 +26,7 @@ class Outbound:
     photo: bytes | None = None
     document: tuple[str, bytes] | None = None  # (file name, content)
     free_text: bool = False  # see surveys.conversation.Reply.free_text
+    language: str = "vi"  # of the text; adapters add their own hints in it
 
 
 @dataclass(frozen=True)

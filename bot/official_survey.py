@@ -20,7 +20,7 @@ from bot import texts as T
 from bot.context import Context
 from bot.messages import Outbound
 from bot.people import Person
-from bot.render import say
+from bot.render import say, tell
 from bot.status_command import ROUND_KEY, current_round
 from db import repo
 from db.models import OfficialSurveyFigure
@@ -49,7 +49,7 @@ async def official_command(
     ctx: Context, session: AsyncSession, person: Person, args: str
 ) -> list[Outbound]:
     if not person.is_admin:
-        return say(person.chat_id, T.ADMIN_ONLY)
+        return tell(person, T.ADMIN_ONLY)
     targets = ctx.catalogue.indicators.survey_targets()
     codes = ", ".join(i.code for i in targets)
     words = args.split()

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import i18n
 from bot.context import Context
 from bot.messages import Inbound
 from db import repo
@@ -26,6 +27,20 @@ class Person:
     # (channel, user id) of the account a unit head registered with first, when this is
     # another account of theirs linked with /lienket (see ``conversation_key``)
     first_account: tuple[str, str] | None = None
+    # the shipped language the person's app is set to (Telegram's language_code), if any
+    platform_language: str | None = None
+
+    @property
+    def language(self) -> str:
+        """What the bot answers in: officials always Vietnamese; a citizen their app's
+        language where the citizens' catalogue has it (a survey keeps its own choice)."""
+        if self.is_admin or self.member is not None:
+            return i18n.SOURCE
+        return self.platform_language or i18n.SOURCE
+
+    def tr(self, message: str) -> str:
+        """An ``N_`` sentence in this person's language."""
+        return i18n.translate(self.language, message)
 
     @property
     def may_see_status(self) -> bool:
@@ -62,4 +77,5 @@ async def identify(ctx: Context, session: AsyncSession, inbound: Inbound) -> Per
         unit=unit,
         in_admin_group=in_group,
         first_account=first,
+        platform_language=i18n.supported(inbound.language_code),
     )

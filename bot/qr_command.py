@@ -13,13 +13,16 @@ import re
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import i18n
 from bot import texts as T
 from bot.context import Context
 from bot.messages import Outbound
 from bot.people import Person
 from bot.poster import poster_png
 from bot.render import say
-from bot.surveying import RECORD_MAX, create_record_link, point_payload
+from bot.surveying import RECORD_MAX, create_record_link, point_payload, with_language
+from reports.fonts import FontMissing
+from surveys import survey_flow
 from surveys.catalogue import Organisation, ServicePoint
 
 RECORD_CODE = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9._/-]{{0,{RECORD_MAX - 1}}}$")
@@ -60,11 +63,18 @@ async def qr_command(
     allowed = points_for(ctx, person)
     codes = ", ".join(p.code for p in allowed) or "—"
     words = args.split()
+    # A last word naming a language (km, en) prints the poster in it: "/qr mc-xa-1 km".
+    language = i18n.supported(words[-1]) if len(words) > 1 else None
+    if language is not None and words[-1].lower() == language:
+        words = words[:-1]
+    language = language or i18n.SOURCE
     if not words or len(words) > 2:
         return say(person.chat_id, T.QR_USAGE.format(points=codes))
     point = next((p for p in allowed if p.code == words[0].lower()), None)
     if point is None:
         return say(person.chat_id, T.QR_UNKNOWN_POINT.format(code=words[0], points=codes))
+    if language not in survey_flow.languages(ctx.catalogue.questionnaires[point.questionnaire]):
+        return say(person.chat_id, T.QR_NO_LANGUAGE.format(point=point.code, language=language))
     record = words[1] if len(words) == 2 else None
     if record is not None and not RECORD_CODE.match(record):
         return say(person.chat_id, T.QR_BAD_RECORD.format(record=record[:80]))
@@ -72,7 +82,13 @@ async def qr_command(
         payload = point_payload(point)
     else:
         payload = await create_record_link(ctx, session, point, record)
-    link = ctx.deep_link(payload)
-    note = T.POSTER_RECORD.format(record=record) if record else None
-    png = await asyncio.to_thread(poster_png, link, point.name, note)
+    link = ctx.deep_link(with_language(payload, language))
+    note = i18n.translate(language, T.POSTER_RECORD).format(record=record) if record else None
+    instruction = i18n.translate(language, T.POSTER_INSTRUCTION)
+    try:
+        png = await asyncio.to_thread(
+            poster_png, link, point.name_in(language), note, instruction
+        )
+    except FontMissing as exc:
+        return say(person.chat_id, str(exc))
     return [Outbound(person.chat_id, T.qr_caption(point.name, link, record), photo=png)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bot.messages import Button, Outbound
+from bot.people import Person
 from surveys.conversation import Reply
 
 CONVERSATION_PREFIX = "c"
@@ -24,16 +25,26 @@ def parse_button(data: str) -> tuple[str, str] | None:
     return token, choice
 
 
-def outbound(chat_id: str, replies: Iterable[Reply], token: str = "") -> list[Outbound]:
+def outbound(
+    chat_id: str, replies: Iterable[Reply], token: str = "", language: str = "vi"
+) -> list[Outbound]:
     out: list[Outbound] = []
     for reply in replies:
         rows = tuple(
             tuple(Button(label, button_data(token, choice)) for label, choice in row)
             for row in reply.choices
         )
-        out.append(Outbound(chat_id, reply.text, rows, free_text=reply.free_text))
+        out.append(
+            Outbound(chat_id, reply.text, rows, free_text=reply.free_text, language=language)
+        )
     return out
 
 
-def say(chat_id: str, *texts: str) -> list[Outbound]:
-    return [Outbound(chat_id, text) for text in texts]
+def say(chat_id: str, *texts: str, language: str = "vi") -> list[Outbound]:
+    return [Outbound(chat_id, text, language=language) for text in texts]
+
+
+def tell(person: Person, message: str, **values: object) -> list[Outbound]:
+    """An ``N_`` sentence for a citizen (officials: Vietnamese), translated then filled in."""
+    text = person.tr(message)
+    return say(person.chat_id, text.format(**values) if values else text, language=person.language)

@@ -20,7 +20,7 @@ from bot import texts as T
 from bot.context import Context
 from bot.messages import Outbound
 from bot.people import Person
-from bot.render import say
+from bot.render import say, tell
 from db import repo
 from db.models import Round
 from surveys.conversation import fold
@@ -81,7 +81,7 @@ async def round_command(
     ctx: Context, session: AsyncSession, person: Person, args: str
 ) -> list[Outbound]:
     if not person.is_admin:
-        return say(person.chat_id, T.ADMIN_ONLY)
+        return tell(person, T.ADMIN_ONLY)
     words = args.split()
     if not words:
         return say(person.chat_id, await _listing(ctx, session))

@@ -11,7 +11,7 @@ from bot import texts as T
 from bot.context import Context
 from bot.messages import Outbound
 from bot.people import Person
-from bot.render import say
+from bot.render import say, tell
 from db import repo
 from db.models import Round
 from reports.drilldown import indicator_lines, unit_lines
@@ -55,7 +55,7 @@ async def _round(ctx: Context, session: AsyncSession, key: str) -> Round | None:
 
 async def status(ctx: Context, session: AsyncSession, person: Person, args: str) -> list[Outbound]:
     if not person.may_see_status:
-        return say(person.chat_id, T.ADMIN_ONLY)
+        return tell(person, T.ADMIN_ONLY)
     arg = args.strip()
     catalogue = ctx.catalogue
     if arg and not ROUND_KEY.match(arg):
@@ -101,7 +101,7 @@ def export_name(round_: Round) -> str:
 
 async def export(ctx: Context, session: AsyncSession, person: Person, args: str) -> list[Outbound]:
     if not person.may_see_status:
-        return say(person.chat_id, T.ADMIN_ONLY)
+        return tell(person, T.ADMIN_ONLY)
     round_ = await _round(ctx, session, args.strip())
     if round_ is None:
         return say(person.chat_id, T.ROUND_UNKNOWN.format(key=args.strip()))

@@ -26,17 +26,18 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import i18n
 from bot import texts as T
 from bot.context import Context, new_token
 from bot.messages import Outbound
 from bot.people import Person
 from bot.registration import token_hash
-from bot.render import outbound, say
+from bot.render import outbound, say, tell
 from db import repo
 from db.models import Conversation, SurveyLink, SurveyResponse
 from surveys import survey_flow
 from surveys.catalogue import Questionnaire, ServicePoint
-from surveys.conversation import Input, Reply
+from surveys.conversation import Input
 
 KIND = "survey"
 POINT_PREFIX = "s-"
@@ -72,10 +73,30 @@ async def create_record_link(
     return RECORD_PREFIX + token
 
 
+def with_language(payload: str, language: str | None) -> str:
+    """A deep-link payload that opens the survey in ``language`` (``km-s-mc-huyen``);
+    Vietnamese, the default, needs no prefix."""
+    return payload if language in (None, i18n.SOURCE) else f"{language}-{payload}"
+
+
+def split_language(payload: str) -> tuple[str | None, str]:
+    """(language, payload) of ``km-s-mc-huyen`` (or ``KM-s-…`` typed); (None, payload)
+    without a language."""
+    head, dash, rest = payload.partition("-")
+    if dash and len(head) == 2 and i18n.supported(head) == head.lower():
+        return head.lower(), rest
+    return None, payload
+
+
+def is_survey_payload(payload: str) -> bool:
+    return split_language(payload)[1].startswith((POINT_PREFIX, RECORD_PREFIX))
+
+
 async def _resolve(
     ctx: Context, session: AsyncSession, payload: str
 ) -> tuple[ServicePoint, str | None, str | None] | str:
-    """(point, record code, link hash) of a deep-link payload, or what to tell the person."""
+    """(point, record code, link hash) of a deep-link payload, or what to tell the person
+    (an ``N_`` sentence)."""
     if payload.startswith(RECORD_PREFIX):
         link_hash = token_hash(payload[len(RECORD_PREFIX) :])
         link = await session.get(SurveyLink, link_hash)
@@ -94,12 +115,20 @@ async def _resolve(
 async def begin(
     ctx: Context, session: AsyncSession, person: Person, payload: str
 ) -> list[Outbound]:
-    """``/start s-POINT`` or ``/start r-TOKEN``: the first question at once."""
+    """``/start s-POINT`` or ``/start r-TOKEN`` (``/start km-s-POINT`` in Khmer): the first
+    question at once, in the link's language, else the app's, else Vietnamese."""
+    link_language, payload = split_language(payload)
     found = await _resolve(ctx, session, payload)
     if isinstance(found, str):
-        return say(person.chat_id, found)
+        return tell(person, found)
     point, record, link_hash = found
     questionnaire = ctx.catalogue.questionnaires[point.questionnaire]
+    lang = survey_flow.initial_language(questionnaire, link_language, person.platform_language)
+
+    def told(message: str, **values: object) -> list[Outbound]:
+        text = i18n.translate(lang, message).format(**values)
+        return say(person.chat_id, text, language=lang)
+
     current = await repo.conversation(session, *person.conversation_key)
     if current is not None and current.kind != KIND:
         return say(person.chat_id, T.SURVEY_BUSY_REPORT)
@@ -115,9 +144,9 @@ async def begin(
         )
     )
     if (started or 0) >= ctx.config.survey.max_starts_per_hour:
-        return say(person.chat_id, T.SURVEY_TOO_MANY)
+        return told(T.SURVEY_TOO_MANY)
     if await _counted(session, point.code, respondent, today):
-        return say(person.chat_id, T.survey_already_counted(point.name))
+        return told(T.SURVEY_ALREADY_COUNTED, point=point.name_in(lang))
     # A survey this person left unfinished is abandoned now: it never counts.
     await session.execute(
         update(SurveyResponse)
@@ -137,7 +166,7 @@ async def begin(
     )
     session.add(response)
     await session.flush()
-    step = survey_flow.start(questionnaire, point)
+    step = survey_flow.start(questionnaire, point, lang)
     token = new_token()
     state = {
         "token": token,
@@ -147,7 +176,7 @@ async def begin(
         "m": step.state,
     }
     await repo.save_conversation(session, *person.conversation_key, KIND, state, now)
-    return outbound(person.chat_id, step.replies, token)
+    return outbound(person.chat_id, step.replies, token, lang)
 
 
 async def _counted(session: AsyncSession, point: str, respondent: str, day: date) -> bool:
@@ -184,23 +213,25 @@ async def proceed(
         if response is not None and response.status == "open":
             response.status = "expired"
         await repo.save_conversation(session, *person.conversation_key, KIND, None, now)
-        return say(person.chat_id, T.SURVEY_EXPIRED.format(minutes=minutes))
+        lang = survey_flow.language_of(state["m"])
+        text = i18n.translate(lang, T.SURVEY_EXPIRED).format(minutes=minutes)
+        return say(person.chat_id, text, language=lang)
     step = survey_flow.step(questionnaire, point, state["m"], given)
+    lang = survey_flow.language_of(step.state or state["m"])
     if step.done is None:
         state["m"] = step.state
         await repo.save_conversation(session, *person.conversation_key, KIND, state, now)
-        return outbound(person.chat_id, step.replies, state["token"])
+        return outbound(person.chat_id, step.replies, state["token"], lang)
     await repo.save_conversation(session, *person.conversation_key, KIND, None, now)
     outcome = await _finish(
         ctx, session, response, questionnaire, point, step.done, state.get("link")
     )
-    if outcome == "counted":
-        text = questionnaire.thanks or T.SURVEY_THANKS
-    elif outcome == "link_used":
-        text = T.SURVEY_LINK_USED
+    if outcome == "counted" and questionnaire.thanks is not None:
+        text = questionnaire.thanks(lang)
     else:
-        text = T.SURVEY_REPEAT
-    return outbound(person.chat_id, [Reply(text)])
+        sentence = {"counted": T.SURVEY_THANKS, "link_used": T.SURVEY_LINK_USED}
+        text = i18n.translate(lang, sentence.get(outcome, T.SURVEY_REPEAT))
+    return say(person.chat_id, text, language=lang)
 
 
 async def _finish(

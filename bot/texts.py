@@ -1,11 +1,17 @@
 """Every sentence the bot says, in Vietnamese, in one place so that wording can be reviewed.
 
-Functions take the values they need and return finished text. Nothing here does I/O.
+Sentences a citizen can read are marked ``N_(…)``: they are the message ids of the
+citizens' catalogue (bot/i18n.py), translated into Khmer and English in bot/locale, and
+must be translated with ``i18n.translate`` before ``.format``. Officials' sentences are
+Vietnamese only. Functions take the values they need and return finished text. Nothing here
+does I/O.
 """
 
 from __future__ import annotations
 
 from datetime import date
+
+from bot.i18n import N_
 
 # --------------------------------------------------------------------------- common
 
@@ -17,30 +23,31 @@ def d(day: date) -> str:
     return day.strftime(DATE_FMT)
 
 
-WELCOME_CITIZEN = (
+WELCOME_CITIZEN = N_(
     "Xin chào! Đây là trợ lý cải cách hành chính của UBND huyện.\n"
     "Để đánh giá mức độ hài lòng, ông/bà vui lòng quét mã QR tại nơi vừa làm thủ tục "
     "(bộ phận một cửa, trường học, cơ sở y tế)."
 )
-UNKNOWN_COMMAND = "Tôi chưa hiểu lệnh này. Gõ /help để xem những việc tôi làm được."
-NOT_UNDERSTOOD = "Tôi chưa hiểu tin nhắn này. Gõ /help để xem những việc tôi làm được."
-TOO_LONG = "Tin nhắn quá dài (tối đa {limit} ký tự). Ông/bà vui lòng gửi ngắn gọn hơn."
-BUTTON_EXPIRED = (
+UNKNOWN_COMMAND = N_("Tôi chưa hiểu lệnh này. Gõ /help để xem những việc tôi làm được.")
+NOT_UNDERSTOOD = N_("Tôi chưa hiểu tin nhắn này. Gõ /help để xem những việc tôi làm được.")
+TOO_LONG = N_("Tin nhắn quá dài (tối đa {limit} ký tự). Ông/bà vui lòng gửi ngắn gọn hơn.")
+BUTTON_EXPIRED = N_(
     "Nút này đã hết hiệu lực hoặc không dành cho ông/bà; không có gì thay đổi. "
     "Gõ /help để xem hướng dẫn."
 )
-BUTTON_NOT_YOURS = "Nút này không dành cho ông/bà."
-CANCELLED = "Đã hủy. Dữ liệu đã gửi trước đó (nếu có) vẫn được giữ nguyên."
-NOTHING_TO_CANCEL = "Không có việc gì đang dở để hủy."
-ADMIN_ONLY = "Xin lỗi, chức năng này chỉ dành cho cán bộ Phòng Nội vụ được phân quyền."
-MEMBER_ONLY = (
+CANCELLED = N_("Đã hủy. Dữ liệu đã gửi trước đó (nếu có) vẫn được giữ nguyên.")
+NOTHING_TO_CANCEL = N_("Không có việc gì đang dở để hủy.")
+ADMIN_ONLY = N_("Xin lỗi, chức năng này chỉ dành cho cán bộ Phòng Nội vụ được phân quyền.")
+MEMBER_ONLY = N_(
     "Chức năng này dành cho thủ trưởng các cơ quan, đơn vị đã đăng ký. "
     "Vui lòng liên hệ Phòng Nội vụ để nhận đường dẫn đăng ký."
 )
-GROUP_PRIVATE_ONLY = "Vui lòng nhắn riêng cho bot để thực hiện việc này."
-ERROR = "Xin lỗi, đã có lỗi khi xử lý. Dữ liệu đã ghi nhận trước đó không bị mất; vui lòng thử lại."
+GROUP_PRIVATE_ONLY = N_("Vui lòng nhắn riêng cho bot để thực hiện việc này.")
+ERROR = N_(
+    "Xin lỗi, đã có lỗi khi xử lý. Dữ liệu đã ghi nhận trước đó không bị mất; vui lòng thử lại."
+)
 
-HELP_CITIZEN = (
+HELP_CITIZEN = N_(
     "Tôi giúp người dân, doanh nghiệp đánh giá mức độ hài lòng về dịch vụ công.\n"
     "• Quét mã QR tại nơi vừa làm thủ tục để bắt đầu khảo sát (dưới 1 phút, ẩn danh).\n"
     "• /huy — dừng khảo sát đang làm."
@@ -51,8 +58,9 @@ HELP_MEMBER = (
     "ví dụ: /baocao 2=120/150 5c=300/520 11b=64\n"
     "• /baocao lần nữa sau khi gửi — sửa số liệu đã gửi (trước khi kỳ báo cáo đóng).\n"
     "• /baocao MÃ_ĐỢT (ví dụ /baocao 2026-Q4) — chọn đợt khi có nhiều đợt đang mở.\n"
-    "• /qr MÃ_ĐIỂM [MÃ_HỒ_SƠ] — áp phích mã QR khảo sát của điểm tiếp dân thuộc đơn vị; "
-    "kèm mã hồ sơ thì đường dẫn chỉ dùng được một lần.\n"
+    "• /qr MÃ_ĐIỂM [MÃ_HỒ_SƠ] [km|en] — áp phích mã QR khảo sát của điểm tiếp dân thuộc "
+    "đơn vị; kèm mã hồ sơ thì đường dẫn chỉ dùng được một lần; km, en: áp phích và khảo sát "
+    "tiếng Khmer, tiếng Anh.\n"
     "• /huy (hoặc /cancel) — dừng việc đang làm.\n"
     "Bot sẽ nhắc trước hạn nộp báo cáo (trước ngày 15 tháng cuối quý)."
 )
@@ -64,7 +72,8 @@ HELP_ADMIN = (
     "• /nhacnho (hoặc /remind) — nhắc ngay các đơn vị chưa nộp (mỗi người tối đa 1 lần/ngày).\n"
     "• /baocao MÃ_ĐƠN_VỊ — nhập báo cáo thay cho một đơn vị (ví dụ sau khi gọi điện).\n"
     "• /dotxuat — mở đợt báo cáo đột xuất, đóng hoặc gia hạn một đợt; /donvi — mã đơn vị.\n"
-    "• /qr MÃ_ĐIỂM [MÃ_HỒ_SƠ] — áp phích mã QR khảo sát (kèm mã hồ sơ: dùng một lần).\n"
+    "• /qr MÃ_ĐIỂM [MÃ_HỒ_SƠ] [km|en] — áp phích mã QR khảo sát (kèm mã hồ sơ: dùng một lần; "
+    "km, en: áp phích và khảo sát tiếng Khmer, tiếng Anh).\n"
     "• /khaosat_chinhthuc MÃ TỶ_LỆ [CỠ_MẪU] — nhập kết quả khảo sát chính thức "
     "(ví dụ SIPAS), hiển thị bên cạnh kết quả khảo sát qua bot.\n"
     "• /huy (hoặc /cancel) — dừng việc đang làm."
@@ -271,45 +280,48 @@ def submitted_meanwhile(by: str, when: str) -> str:
 
 # --------------------------------------------------------------------------- surveys
 
-SURVEY_UNKNOWN = (
+SURVEY_UNKNOWN = N_(
     "Mã khảo sát không hợp lệ. Vui lòng quét lại mã QR tại nơi làm thủ tục, "
     "hoặc hỏi cán bộ tại quầy."
 )
-SURVEY_LINK_USED = "Đường dẫn khảo sát này đã được sử dụng. Cảm ơn ông/bà!"
-SURVEY_TOO_MANY = (
+SURVEY_LINK_USED = N_("Đường dẫn khảo sát này đã được sử dụng. Cảm ơn ông/bà!")
+SURVEY_TOO_MANY = N_(
     "Ông/bà đã bắt đầu nhiều khảo sát trong thời gian ngắn. Vui lòng thử lại sau ít phút."
 )
-SURVEY_REPEAT = (
+SURVEY_REPEAT = N_(
     "Cảm ơn ông/bà! Ý kiến hôm nay tại điểm này đã được ghi nhận trước đó, "
     "nên lần trả lời này không được tính thêm."
 )
-SURVEY_SKIP = "Bỏ qua"
-SURVEY_TEXT_TOO_LONG = "Góp ý quá dài (tối đa {limit} ký tự). Vui lòng viết ngắn gọn hơn."
-SURVEY_RATING_HINT = "Bấm một nút hoặc gõ một số từ 1 (rất không hài lòng) đến 5 (rất hài lòng)."
-SURVEY_CHOICE_HINT = "Bấm một nút hoặc gõ số thứ tự của lựa chọn (1–{n})."
-SURVEY_THANKS = "Cảm ơn ông/bà đã đánh giá! Ý kiến của ông/bà đã được ghi nhận."
-SURVEY_OLD_BUTTON = "Nút này thuộc một câu hỏi trước. Vui lòng trả lời câu hỏi hiện tại:"
+SURVEY_SKIP = N_("Bỏ qua")
+SURVEY_TEXT_TOO_LONG = N_("Góp ý quá dài (tối đa {limit} ký tự). Vui lòng viết ngắn gọn hơn.")
+SURVEY_RATING_HINT = N_(
+    "Bấm một nút hoặc gõ một số từ 1 (rất không hài lòng) đến 5 (rất hài lòng)."
+)
+SURVEY_CHOICE_HINT = N_("Bấm một nút hoặc gõ số thứ tự của lựa chọn (1–{n}).")
+SURVEY_THANKS = N_("Cảm ơn ông/bà đã đánh giá! Ý kiến của ông/bà đã được ghi nhận.")
+SURVEY_OLD_BUTTON = N_("Nút này thuộc một câu hỏi trước. Vui lòng trả lời câu hỏi hiện tại:")
 SURVEY_BUSY_REPORT = (
     "Ông/bà đang nhập dở một báo cáo. Gõ /baocao để làm tiếp hoặc /huy để dừng, "
     "rồi quét lại mã QR để đánh giá."
 )
 
 
-def survey_already_counted(point: str) -> str:
-    return (
-        f"Cảm ơn ông/bà! Hôm nay ông/bà đã đánh giá {point}. Mỗi người được tính một lần "
-        "mỗi ngày tại mỗi nơi, nên lần này không cần đánh giá lại."
-    )
+SURVEY_ALREADY_COUNTED = N_(
+    "Cảm ơn ông/bà! Hôm nay ông/bà đã đánh giá {point}. Mỗi người được tính một lần "
+    "mỗi ngày tại mỗi nơi, nên lần này không cần đánh giá lại."
+)
 
 
-POSTER_INSTRUCTION = (
+POSTER_INSTRUCTION = N_(
     "Quét mã QR bằng điện thoại để đánh giá mức độ hài lòng (ẩn danh, dưới 1 phút)"
 )
-POSTER_RECORD = "Hồ sơ: {record}"
+POSTER_RECORD = N_("Hồ sơ: {record}")
 QR_USAGE = (
     "Cách dùng: /qr MÃ_ĐIỂM (mã QR của điểm khảo sát) hoặc /qr MÃ_ĐIỂM MÃ_HỒ_SƠ "
-    "(đường dẫn dùng một lần cho một hồ sơ). Các điểm: {points}"
+    "(đường dẫn dùng một lần cho một hồ sơ); thêm km hoặc en ở cuối để in áp phích "
+    "tiếng Khmer hoặc tiếng Anh. Các điểm: {points}"
 )
+QR_NO_LANGUAGE = "Bộ câu hỏi của điểm {point} chưa có bản ngôn ngữ “{language}”."
 QR_STAFF_ONLY = (
     "Chức năng này dành cho cán bộ Phòng Nội vụ và thủ trưởng các cơ quan, đơn vị đã đăng ký."
 )
@@ -351,8 +363,7 @@ def official_beside(value: str) -> str:
     return f" (khảo sát chính thức: {value})"
 
 
-def survey_progress(index: int, total: int) -> str:
-    return f"Câu {index}/{total}"
+SURVEY_PROGRESS = N_("Câu {index}/{total}")
 
 
 def survey_start(point: str, intro: str) -> str:
@@ -370,7 +381,7 @@ def feedback_admin(point: str, rating: int, comment: str, day: date) -> str:
 
 NO_ROUND_STATUS = "Chưa có kỳ báo cáo nào."
 NOT_ENOUGH_DATA = "chưa đủ dữ liệu"
-SURVEY_EXPIRED = (
+SURVEY_EXPIRED = N_(
     "Phiếu khảo sát đã hết hạn (mỗi phiếu chỉ mở trong {minutes} phút) và không được tính. "
     "Vui lòng quét lại mã QR nếu muốn đánh giá."
 )
@@ -420,7 +431,7 @@ CONSOLE_CITIZEN = "Người dân"
 CONSOLE_HEAD = "Thủ trưởng"
 CONSOLE_YOU_ARE = "— Bạn là: {who}."
 CONSOLE_NOW = "— Bây giờ bạn là: {who}. Gõ /help để xem việc có thể làm."
-CONSOLE_OR_TYPE = "(hoặc gõ: {choices})"
+CONSOLE_OR_TYPE = N_("(hoặc gõ: {choices})")
 CONSOLE_PHOTO = "[ảnh đã lưu: {path}]"
 CONSOLE_FILE = "[tệp đã lưu: {path}]"
 CONSOLE_FOR_OTHER = "(tin này gửi tới {who})"
@@ -458,13 +469,13 @@ def demo_made(path: str, rounds: list[str], open_command: str, tries: list[str])
 
 # --------------------------------------------------------------------------- Zalo, linking
 
-ZALO_PICK_HINT = "(Gõ số thứ tự để chọn.)"
-ZALO_TYPE_NUMBER = "(Gõ một số từ 1 đến {n}.)"
-ZALO_OR_TYPE = "(hoặc gõ: {choices})"
-ZALO_TYPE_ONE_OF = "(Gõ một trong: {choices})"
+ZALO_PICK_HINT = N_("(Gõ số thứ tự để chọn.)")
+ZALO_TYPE_NUMBER = N_("(Gõ một số từ 1 đến {n}.)")
+ZALO_OR_TYPE = N_("(hoặc gõ: {choices})")
+ZALO_TYPE_ONE_OF = N_("(Gõ một trong: {choices})")
 ZALO_NO_FILES = "(Ảnh biểu đồ, áp phích và tệp Excel hiện chỉ gửi được qua Telegram.)"
-ZALO_POSTER_INSTRUCTION = "Quét mã QR bằng Zalo, rồi gửi cho bot tin nhắn: {code}"
-ZALO_POSTER_CODE_ONLY = "Mở Zalo, nhắn tin cho bot của UBND huyện nội dung: {code}"
+ZALO_POSTER_INSTRUCTION = N_("Quét mã QR bằng Zalo, rồi gửi cho bot tin nhắn: {code}")
+ZALO_POSTER_CODE_ONLY = N_("Mở Zalo, nhắn tin cho bot của UBND huyện nội dung: {code}")
 ZALO_INVITE = "Gửi tin nhắn sau cho bot Zalo để đăng ký (dùng một lần, hết hạn sau {days} ngày):"
 HELP_LINK = (
     "• /lienket — dùng cả Telegram và Zalo: lấy mã liên kết, rồi gửi /lienket MÃ "

@@ -41,6 +41,7 @@ from aiohttp import web
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import i18n
 from bot import texts as T
 from bot.config import ZaloConfig
 from bot.console_channel import pressed, typed_label
@@ -88,29 +89,45 @@ def by_words(buttons: Sequence[Button], free_text: bool) -> bool:
     )
 
 
-def choice_lines(buttons: Sequence[Button], free_text: bool) -> list[str]:
-    """How a message's buttons read on Zalo."""
+def choice_lines(buttons: Sequence[Button], free_text: bool, language: str = "vi") -> list[str]:
+    """How a message's buttons read on Zalo (hints in the message's language)."""
     if not buttons:
         return []
+
+    def hint(sentence: str, **values: object) -> str:
+        return i18n.translate(language, sentence).format(**values)
+
     names = " · ".join(typed_label(b.label) for b in buttons)
     if free_text:
-        return [T.ZALO_OR_TYPE.format(choices=names)]
+        return [hint(T.ZALO_OR_TYPE, choices=names)]
     if by_words(buttons, free_text):
-        return [T.ZALO_TYPE_ONE_OF.format(choices=names)]
-    if all(b.label == str(n) for n, b in enumerate(buttons, start=1)):
-        return [T.ZALO_TYPE_NUMBER.format(n=len(buttons))]  # a 1–5 rating, labelled in the text
+        return [hint(T.ZALO_TYPE_ONE_OF, choices=names)]
+    numbered = 0
+    while numbered < len(buttons) and buttons[numbered].label == str(numbered + 1):
+        numbered += 1
+    if numbered == len(buttons):
+        return [hint(T.ZALO_TYPE_NUMBER, n=len(buttons))]  # a 1–5 rating, labelled in the text
+    if numbered:  # a rating, then words to type (a survey's other languages)
+        rest = " · ".join(typed_label(b.label) for b in buttons[numbered:])
+        return [hint(T.ZALO_TYPE_NUMBER, n=numbered), hint(T.ZALO_OR_TYPE, choices=rest)]
     return [f"{n}. {_label(n, b.label)}" for n, b in enumerate(buttons, start=1)] + [
-        T.ZALO_PICK_HINT
+        hint(T.ZALO_PICK_HINT)
     ]
 
 
-def render(text: str, buttons: Buttons, free_text: bool = False, files: bool = False) -> list[str]:
+def render(
+    text: str,
+    buttons: Buttons,
+    free_text: bool = False,
+    files: bool = False,
+    language: str = "vi",
+) -> list[str]:
     """The Zalo messages for one Outbound: its text, the choices under it, split into
     messages of at most 2000 characters (between lines where it can)."""
     lines = text.split("\n") if text else []
     if files:
         lines.append(T.ZALO_NO_FILES)
-    choices = choice_lines(_flat(buttons), free_text)
+    choices = choice_lines(_flat(buttons), free_text, language)
     if choices:
         lines += ["", *choices] if lines else choices
     return split_message(lines, TEXT_LIMIT) if lines else []
@@ -118,7 +135,7 @@ def render(text: str, buttons: Buttons, free_text: bool = False, files: bool = F
 
 def render_outbound(out: Outbound) -> list[str]:
     files = out.photo is not None or out.document is not None
-    return render(out.text, out.buttons, out.free_text, files)
+    return render(out.text, out.buttons, out.free_text, files, out.language)
 
 
 def offer_after(replies: Sequence[Outbound]) -> tuple[list[Button], bool] | None:

@@ -3,7 +3,8 @@
 Uses matplotlib's object-oriented API (``Figure`` + ``FigureCanvasAgg``) and never pyplot,
 so no global figure state is touched and charts can be drawn from several threads. Every
 text element names its font family explicitly ("DejaVu Sans", shipped with matplotlib and
-complete for Vietnamese), so the output does not depend on the global rcParams.
+complete for Vietnamese; followed by Khmer OS when a name from the data files is in Khmer,
+see reports/fonts.py), so the output does not depend on the global rcParams.
 
 Layout: each bar gets its own full-width label line above it (code, name, figure), which
 keeps the text large enough to read on a phone without squeezing the bars.
@@ -25,10 +26,12 @@ from matplotlib.text import Text
 from matplotlib.ticker import FixedLocator, FuncFormatter
 from matplotlib.transforms import blended_transform_factory
 
+from reports import fonts
 from reports.figures import IndicatorFigure, SatisfactionFigure, StatusFigures
 from surveys.numbers import format_number, format_percent
 
-FONT = "DejaVu Sans"
+FONT = fonts.LATIN_FAMILY
+Families = str | list[str]  # one font family, or a list matplotlib falls back along
 WIDTH_PX = 1080
 DPI = 150
 
@@ -139,7 +142,9 @@ class _Label:
     name: str
 
 
-def _draw_panel(ax: Axes, title: str, rows: list[_Row], empty_text: str, font: str) -> list[_Label]:
+def _draw_panel(
+    ax: Axes, title: str, rows: list[_Row], empty_text: str, font: Families
+) -> list[_Label]:
     ax.set_title(title, loc="left", fontsize=12, fontweight="bold", fontfamily=font)
     if not rows:
         ax.set_axis_off()
@@ -255,7 +260,7 @@ def _fit_labels(fig: Figure, canvas: FigureCanvasAgg, labels: list[_Label]) -> N
             width -= 2
 
 
-def _legend(fig: Figure, rows: list[_Row], font: str) -> None:
+def _legend(fig: Figure, rows: list[_Row], font: Families) -> None:
     """A legend naming only what is drawn, so a colour never appears without its bar."""
     bars = {r.colour for r in rows if r.value is not None}
     handles: list[Patch | Line2D] = []
@@ -280,7 +285,7 @@ def _legend(fig: Figure, rows: list[_Row], font: str) -> None:
         )
 
 
-def status_chart(figures: StatusFigures, *, font_family: str = FONT) -> bytes:
+def status_chart(figures: StatusFigures, *, font_family: Families | None = None) -> bytes:
     """The /status chart as PNG bytes, 1080 px wide (see :func:`status_figure`)."""
     fig = status_figure(figures, font_family=font_family)
     buffer = io.BytesIO()
@@ -288,14 +293,18 @@ def status_chart(figures: StatusFigures, *, font_family: str = FONT) -> bytes:
     return buffer.getvalue()
 
 
-def status_figure(figures: StatusFigures, *, font_family: str = FONT) -> Figure:
+def status_figure(figures: StatusFigures, *, font_family: Families | None = None) -> Figure:
     """The /status chart as a matplotlib Figure with its own Agg canvas.
 
     Top panel: each percentage indicator's district figure (green met, red not met), with
     its target as a blue line. Bottom panel: satisfaction with targets 14, 14a, 15, 16, with
     the 95 % Wilson interval as whiskers; below the minimum sample no bar is drawn and the
-    row says "chưa đủ dữ liệu". ``font_family`` exists for tests.
+    row says "chưa đủ dữ liệu". ``font_family`` exists for tests; by default DejaVu Sans,
+    with Khmer OS after it when any name in the figures is Khmer.
     """
+    if font_family is None:
+        # every name the chart can show is a string somewhere in the figures' repr
+        font_family = fonts.chart_families([repr(figures)], FONT)
     ind = indicator_rows(figures.indicators)
     sat = satisfaction_rows(figures.satisfaction)
     heights = [

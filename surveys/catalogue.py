@@ -109,6 +109,32 @@ class IndicatorCatalogue:
 
 
 @dataclass(frozen=True)
+class Wording:
+    """One sentence of a data file in each language it is given in (Vietnamese always).
+
+    In TOML either a plain string (Vietnamese only) or a table by language code:
+    ``text = { vi = "…", km = "…", en = "…" }``.
+    """
+
+    by_language: Mapping[str, str]
+
+    @classmethod
+    def vietnamese(cls, text: str) -> Wording:
+        return cls({"vi": text})
+
+    @property
+    def vi(self) -> str:
+        return self.by_language["vi"]
+
+    def __call__(self, language: str) -> str:
+        """The sentence in ``language``, or in Vietnamese where it is not given."""
+        return self.by_language.get(language) or self.by_language["vi"]
+
+    def __str__(self) -> str:
+        return self.vi
+
+
+@dataclass(frozen=True)
 class ServicePoint:
     code: str
     name: str
@@ -116,19 +142,23 @@ class ServicePoint:
     questionnaire: str
     unit: str | None = None
     field: str | None = None
+    names: Wording | None = None  # the name for citizens, where translated
+
+    def name_in(self, language: str) -> str:
+        return self.names(language) if self.names is not None else self.name
 
 
 @dataclass(frozen=True)
 class Option:
     value: str
-    label: str
+    label: Wording
 
 
 @dataclass(frozen=True)
 class Question:
     id: str
     kind: QuestionKind
-    text: str
+    text: Wording
     options: tuple[Option, ...] = ()
     feeds: tuple[str, ...] = ()
     sets_field: bool = False
@@ -138,10 +168,11 @@ class Question:
 @dataclass(frozen=True)
 class Questionnaire:
     code: str
-    title: str
-    intro: str
-    thanks: str
+    title: Wording
+    intro: Wording | None
+    thanks: Wording | None
     questions: tuple[Question, ...]
+    languages: tuple[str, ...] = ("vi",)  # every wording is given in each of these
 
     def questions_for(self, point: ServicePoint) -> tuple[Question, ...]:
         """The questions a citizen at this point is asked (the field question drops when fixed)."""
@@ -280,9 +311,65 @@ def load_indicators(path: Path, org: Organisation) -> IndicatorCatalogue:
     return IndicatorCatalogue(tuple(indicators))
 
 
+_LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
+
+
+def _languages(data: Mapping[str, Any], where: str) -> tuple[str, ...]:
+    raw = data.get("languages", ["vi"])
+    if (
+        not isinstance(raw, list)
+        or not all(isinstance(x, str) and _LANGUAGE_CODE.match(x) for x in raw)
+        or "vi" not in raw
+        or len(set(raw)) != len(raw)
+    ):
+        raise CatalogueError(
+            f"{where}: 'languages' phải là danh sách mã ngôn ngữ có 'vi', ví dụ [\"vi\", \"km\"]"
+        )
+    return tuple(raw)
+
+
+def _wording(
+    entry: Mapping[str, Any],
+    key: str,
+    where: str,
+    languages: tuple[str, ...],
+    *,
+    required: bool = True,
+) -> Wording | None:
+    """A text in every language of ``languages`` (a plain string when that is just "vi")."""
+    value = entry.get(key)
+    if value is None and not required:
+        return None
+    if isinstance(value, str):
+        value = {"vi": value}
+    if not isinstance(value, Mapping) or not all(
+        isinstance(v, str) and v.strip() for v in value.values()
+    ):
+        raise CatalogueError(f"{where}: khóa '{key}' phải là chuỗi không rỗng")
+    missing = [lang for lang in dict.fromkeys(("vi", *languages)) if lang not in value]
+    if missing:
+        raise CatalogueError(f"{where}: khóa '{key}' thiếu bản dịch: {', '.join(missing)}")
+    extra = [lang for lang in value if lang not in ("vi", *languages)]
+    if extra:
+        raise CatalogueError(
+            f"{where}: khóa '{key}' có ngôn ngữ không khai báo trong 'languages': "
+            + ", ".join(extra)
+        )
+    return Wording({lang: str(text).strip() for lang, text in value.items()})
+
+
+def _required_wording(
+    entry: Mapping[str, Any], key: str, where: str, languages: tuple[str, ...]
+) -> Wording:
+    wording = _wording(entry, key, where, languages)
+    assert wording is not None  # required: _wording raised otherwise
+    return wording
+
+
 def load_questionnaire(path: Path) -> Questionnaire:
     data = _read(path)
     where = str(path)
+    languages = _languages(data, where)
     questions: list[Question] = []
     for n, entry in enumerate(data.get("question", []), start=1):
         qwhere = f"{path}: [[question]] thứ {n}"
@@ -291,10 +378,13 @@ def load_questionnaire(path: Path) -> Questionnaire:
             raise CatalogueError(f"{qwhere}: kind phải là rating, choice hoặc text")
         question_kind: QuestionKind = kind  # type: ignore[assignment]
         if kind == "rating":
-            options = tuple(Option(str(v), label) for v, label in RATING_LABELS.items())
+            # The scale's labels are the bot's own, translated in its catalogue.
+            options = tuple(
+                Option(str(v), Wording.vietnamese(label)) for v, label in RATING_LABELS.items()
+            )
         else:
             options = tuple(
-                Option(_str(o, "value", qwhere), _str(o, "label", qwhere))
+                Option(_str(o, "value", qwhere), _required_wording(o, "label", qwhere, languages))
                 for o in entry.get("options", ())
             )
         if kind == "choice" and len(options) < 2:
@@ -303,7 +393,7 @@ def load_questionnaire(path: Path) -> Questionnaire:
             Question(
                 id=_str(entry, "id", qwhere),
                 kind=question_kind,
-                text=_str(entry, "text", qwhere),
+                text=_required_wording(entry, "text", qwhere, languages),
                 options=options,
                 feeds=tuple(entry.get("feeds", ())),
                 sets_field=bool(entry.get("sets_field", False)),
@@ -318,10 +408,11 @@ def load_questionnaire(path: Path) -> Questionnaire:
         raise CatalogueError(f"{where}: id câu hỏi bị trùng")
     return Questionnaire(
         code=_str(data, "code", where),
-        title=_str(data, "title", where),
-        intro=_str(data, "intro", where, required=False),
-        thanks=_str(data, "thanks", where, required=False),
+        title=_required_wording(data, "title", where, languages),
+        intro=_wording(data, "intro", where, languages, required=False),
+        thanks=_wording(data, "thanks", where, languages, required=False),
         questions=tuple(questions),
+        languages=languages,
     )
 
 
@@ -344,10 +435,19 @@ def load_points(
         fixed = entry.get("field")
         if fixed is not None and fixed not in FIELD_LABELS:
             raise CatalogueError(f"{where}: lĩnh vực '{fixed}' không hợp lệ")
+        # A name given in one string is a proper name, the same for everyone; a table of
+        # languages gives it in each language of the point's questionnaire.
+        names = _required_wording(
+            entry,
+            "name",
+            where,
+            questionnaires[questionnaire].languages if isinstance(entry.get("name"), dict) else (),
+        )
         points.append(
             ServicePoint(
                 code=code,
-                name=_str(entry, "name", where),
+                name=names.vi,
+                names=names if len(names.by_language) > 1 else None,
                 kind=_str(entry, "kind", where),
                 questionnaire=questionnaire,
                 unit=str(unit).upper() if unit is not None else None,

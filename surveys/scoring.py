@@ -13,12 +13,15 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from bot.i18n import N_
+
+# Marked for the citizens' catalogue (bot/i18n.py): the survey shows them translated.
 RATING_LABELS: dict[int, str] = {
-    1: "Rất không hài lòng",
-    2: "Không hài lòng",
-    3: "Bình thường",
-    4: "Hài lòng",
-    5: "Rất hài lòng",
+    1: N_("Rất không hài lòng"),
+    2: N_("Không hài lòng"),
+    3: N_("Bình thường"),
+    4: N_("Hài lòng"),
+    5: N_("Rất hài lòng"),
 }
 LEVELS = range(1, 6)
 SATISFIED_LEVELS = frozenset({4, 5})

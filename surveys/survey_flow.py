@@ -8,6 +8,12 @@ person already counted today).
 A button carries the index of the question it belongs to (``"2.4"`` = rating 4 for the third
 question), so pressing a button left on an earlier question's message never answers the
 current one.
+
+The survey speaks the language kept in its state (``"lang"``): the questionnaire's own
+wording in that language, and the bot's sentences from the citizens' catalogue. The first
+question carries a one-tap switch to the questionnaire's other languages (``"L.km"``), and a
+language can also be typed by name ("KM", "English"). Answers are values ("4", "dat_dai"),
+never labels, so the figures do not depend on the language they were given in.
 """
 
 from __future__ import annotations
@@ -15,13 +21,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bot import i18n
 from bot import texts as T
 from surveys.catalogue import Question, Questionnaire, ServicePoint
 from surveys.conversation import Input, Pressed, Reply, State, Step, fold
+from surveys.scoring import RATING_LABELS
 
 COMMENT_MAX = 1000
 SKIP = "skip"
-SKIP_WORDS = frozenset({"bo qua", "khong", "khong co", "-"})
+# What skips a comment, typed in any of the languages (compared folded)
+SKIP_WORDS = frozenset(
+    fold(w) for w in ("bỏ qua", "không", "không có", "-", "skip", "no", "none", "រំលង", "ទេ")
+)
+LANGUAGE_PREFIX = "L."
+# A language typed by name switches the survey to it (compared folded)
+LANGUAGE_WORDS: dict[str, str] = {
+    fold(word): language
+    for language, words in {
+        "vi": ("vi", "tiếng việt", "vietnamese"),
+        "km": ("km", "khmer", "ខ្មែរ", "ភាសាខ្មែរ"),
+        "en": ("en", "english"),
+    }.items()
+    for word in words
+}
+_KHMER_DIGITS = str.maketrans("០១២៣៤៥៦៧៨៩", "0123456789")
 
 
 @dataclass
@@ -33,71 +56,138 @@ def questions(questionnaire: Questionnaire, point: ServicePoint) -> tuple[Questi
     return questionnaire.questions_for(point)
 
 
+def languages(questionnaire: Questionnaire) -> tuple[str, ...]:
+    """The languages a survey can run in: the questionnaire's that the bot also speaks."""
+    return tuple(lang for lang in questionnaire.languages if lang in i18n.LANGUAGES)
+
+
+def initial_language(questionnaire: Questionnaire, *wanted: str | None) -> str:
+    """The first wanted language (the link's, then the app's) this survey has; else Vietnamese."""
+    for code in wanted:
+        found = i18n.supported(code)
+        if found is not None and found in languages(questionnaire):
+            return found
+    return i18n.SOURCE
+
+
 def choice_data(index: int, value: str) -> str:
     """What a button of question ``index`` carries: ``"<index>.<value>"``."""
     return f"{index}.{value}"
 
 
-def _ask(qs: tuple[Question, ...], index: int) -> Reply:
+def _ask(questionnaire: Questionnaire, qs: tuple[Question, ...], index: int, lang: str) -> Reply:
     q = qs[index]
-    head = f"{T.survey_progress(index + 1, len(qs))}. {q.text}"
+    progress = i18n.translate(lang, T.SURVEY_PROGRESS).format(index=index + 1, total=len(qs))
+    head = f"{progress}. {q.text(lang)}"
+    switch: tuple[tuple[tuple[str, str], ...], ...] = ()
+    if index == 0:
+        switch = (
+            tuple(
+                (i18n.SWITCH_LABELS[other], LANGUAGE_PREFIX + other)
+                for other in languages(questionnaire)
+                if other != lang
+            ),
+        )
+        switch = switch if switch[0] else ()
     if q.kind == "rating":
-        labels = "\n".join(f"{o.value} — {o.label}" for o in q.options)
+        labels = "\n".join(
+            f"{o.value} — {i18n.translate(lang, RATING_LABELS[int(o.value)])}" for o in q.options
+        )
         row = tuple((o.value, choice_data(index, o.value)) for o in q.options)
-        return Reply(f"{head}\n{labels}", (row,))
+        return Reply(f"{head}\n{labels}", (row, *switch))
     if q.kind == "choice":
         rows = tuple(
-            ((f"{n}. {o.label}", choice_data(index, o.value)),)
+            ((f"{n}. {o.label(lang)}", choice_data(index, o.value)),)
             for n, o in enumerate(q.options, start=1)
         )
-        return Reply(head, rows)
-    skip = (((T.SURVEY_SKIP, choice_data(index, SKIP)),),) if q.optional else ()
-    return Reply(head, skip, free_text=True)
+        return Reply(head, (*rows, *switch))
+    skip_label = i18n.translate(lang, T.SURVEY_SKIP)
+    skip = (((skip_label, choice_data(index, SKIP)),),) if q.optional else ()
+    return Reply(head, (*skip, *switch), free_text=True)
 
 
-def start(questionnaire: Questionnaire, point: ServicePoint) -> SurveyStep:
+def _opening(questionnaire: Questionnaire, point: ServicePoint, lang: str) -> Reply:
     """The point's name, the questionnaire's intro and the first question, in one message."""
-    state: State = {"i": 0, "answers": {}}
-    first = _ask(questions(questionnaire, point), 0)
-    intro = T.survey_start(point.name, questionnaire.intro)
-    return SurveyStep(state, [Reply(f"{intro}\n\n{first.text}", first.choices, first.free_text)])
+    first = _ask(questionnaire, questions(questionnaire, point), 0, lang)
+    intro_text = questionnaire.intro(lang) if questionnaire.intro is not None else ""
+    intro = T.survey_start(point.name_in(lang), intro_text)
+    return Reply(f"{intro}\n\n{first.text}", first.choices, first.free_text)
+
+
+def start(questionnaire: Questionnaire, point: ServicePoint, lang: str = "vi") -> SurveyStep:
+    state: State = {"i": 0, "answers": {}, "lang": lang}
+    return SurveyStep(state, [_opening(questionnaire, point, lang)])
+
+
+def language_of(state: State) -> str:
+    lang = state.get("lang", i18n.SOURCE)
+    return lang if isinstance(lang, str) and lang in i18n.LANGUAGES else i18n.SOURCE
 
 
 def resume(questionnaire: Questionnaire, point: ServicePoint, state: State) -> SurveyStep:
-    return SurveyStep(state, [_ask(questions(questionnaire, point), state["i"])])
+    lang = language_of(state)
+    return SurveyStep(
+        state, [_ask(questionnaire, questions(questionnaire, point), state["i"], lang)]
+    )
 
 
-def _interpret(q: Question, index: int, given: Input) -> tuple[Any, str | None]:
+def _switch_to(questionnaire: Questionnaire, q: Question, given: Input) -> str | None:
+    """The language this input asks for (a switch button, or its name typed where no free
+    text is expected), if the questionnaire has it."""
+    if isinstance(given, Pressed):
+        wanted = (
+            given.choice[len(LANGUAGE_PREFIX) :]
+            if given.choice.startswith(LANGUAGE_PREFIX)
+            else None
+        )
+    elif q.kind != "text":
+        wanted = LANGUAGE_WORDS.get(fold(given.text))
+    else:
+        wanted = None
+    return wanted if wanted in languages(questionnaire) else None
+
+
+def _interpret(q: Question, index: int, given: Input, lang: str) -> tuple[Any, str | None]:
     """(value, None) when the input answers ``q`` (value None: skipped); (..., hint) when not."""
+
+    def hint(message: str, **values: object) -> tuple[Any, str]:
+        return ..., i18n.translate(lang, message).format(**values)
+
     if isinstance(given, Pressed):
         at, _, choice = given.choice.partition(".")
         if at != str(index):
-            return ..., T.SURVEY_OLD_BUTTON
+            return hint(T.SURVEY_OLD_BUTTON)
         if q.kind == "text":
-            return (None, None) if choice == SKIP and q.optional else (..., T.BUTTON_EXPIRED)
+            return (None, None) if choice == SKIP and q.optional else hint(T.BUTTON_EXPIRED)
         if any(o.value == choice for o in q.options):
             return (int(choice) if q.kind == "rating" else choice), None
-        return ..., T.BUTTON_EXPIRED
+        return hint(T.BUTTON_EXPIRED)
     typed = given.text.strip()
     if q.kind == "text":
         if q.optional and fold(typed) in SKIP_WORDS:
             return None, None
         if len(typed) > COMMENT_MAX:
-            return ..., T.SURVEY_TEXT_TOO_LONG.format(limit=COMMENT_MAX)
+            return hint(T.SURVEY_TEXT_TOO_LONG, limit=COMMENT_MAX)
         return (typed or None), None
+    digits = typed.translate(_KHMER_DIGITS)
     if q.kind == "rating":
-        if typed in {"1", "2", "3", "4", "5"}:
-            return int(typed), None
-        named = [o.value for o in q.options if fold(o.label) == fold(typed)]
-        if named:  # "hài lòng" typed in words (a platform without buttons)
-            return int(named[0]), None
-        return ..., T.SURVEY_RATING_HINT
-    if typed.isdigit() and 1 <= int(typed) <= len(q.options):
-        return q.options[int(typed) - 1].value, None
-    match = [o.value for o in q.options if fold(o.label) == fold(typed)]
+        if digits in {"1", "2", "3", "4", "5"}:
+            return int(digits), None
+        # "hài lòng" typed in words (a platform without buttons), in any language
+        for level, label in RATING_LABELS.items():
+            if any(fold(typed) == fold(i18n.translate(other, label)) for other in i18n.LANGUAGES):
+                return level, None
+        return hint(T.SURVEY_RATING_HINT)
+    if digits.isascii() and digits.isdigit() and 1 <= int(digits) <= len(q.options):
+        return q.options[int(digits) - 1].value, None
+    match = [
+        o.value
+        for o in q.options
+        if any(fold(typed) == fold(label) for label in o.label.by_language.values())
+    ]
     if match:
         return match[0], None
-    return ..., T.SURVEY_CHOICE_HINT.format(n=len(q.options))
+    return hint(T.SURVEY_CHOICE_HINT, n=len(q.options))
 
 
 def step(
@@ -106,14 +196,20 @@ def step(
     qs = questions(questionnaire, point)
     index: int = state["i"]
     q = qs[index]
-    value, hint = _interpret(q, index, given)
+    switch = _switch_to(questionnaire, q, given)
+    if switch is not None:
+        state["lang"] = switch
+        again = _opening(questionnaire, point, switch) if index == 0 else None
+        return SurveyStep(state, [again or _ask(questionnaire, qs, index, switch)])
+    lang = language_of(state)
+    value, hint = _interpret(q, index, given, lang)
     if hint is not None:
-        return SurveyStep(state, [Reply(hint), _ask(qs, index)])
+        return SurveyStep(state, [Reply(hint), _ask(questionnaire, qs, index, lang)])
     if value is not None:
         state["answers"][q.id] = value
     if index + 1 < len(qs):
         state["i"] = index + 1
-        return SurveyStep(state, [_ask(qs, index + 1)])
+        return SurveyStep(state, [_ask(questionnaire, qs, index + 1, lang)])
     return SurveyStep(None, [], done=dict(state["answers"]))
 
 

@@ -23,12 +23,12 @@ from reports.figures import IndicatorFigure, SatisfactionFigure, StatusFigures
 
 
 def _indicator(
-    code: str, value: float | None, target: float | None, kind: str = "ratio"
+    code: str, value: float | None, target: float | None, kind: str = "ratio", name: str = ""
 ) -> IndicatorFigure:
     met = None if value is None or target is None else value >= target
     return IndicatorFigure(
         code=code,
-        name=f"Hồ sơ xử lý trực tuyến mức độ 3, 4 — chỉ tiêu {code}",
+        name=name or f"Hồ sơ xử lý trực tuyến mức độ 3, 4 — chỉ tiêu {code}",
         kind=kind,
         value=value,
         numerator=None,
@@ -226,3 +226,19 @@ def test_charts_drawn_in_parallel_threads_are_identical() -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda _: status_chart(figures), range(8)))
     assert all(r == alone for r in results)
+
+
+def test_khmer_names_are_drawn_with_khmer_os_after_the_latin_font() -> None:
+    """A data file may name an indicator in Khmer: the chart then falls back to Khmer OS for
+    those glyphs (no missing-glyph warning), and draws them (more ink than without)."""
+    khmer = _figures(indicators=(_indicator("5c", 50.5, 50.0, name="អត្រាឯកសារ ស្រុក"),))
+    png, messages = _render_recording(khmer)
+    assert not [m for m in messages if "missing from" in m], messages
+    _, latin_only = _render_recording(khmer, font_family="DejaVu Sans")
+    assert any("missing from" in m for m in latin_only)  # the control: DejaVu has no Khmer
+    plain = _figures(indicators=(_indicator("5c", 50.5, 50.0, name="x"),))
+
+    def ink(png: bytes) -> int:
+        return sum(_image(png).convert("L").histogram()[:128])
+
+    assert ink(png) > ink(status_chart(plain))

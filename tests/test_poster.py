@@ -15,12 +15,14 @@ import numpy as np
 import pytest
 import qrcode
 from fontTools.ttLib import TTFont
-from PIL import Image
+from PIL import Image, ImageDraw
 
+from bot import i18n
 from bot import texts as T
 from bot.cli import main
-from bot.poster import font_path, poster_png, render_poster
+from bot.poster import Face, poster_png, render_poster
 from bot.registration import token_hash
+from reports.fonts import khmer_font_path, latin_font_path
 
 LINK = "https://t.me/cchc_test_bot?start=s-mc-huyen"
 TITLE = "Bộ phận Tiếp nhận và Trả kết quả huyện Long Phú"
@@ -108,9 +110,9 @@ def test_every_character_of_the_poster_text_has_a_glyph_in_the_font() -> None:
     """No tofu: DejaVu Sans maps every Vietnamese letter the poster uses."""
     text = TITLE + T.POSTER_INSTRUCTION + T.POSTER_RECORD + "ăâđêôơưĂÂĐÊÔƠƯạảấầẩẫậắằẳẵặẹẻẽếềểễệ"
     for bold in (False, True):
-        cmap = TTFont(font_path(bold)).getBestCmap()
+        cmap = TTFont(latin_font_path(bold)).getBestCmap()
         missing = {c for c in text if not c.isspace() and ord(c) not in cmap}
-        assert not missing, f"no glyph for {sorted(missing)} in {font_path(bold)}"
+        assert not missing, f"no glyph for {sorted(missing)} in {latin_font_path(bold)}"
 
 
 def test_title_and_instruction_are_drawn_with_their_diacritics() -> None:
@@ -145,3 +147,42 @@ def test_cli_qr_with_a_record_prints_a_one_time_link_and_writes_its_poster(
     with sqlite3.connect(tmp_path / "cchc-bot.sqlite3") as db:
         rows = db.execute("select token_hash, point_code, record_code, used_at from survey_links")
         assert rows.fetchall() == [(token_hash(token), "ttyt-huyen", "HS-2026-01", None)]
+
+
+KHMER_TITLE = "ការិយាល័យច្រកចេញចូលតែមួយ ស្រុក Long Phú"
+
+
+def test_a_khmer_poster_reads_back_and_draws_khmer_shaped_with_khmer_os() -> None:
+    link = "https://t.me/cchc_test_bot?start=km-s-mc-huyen"
+    instruction = i18n.translate("km", T.POSTER_INSTRUCTION)
+    poster = render_poster(link, KHMER_TITLE, None, instruction)
+    assert encodes(poster, link)
+    _, top, _, bottom = qr_grid(poster)
+    pixels = np.asarray(poster.convert("L"))
+    assert (pixels[:top] < 128).sum() > 2000 and (pixels[bottom + 1 :] < 128).sum() > 2000
+    # Shaped (libraqm): a subscript consonant sits under its base instead of taking its own
+    # room, so "ស្រុក" is narrower than its characters drawn one by one.
+    face = Face(36)
+    scratch = ImageDraw.Draw(Image.new("RGB", (10, 10)))
+    word = "ស្រុក"
+    assert face.width(scratch, word) < sum(face.width(scratch, c) for c in word) * 0.8
+    # Latin runs of a Khmer line keep DejaVu Sans (Vietnamese letters in a place name).
+    assert [font.path for _, font in face.runs(KHMER_TITLE)] == [
+        khmer_font_path(),
+        latin_font_path(),
+    ]
+
+
+def test_cli_qr_in_khmer_writes_a_khmer_poster_with_a_khmer_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[telegram]\nbot_username = "cchc_test_bot"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["--config", str(config), "qr", "mc-huyen", "--lang", "km"]) == 0
+    link = capsys.readouterr().out.splitlines()[0]
+    assert link == "https://t.me/cchc_test_bot?start=km-s-mc-huyen"
+    khmer = (tmp_path / "qr-mc-huyen-km.png").read_bytes()
+    assert png_encodes(khmer, link)
+    assert main(["--config", str(config), "qr", "mc-huyen"]) == 0
+    assert khmer != (tmp_path / "qr-mc-huyen.png").read_bytes()

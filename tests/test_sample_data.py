@@ -91,6 +91,15 @@ POINT_KINDS = {"mot_cua_huyen", "mot_cua_xa", "co_quan", "y_te", "giao_duc"}
 QUESTIONNAIRE_TARGET = {"tthc": "14", "hanh_chinh": "15", "y_te_giao_duc": "16"}
 
 
+def _vi(wording: Any) -> str:
+    """The Vietnamese of a data file's wording: a plain string, or a table of languages."""
+    return str(wording["vi"] if isinstance(wording, dict) else wording)
+
+
+def _all(wording: Any) -> list[str]:
+    return list(wording.values()) if isinstance(wording, dict) else [wording]
+
+
 def _load(path: Path) -> dict[str, Any]:
     with path.open("rb") as fh:
         return tomllib.load(fh)
@@ -290,7 +299,7 @@ def test_points_are_well_formed(
     assert 15 <= len(points) <= 25
     for p in points:
         assert re.fullmatch(r"[a-z0-9-]{1,24}", p["code"]), p["code"]
-        assert p["name"].strip()
+        assert _vi(p["name"]).strip()
         assert p["kind"] in POINT_KINDS, p["code"]
         assert (QUESTIONNAIRES / f"{p['questionnaire']}.toml").is_file(), p["code"]
         assert p["questionnaire"] in questionnaires
@@ -328,7 +337,7 @@ def test_questionnaire_files_are_the_three_expected(
     assert set(questionnaires) == set(QUESTIONNAIRE_TARGET)
     for stem, q in questionnaires.items():
         assert q["code"] == stem
-        assert q["title"].strip() and q["intro"].strip() and q["thanks"].strip()
+        assert _vi(q["title"]).strip() and _vi(q["intro"]).strip() and _vi(q["thanks"]).strip()
 
 
 def test_questionnaires_are_short_and_feed_their_target(
@@ -341,7 +350,8 @@ def test_questionnaires_are_short_and_feed_their_target(
         assert len(ids) == len(set(ids)), code
         for x in questions:
             assert x["kind"] in ("rating", "choice", "text"), (code, x["id"])
-            assert x["text"].strip() and len(x["text"]) <= 120, (code, x["id"])
+            for text in _all(x["text"]):  # short enough to read on a phone, in every language
+                assert text.strip() and len(text) <= 120, (code, x["id"], text)
             if x["kind"] == "rating":
                 assert x["feeds"] == [QUESTIONNAIRE_TARGET[code]], (code, x["id"])
                 assert set(x["feeds"]) <= {"14", "15", "16"}
@@ -363,7 +373,7 @@ def test_tthc_asks_the_field_among_the_six_fields(
     field_q = field_qs[0]
     assert field_q["kind"] == "choice"
     assert [o["value"] for o in field_q["options"]] == TTHC_FIELDS
-    assert all(o["label"] == FIELDS[o["value"]] for o in field_q["options"])
+    assert all(_vi(o["label"]) == FIELDS[o["value"]] for o in field_q["options"])
     assert 2 <= sum(x["kind"] == "rating" for x in questions) <= 3
 
 

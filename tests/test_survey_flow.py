@@ -86,7 +86,7 @@ def test_questionnaires_have_at_most_five_questions_and_the_five_national_labels
         ratings = [q for q in questionnaire.questions if q.kind == "rating"]
         assert ratings, questionnaire.code
         for q in ratings:
-            assert [o.label for o in q.options] == LABELS
+            assert [o.label.vi for o in q.options] == LABELS
             assert [o.value for o in q.options] == ["1", "2", "3", "4", "5"]
         # the last question is an optional comment, so that a complaint can reach the admins
         last = questionnaire.questions[-1]
@@ -114,7 +114,7 @@ def test_the_tthc_field_question_offers_every_field_target_14a_needs(cat: Catalo
 
 def test_hanh_chinh_covers_the_five_sipas_elements(cat: Catalogue) -> None:
     wording = " ".join(
-        q.text.lower() for q in cat.questionnaires["hanh_chinh"].questions if q.kind == "rating"
+        q.text.vi.lower() for q in cat.questionnaires["hanh_chinh"].questions if q.kind == "rating"
     )
     for element in ("tiếp cận", "thủ tục", "công chức", "kết quả", "góp ý, phản ánh, kiến nghị"):
         assert element in wording, element
@@ -147,9 +147,14 @@ def test_start_shows_the_point_and_the_first_rating_as_one_row_of_five_buttons(
     run = Run(cat, "dkdd-huyen")  # land office: field fixed, so 3 ratings + comment
     [question] = run.replies  # the point, the intro and the first question in one message
     assert question.text.startswith("📋 Chi nhánh Văn phòng Đăng ký đất đai huyện Long Phú\n")
-    assert cat.questionnaires["tthc"].intro in question.text
+    intro = cat.questionnaires["tthc"].intro
+    assert intro is not None and intro.vi in question.text
     assert "\n\nCâu 1/4. " in question.text
-    assert [[label for label, _ in row] for row in question.choices] == [["1", "2", "3", "4", "5"]]
+    # the rating, then the one-tap switch to the questionnaire's other languages
+    assert [[label for label, _ in row] for row in question.choices] == [
+        ["1", "2", "3", "4", "5"],
+        ["🇰🇭 ខ្មែរ", "🇬🇧 EN"],
+    ]
     for n, label in enumerate(LABELS, start=1):
         assert f"{n} — {label}" in question.text
 

@@ -363,13 +363,13 @@ async def test_sigkill_mid_reports_and_surveys_loses_nothing_confirmed(tmp_path:
             for user in citizens:
                 [reply] = await tg.wait_for(user, timeout=30)
                 if user in surveys_before:
-                    assert reply.body == T.survey_already_counted(LAND_NAME), reply.body
+                    assert reply.body == T.SURVEY_ALREADY_COUNTED.format(point=LAND_NAME), reply.body
                 elif "Câu 1/4" in reply.body:
                     for answer in ANSWERS:
                         tg.user_sends(user, answer)
                     await tg.wait_for(user, predicate=lambda m: THANKS in m.body, timeout=30)
                 else:  # confirmed between the last look and the kill
-                    assert reply.body == T.survey_already_counted(LAND_NAME), reply.body
+                    assert reply.body == T.SURVEY_ALREADY_COUNTED.format(point=LAND_NAME), reply.body
         finally:
             second.send_signal(signal.SIGTERM)
             assert await second.wait() == 0, log.read_text(encoding="utf-8")[-3000:]

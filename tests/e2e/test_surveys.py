@@ -126,8 +126,10 @@ async def test_a_deep_link_starts_the_survey_at_once_and_counts_it_anonymously(b
     assert "\n\nCâu 1/4. " in first.body
     assert "1 — Rất không hài lòng" in first.body and "5 — Rất hài lòng" in first.body
     assert first.reply_markup is not None
-    [row] = first.reply_markup["inline_keyboard"]  # one row of five buttons
+    # one row of five buttons, and the switch to the other languages
+    row, languages = first.reply_markup["inline_keyboard"]
     assert [b["text"] for b in row] == ["1", "2", "3", "4", "5"]
+    assert [b["text"] for b in languages] == ["🇰🇭 ខ្មែរ", "🇬🇧 EN"]
 
     second = (await bot.say(CITIZEN, "4", **who))[-1]  # a typed digit
     assert second.body.startswith("Câu 2/4. ")
@@ -139,7 +141,7 @@ async def test_a_deep_link_starts_the_survey_at_once_and_counts_it_anonymously(b
     assert comment.body.startswith("Câu 4/4. ")
     assert [label for label, _ in comment.buttons()] == ["Bỏ qua"]
     [thanks] = await bot.press(CITIZEN, comment, "Bỏ qua")
-    assert thanks.body == bot.catalogue.questionnaires["tthc"].thanks
+    assert thanks.body == str(bot.catalogue.questionnaires["tthc"].thanks)
 
     [response] = await responses(bot)
     assert response.status == "counted" and response.field == "dat_dai"
@@ -216,8 +218,8 @@ async def test_a_low_rating_with_a_comment_reaches_the_admins_without_who_sent_i
 async def test_one_person_counts_once_per_point_per_day(bot: Bot) -> None:
     await survey(bot, CITIZEN, LAND, ["5", "5", "5", "bỏ qua"])
     [again] = await bot.say(CITIZEN, f"/start {LAND}")
-    assert again.body == T.survey_already_counted(
-        "Chi nhánh Văn phòng Đăng ký đất đai huyện Long Phú"
+    assert again.body == T.SURVEY_ALREADY_COUNTED.format(
+        point="Chi nhánh Văn phòng Đăng ký đất đai huyện Long Phú"
     )
     assert "Câu" not in again.body and len(await responses(bot)) == 1
 

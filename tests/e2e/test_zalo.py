@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from bot import i18n
 from bot import texts as T
 from bot.surveying import respondent_key
 from db.models import (
@@ -215,6 +216,23 @@ async def test_a_full_survey_typed_on_zalo_counts_once(zbot: Bot) -> None:
     assert "Hôm nay ông/bà đã đánh giá" in body(again)
     # A code that is not a point's is ordinary text, not a survey.
     assert T.NOT_UNDERSTOOD in body(await zbot.zsay(CITIZEN, "s-khong-co"))
+
+
+async def test_a_khmer_survey_typed_on_zalo_gives_its_hints_in_khmer(zbot: Bot) -> None:
+    first = await zbot.zsay(CITIZEN, "KM-S-DKDD-HUYEN")  # a Khmer poster's code, any case
+    question = body(first)
+    assert "សំណួរ 1/4" in question
+    assert i18n.translate("km", T.ZALO_TYPE_NUMBER).format(n=5) in question
+    assert "🇻🇳 Tiếng Việt" not in question and "Tiếng Việt · EN" in question  # type to switch
+    for digit in ("៥", "4", "5"):  # Khmer digits too
+        last = await zbot.zsay(CITIZEN, digit)
+    assert "(ឬវាយ៖ រំលង)" in body(last)
+    thanks = await zbot.zsay(CITIZEN, "រំលង")
+    questionnaire = zbot.catalogue.questionnaires["tthc"]
+    assert questionnaire.thanks is not None and questionnaire.thanks("km") in body(thanks)
+    [response] = await zbot.scalars(select(SurveyResponse))
+    assert response.status == "counted"
+    assert response.answers == {"tiep_nhan": 5, "ket_qua": 4, "chung": 5}
 
 
 # --------------------------------------------------------------------------- reminders
