@@ -124,13 +124,6 @@ def language_of(state: State) -> str:
     return lang if isinstance(lang, str) and lang in i18n.LANGUAGES else i18n.SOURCE
 
 
-def resume(questionnaire: Questionnaire, point: ServicePoint, state: State) -> SurveyStep:
-    lang = language_of(state)
-    return SurveyStep(
-        state, [_ask(questionnaire, questions(questionnaire, point), state["i"], lang)]
-    )
-
-
 def _switch_to(questionnaire: Questionnaire, q: Question, given: Input) -> str | None:
     """The language this input asks for (a switch button, or its name typed where no free
     text is expected), if the questionnaire has it."""

@@ -54,6 +54,8 @@ T_ = TypeVar("T_")
 CITIZENS = (620_000_001, 620_000_002, 620_000_003)
 HEADS = {630_000_001: "PNV", 630_000_002: "PTP"}
 USERS = (*CITIZENS, *HEADS, ADMIN)
+# Each person's app language: shipped ones, a region variant, one not shipped, none.
+APP_LANGUAGE = dict(zip(USERS, ("km", "en-US", None, "km", "fr", "en"), strict=True))
 GROUP = -100_620
 SEND_METHODS = ("sendMessage", "sendPhoto", "sendDocument")
 MAX_STEPS = 15
@@ -112,6 +114,11 @@ ANSWERS = (
     "đơn vị không có hồ sơ",
     "có",
     "không",
+    "EN",
+    "ខ្មែរ",
+    "tiếng việt",
+    "៤",
+    "រំលង",
 )
 COMMANDS = (
     "start",
@@ -170,6 +177,11 @@ PAYLOADS = (
     "i-",
     "i-AbCdEfGhIjKlMnOpQrStUvWxYz012345",
     "x-mc-huyen",
+    "km-s-p-tnmt",
+    "EN-s-mc-huyen",
+    "km-r-AbCdEfGhIjKlMnOpQrStUvWx",
+    "xx-s-mc-huyen",
+    "km-",
 )
 
 TEXT = st.text(st.characters(codec="utf-8"), max_size=40)
@@ -188,7 +200,10 @@ DEEP_LINK = st.tuples(
     st.just("say"),
     st.builds(lambda p: f"/start {p}", st.one_of(st.sampled_from(PAYLOADS), TEXT)),
 )
-FORGED = st.text(st.characters(codec="utf-8"), min_size=1, max_size=16)
+FORGED = st.one_of(
+    st.sampled_from(("L.km", "L.en", "L.vi", "L.xx", "L.", "0.L.km")),
+    st.text(st.characters(codec="utf-8"), min_size=1, max_size=16),
+)
 PRESS_LAST = st.tuples(st.just("press"), st.just("last"), st.integers(0, 20), FORGED)
 PRESS_ANY = st.tuples(
     st.just("press"),
@@ -217,6 +232,8 @@ FLOW = st.tuples(
             "/start s-dkdd-huyen",
             "/start s-mc-huyen",
             "/start s-p-tnmt",
+            "/start km-s-mc-huyen",
+            "/start en-s-ttyt-huyen",
         )
     ),
 )
@@ -321,7 +338,9 @@ class Driver:
     ) -> list[SentMessage]:
         where = user if chat is None else chat
         start = len(self.tg.sent)
-        self.tg.user_sends(user, text, chat_id=chat, chat_type=chat_type)
+        self.tg.user_sends(
+            user, text, chat_id=chat, chat_type=chat_type, language_code=APP_LANGUAGE[user]
+        )
         self.updates += 1
         await self.settled()
         return self._new(where, start)
