@@ -360,16 +360,17 @@ async def test_sigkill_mid_reports_and_surveys_loses_nothing_confirmed(tmp_path:
                 )
                 assert "Đã ghi nhận" in done.body or T.NO_CHANGES in done.body, done.body
                 assert (head in reports_before) <= (T.NO_CHANGES in done.body)
+            counted_already = T.SURVEY_ALREADY_COUNTED.format(point=LAND_NAME)
             for user in citizens:
                 [reply] = await tg.wait_for(user, timeout=30)
                 if user in surveys_before:
-                    assert reply.body == T.SURVEY_ALREADY_COUNTED.format(point=LAND_NAME), reply.body
+                    assert reply.body == counted_already, reply.body
                 elif "Câu 1/4" in reply.body:
                     for answer in ANSWERS:
                         tg.user_sends(user, answer)
                     await tg.wait_for(user, predicate=lambda m: THANKS in m.body, timeout=30)
                 else:  # confirmed between the last look and the kill
-                    assert reply.body == T.SURVEY_ALREADY_COUNTED.format(point=LAND_NAME), reply.body
+                    assert reply.body == counted_already, reply.body
         finally:
             second.send_signal(signal.SIGTERM)
             assert await second.wait() == 0, log.read_text(encoding="utf-8")[-3000:]
