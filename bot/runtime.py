@@ -1,5 +1,9 @@
 """Wiring: from a Config to a running python-telegram-bot Application with the core, the
-outbox dispatcher and the scheduler started in ``post_init`` and stopped in ``post_shutdown``."""
+outbox dispatcher and the scheduler started in ``post_init`` and stopped in ``post_shutdown``.
+
+On PostgreSQL several bot processes may share the database; only the one elected by
+``scheduler.leader`` runs its outbox dispatcher (one pace for the bot token), the others
+stand by and take over within seconds when it dies."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,8 +23,9 @@ from bot.core import Core
 from bot.telegram_channel import CHANNEL, TelegramSender, add_handlers
 from db import repo
 from db.migrate import upgrade
-from db.session import make_engine, make_sessionmaker
+from db.session import is_sqlite, make_engine, make_sessionmaker
 from scheduler.jobs import start_scheduler
+from scheduler.leader import SHARED_POLL_SECONDS, Election, database_election
 from scheduler.outbox import Dispatcher, Limits, Sender
 from scheduler.tick import tick
 from surveys.catalogue import Catalogue, load_catalogue
@@ -42,6 +48,7 @@ class Runtime:
     engine: AsyncEngine
     core: Core
     dispatcher: Dispatcher | None = None
+    election: Election | None = None  # whether this process is the one that sends
     scheduler: AsyncIOScheduler | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # how to stop the channels started beside Telegram (Zalo), after the dispatcher
@@ -136,15 +143,21 @@ async def serve_zalo(
         await runtime.stop()
 
 
-def start_background(
+def start_dispatcher(
     runtime: Runtime,
     senders: dict[str, Sender],
     only_chats: Callable[[], Sequence[str]] | None = None,
-) -> None:
-    """Start the outbox dispatcher and the scheduler tick inside the running loop."""
+) -> Dispatcher:
+    """Build the outbox dispatcher and run it inside the running loop: at once on SQLite,
+    and on PostgreSQL whenever this process wins the election (``scheduler.leader``).
+
+    ``ctx.notify_outbox`` wakes it; in a process that is not the dispatcher that is a no-op,
+    and the elected one finds the rows queued here at its next poll (``SHARED_POLL_SECONDS``).
+    The console (``only_chats``: it shows one person's messages) is no real sender: it runs
+    its own filtered dispatcher and takes no part in the election."""
     ctx = runtime.ctx
     delivery = ctx.config.delivery
-    runtime.dispatcher = Dispatcher(
+    dispatcher = Dispatcher(
         ctx.sessions,
         senders,
         ctx.now,
@@ -157,8 +170,30 @@ def start_background(
         only_chats=only_chats,
         channel_rates={ZALO: ctx.config.zalo.messages_per_second},
     )
-    ctx.notify_outbox = runtime.dispatcher.wake
-    runtime.tasks.append(asyncio.create_task(runtime.dispatcher.run_forever()))
+    runtime.dispatcher = dispatcher
+    ctx.notify_outbox = dispatcher.wake
+    if only_chats is not None:
+        runtime.tasks.append(asyncio.create_task(dispatcher.run_forever()))
+        return dispatcher
+    url = ctx.config.database_url
+    election = runtime.election = database_election(url)
+    if is_sqlite(url):  # one process: every wake-up is in-process, the poll is a fallback
+        lead = dispatcher.run_forever
+    else:
+        lead = partial(dispatcher.run_forever, poll_seconds=SHARED_POLL_SECONDS)
+    runtime.tasks.append(asyncio.create_task(election.run(lead)))
+    return dispatcher
+
+
+def start_background(
+    runtime: Runtime,
+    senders: dict[str, Sender],
+    only_chats: Callable[[], Sequence[str]] | None = None,
+) -> None:
+    """Start the outbox dispatcher (see ``start_dispatcher``) and the scheduler tick inside
+    the running loop."""
+    start_dispatcher(runtime, senders, only_chats)
+    ctx = runtime.ctx
 
     async def scheduled_tick() -> None:
         try:

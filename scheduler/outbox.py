@@ -48,8 +48,13 @@ a fake clock to make retries due instead of sleeping.
 **Failures** are logged once per failed attempt with the outbox id, round, unit, step and
 chat; a failing claim or database write is logged once per streak, not on every retry.
 
-Several processes (a later issue): each runs its own ``Dispatcher`` on the shared table; the
-claim and the leases already allow it, but each process then needs its share of the rate.
+**Several processes** (PostgreSQL): only the one elected by ``scheduler.leader`` runs its
+``Dispatcher``, so the overall rate is this one limiter's and holds exactly; the others
+queue rows, which the elected one claims at its next poll. The claims and leases above
+still make a second dispatcher on the same table safe (the console's; two leaders for a
+moment during a failover), and let a new leader take over a dead one's rows. A dispatcher
+may serve several terms (``run_forever`` again after it lost the election and won it
+back): each run starts from a clean slate.
 """
 
 from __future__ import annotations
@@ -309,6 +314,7 @@ class Dispatcher:
     async def _serve(self, poll_seconds: float, until_idle: bool) -> None:
         self._stopping = False
         self._next_sweep = 0.0
+        self._forget_previous_run()
         loop = asyncio.get_running_loop()
         workers = [loop.create_task(self._worker()) for _ in range(self.limits.in_flight)]
         helpers = [loop.create_task(self._writer()), loop.create_task(self._heartbeat())]
@@ -316,6 +322,22 @@ class Dispatcher:
             await self._feed(poll_seconds, until_idle)
         finally:
             await self._shut_down(workers, helpers)
+
+    def _forget_previous_run(self) -> None:
+        """Drop what a run stopped abruptly left behind (its database was gone): rows it
+        still thought it held (their leases run out, then any dispatcher sends them) and
+        outcomes it could not record (at least once: those few are sent again)."""
+        if self._held or not self._outcomes.empty():
+            log.warning(
+                "outbox: %s rows of the previous run were left unrecorded; their leases "
+                "will run out and they will be sent again",
+                len(self._held),
+                extra={"event": "outbox_forgotten", "count": len(self._held)},
+            )
+        self._ready.clear()
+        self._held.clear()
+        self._busy.clear()
+        self._outcomes = asyncio.Queue()
 
     async def _feed(self, poll_seconds: float, until_idle: bool) -> None:
         low_water = max(1, self.limits.batch // 2)

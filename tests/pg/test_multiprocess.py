@@ -1,11 +1,16 @@
 """Province scale: several ``cchc-bot run --webhook`` processes on one PostgreSQL database
-share one outbox. Reminders to 2,000 recipients are queued at once; every recipient gets
-exactly one, and when a process is killed in the middle of the fan-out the others finish its
-share (at least once: only the messages it had on the wire may arrive twice)."""
+share one outbox, and exactly one of them (elected: scheduler/leader.py) sends, so the bot
+token's rate holds across processes. Reminders to 2,000 recipients are queued at once (by
+none of the bots: the elected one finds them at its next poll); every recipient gets exactly
+one, without a single 429 from a server that allows a little more than ``[delivery]
+messages_per_second``. When the sending process is killed in the middle of the fan-out,
+another takes over within seconds and finishes (at least once: only the messages the dead
+one had on the wire may arrive twice)."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,12 +19,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
+import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
 from db import repo
 from db.models import OutboxMessage
 from db.session import make_engine, make_sessionmaker
+from scheduler.leader import RETRY_SECONDS
 from scheduler.outbox import Limits
 from tests.fakes.telegram_api import FakeTelegram
 from tests.harness import BotProcess, database_url, free_port, start_bot, wait_until, write_config
@@ -38,6 +45,7 @@ class CountingProxy:
     upstream: str
     port: int = 0
     sent: int = 0
+    first_at: float | None = None  # time.monotonic() of its first accepted message
     _runner: web.AppRunner | None = None
     _session: aiohttp.ClientSession | None = field(default=None, repr=False)
 
@@ -69,6 +77,8 @@ class CountingProxy:
             body = await answer.read()
             if answer.status == 200 and request.path.endswith("/sendMessage"):
                 self.sent += 1
+                if self.first_at is None:
+                    self.first_at = time.monotonic()
             return web.Response(body=body, status=answer.status, content_type="application/json")
 
 
@@ -85,13 +95,27 @@ class Fleet:
             m.chat_id for m in self.tg.sent if m.method == "sendMessage" and m.chat_id in CHATS
         )
 
+    def senders(self) -> list[int]:
+        """The processes (their indexes) that got at least one message accepted."""
+        return [n for n, proxy in enumerate(self.proxies) if proxy.sent]
+
+    def no_tracebacks(self) -> None:
+        for process in self.processes:
+            assert "Traceback" not in process.output(), process.output()
+
 
 @asynccontextmanager
-async def fleet(tmp_path: Path, count: int, rate: int) -> AsyncIterator[Fleet]:
+async def fleet(
+    tmp_path: Path, count: int, rate: int, server_rate: int | None = None
+) -> AsyncIterator[Fleet]:
     """``count`` bot processes in webhook mode (so none polls), all on the test's PostgreSQL
-    database, each sending at most ``rate`` messages a second through its own proxy."""
+    database, configured to send at most ``rate`` messages a second, each through its own
+    proxy (which counts what that process sent). The fake server answers 429 beyond
+    ``server_rate`` messages a second of all the processes together."""
     url = database_url(tmp_path)
     async with FakeTelegram() as tg:
+        if server_rate is not None:
+            tg.rate_limit(per_second=server_rate)
         proxies = [CountingProxy(f"http://127.0.0.1:{tg.port}") for _ in range(count)]
         processes: list[BotProcess] = []
         try:
@@ -175,9 +199,15 @@ async def all_sent(url: str, processes: list[BotProcess], timeout: float) -> Non
         await asyncio.sleep(0.5)
 
 
-async def test_three_processes_deliver_2000_reminders_exactly_once(tmp_path: Path) -> None:
-    async with fleet(tmp_path, count=3, rate=250) as f:
+@pytest.mark.parametrize("count", [2, 3])
+async def test_one_elected_process_sends_2000_reminders_exactly_once_within_the_rate(
+    tmp_path: Path, count: int
+) -> None:
+    # Each process would send at 200/s: two or three of them would run into the server's
+    # 250/s at once; one elected dispatcher never does.
+    async with fleet(tmp_path, count=count, rate=200, server_rate=250) as f:
         assert await queue_reminders(f.url) == RECIPIENTS
+        queued_at = time.monotonic()  # committed; no bot was told
         assert await queue_reminders(f.url) == 0  # a second tick queues nothing
 
         await wait_until(lambda: len(f.delivered()) == RECIPIENTS, *f.processes, timeout=120)
@@ -187,25 +217,40 @@ async def test_three_processes_deliver_2000_reminders_exactly_once(tmp_path: Pat
         delivered = f.delivered()
         assert set(delivered) == set(CHATS)
         assert [chat for chat, n in delivered.items() if n != 1] == []
-        shares = [proxy.sent for proxy in f.proxies]
-        assert sum(shares) >= RECIPIENTS and all(share > 0 for share in shares), shares
-        for process in f.processes:
-            assert "Traceback" not in process.output(), process.output()
+        assert f.tg.too_many_requests == 0
+        [sender] = f.senders()  # exactly one process sent, all of it
+        assert f.proxies[sender].sent == RECIPIENTS
+        first_at = f.proxies[sender].first_at
+        assert first_at is not None and first_at - queued_at < 2.0  # its 1-second poll found them
+        elected = [p.output().count("event=dispatcher_elected") for p in f.processes]
+        assert elected == [int(n == sender) for n in range(count)]
+        f.no_tracebacks()
 
 
-async def test_killing_a_process_mid_fan_out_loses_nothing(tmp_path: Path) -> None:
-    async with fleet(tmp_path, count=2, rate=100) as f:
+async def test_killing_the_sending_process_mid_fan_out_hands_over_and_loses_nothing(
+    tmp_path: Path,
+) -> None:
+    async with fleet(tmp_path, count=3, rate=100, server_rate=250) as f:
         assert await queue_reminders(f.url) == RECIPIENTS
         await wait_until(lambda: len(f.delivered()) >= 300, *f.processes, timeout=120)
-        busiest = max(range(2), key=lambda n: f.proxies[n].sent)  # surely holding rows
-        victim, survivor = f.processes[busiest], f.processes[1 - busiest]
+        [leader] = f.senders()
+        victim = f.processes[leader]
+        survivors = [p for n, p in enumerate(f.processes) if n != leader]
         victim.proc.kill()  # SIGKILL: no clean shutdown, its claimed rows stay leased
         await victim.proc.wait()
+        killed_at = time.monotonic()
         sent_before_kill = len(f.delivered())
         assert sent_before_kill < RECIPIENTS  # it really died mid-way
 
-        await wait_until(lambda: len(f.delivered()) == RECIPIENTS, survivor, timeout=180)
-        await all_sent(f.url, [survivor], timeout=60)
+        await wait_until(lambda: len(f.senders()) == 2, *survivors, timeout=30)
+        [successor] = [n for n in f.senders() if n != leader]
+        first_at = f.proxies[successor].first_at
+        assert first_at is not None
+        failover = first_at - killed_at
+        assert failover < RETRY_SECONDS + 3.0, failover  # its next try of the lock, and a claim
+
+        await wait_until(lambda: len(f.delivered()) == RECIPIENTS, *survivors, timeout=180)
+        await all_sent(f.url, survivors, timeout=60)
         await asyncio.sleep(1.0)
 
         delivered = f.delivered()
@@ -214,3 +259,7 @@ async def test_killing_a_process_mid_fan_out_loses_nothing(tmp_path: Path) -> No
         # At least once: only what the killed process had on the wire can come again.
         assert len(twice) <= Limits().in_flight, twice
         assert all(n <= 2 for n in delivered.values())
+        assert len(f.senders()) == 2  # the third process never sent: one dispatcher at a time
+        assert f.tg.too_many_requests == 0
+        for process in survivors:
+            assert "Traceback" not in process.output(), process.output()
