@@ -47,6 +47,12 @@ class Context:
     def is_admin(self, channel: str, user_id: str) -> bool:
         return user_id in self.admins.get(channel, frozenset())
 
+    def admin_accounts(self) -> list[tuple[str, str]]:
+        """(channel, user id) of every admin to notify: Telegram's, and Zalo's when the Zalo
+        channel is on (admin groups come from the database: ``repo.admin_chats``)."""
+        channels = ["telegram", *(["zalo"] if self.config.zalo.enabled else [])]
+        return [(c, user) for c in channels for user in sorted(self.admins.get(c, ()))]
+
     def deep_link(self, payload: str) -> str:
         return f"https://t.me/{self.bot_username}?start={payload}"
 

@@ -96,13 +96,6 @@ async def open_runtime(
     return Runtime(ctx=ctx, engine=engine, core=Core(ctx))
 
 
-def admin_recipients(ctx: Context) -> list[tuple[str, str]]:
-    recipients = [(CHANNEL, str(a)) for a in sorted(ctx.config.admins)]
-    if ctx.config.zalo.enabled:
-        recipients += [(ZALO, a) for a in sorted(ctx.config.zalo.admins)]
-    return recipients
-
-
 async def start_zalo(runtime: Runtime, webhook: bool = False) -> Sender:
     """Start the Zalo channel (polling, or its webhook server); returns its outbox sender.
     ``Runtime.stop_background`` stops it."""
@@ -166,7 +159,7 @@ def start_dispatcher(
             per_chat_per_second=delivery.per_chat_per_second,
             max_attempts=delivery.max_attempts,
         ),
-        admin_chats=lambda: admin_recipients(ctx),
+        admin_chats=ctx.admin_accounts,
         only_chats=only_chats,
         channel_rates={ZALO: ctx.config.zalo.messages_per_second},
     )

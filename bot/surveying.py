@@ -308,9 +308,7 @@ async def _forward_feedback(
     it: the text names the point, the day, the rating and the comment, nothing else."""
     now = ctx.now()
     text = T.feedback_admin(point.name, rating, comment, response.day)
-    recipients = [("telegram", str(a)) for a in sorted(ctx.admins.get("telegram", ()))]
-    if ctx.config.zalo.enabled:
-        recipients += [("zalo", a) for a in sorted(ctx.admins.get("zalo", ()))]
+    recipients = ctx.admin_accounts()
     recipients += [(c.channel, c.chat_id) for c in await repo.admin_chats(session)]
     rows = [
         {

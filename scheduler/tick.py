@@ -96,7 +96,7 @@ async def _overdue_to_admins(
     names = [u.name for u in await missing_units(session, ctx.catalogue, round_)]
     if not names:
         return 0
-    recipients = [("telegram", str(a)) for a in sorted(ctx.admins.get("telegram", ()))]
+    recipients = ctx.admin_accounts()  # Zalo's admins too, when Zalo is on
     recipients += [(c.channel, c.chat_id) for c in await repo.admin_chats(session)]
     parts = overdue_admin_texts(round_.title, names)
     return await repo.enqueue(
