@@ -20,16 +20,46 @@ database (goal: all N, each once).
 
     python -m bench.load [--citizens 1000] [--profile FILE.prof]
 
-What limits the survey bot (measured with cProfile and pyinstrument, ``--profile``): with
-the core replaced by a stub that answers at once, the bot keeps pace with the echo bot;
-all the difference is the core's one transaction per message on SQLite: BEGIN IMMEDIATE,
-4 to 8 statements through the SQLAlchemy ORM and aiosqlite (each a round trip to
-aiosqlite's thread), COMMIT — about 3 ms for an answer and 7 ms for the last one (which
-counts and aggregates) on an idle machine, spread evenly over the statements, none of them
-a hot spot. Handling updates concurrently (in order per person) gained nothing: every
-transaction holds SQLite's one write lock. What did help: the outbox dispatcher used to be
-woken after every message, and its claim (a write transaction of its own) then competed for
-that lock; it is now woken only when a message queued something.
+It also prints each bot's CPU time per update (all its threads, from /proc): both bots are
+CPU-bound in one process, so the ratio of rates is roughly the inverse ratio of CPU times.
+
+What limits the survey bot (measured with cProfile, ``--profile``, and an in-process loop
+calling ``Core.handle``). Before issue 9 it used about 7.5 ms of CPU per update to the echo
+bot's 1.6 ms (ratio 0.16–0.20): a message was one SQLite transaction of 6 to 12 statements,
+and aiosqlite makes three or four trips to its thread per statement driven by SQLAlchemy
+(create the cursor, execute, fetch, close; about 65 µs of CPU each): 26 trips a message.
+What was done, in the order it paid:
+
+* one trip per statement (``db.session.OneTripCursor``), and none for the pool's rollback
+  of a connection that is not in a transaction: 26 trips to 8, a third of the core's CPU;
+* fewer statements: the member lookup also reads the conversation and the open survey
+  response (``repo.member_and_conversation``, one query for three), the conversation is
+  read once per transaction and saved with one plain UPDATE rather than through the ORM's
+  unit of work, and the hot statements are built once (building a statement and its cache
+  key costs more than running it). A survey answer is now BEGIN, SELECT, UPDATE, COMMIT;
+* group commit (``db.session.Transactions``) with updates of different people handled at
+  once, each person's in order (``bot.telegram_channel.PerPersonUpdates``, 8 at once): the
+  messages that arrive while a transaction runs share the next one. Alone the two gain
+  nothing (every transaction waits for SQLite's one write lock); with the above they take
+  the core from about 2.3 to 1.5–2 ms of CPU a message.
+
+The core (in process, without the Bot API) went from 4.3 to about 1.7 ms of CPU a message;
+the survey bot from about 100 to 170–200 updates/s and 5–6 ms of CPU an update, a ratio of
+about 0.31: the goal of 0.5 is not reached.
+Where the rest goes: python-telegram-bot and httpx as for the echo bot, plus the inline
+keyboards of the rating questions (built, sent, parsed back in the returned Message), plus
+handling updates at once: httpcore's connection pool checks every idle connection on each
+request, so its cost grows with the connections open; 8 at once was the best measured (16,
+32 and 64 did no better, 64 worse). The echo bot is fastest one update at a time, PTB's
+default (``--echo-concurrent 8`` or ``32``: slower, more CPU per update), so it is left so.
+Ideas measured and left: more updates at once (above); ``PRAGMA``s (``synchronous=NORMAL``
+in WAL already writes no fsync at commit; it is kept for durability across a crash). Not
+done: the survey's last message (count, aggregate) still takes 8 statements, and its first
+6; a SQLite driver running statements on the event loop itself would save the remaining
+trips but would block the loop whenever another process holds the write lock.
+
+The machine matters: with 2 CPUs, the fake server takes most of one, so the figures move
+with whatever else runs (±20 % between runs on a busy machine).
 """
 
 from __future__ import annotations
@@ -183,8 +213,9 @@ secret = "a-load-secret-of-enough-length"
     return path
 
 
-def echo_bot(base_url: str, file_url: str) -> None:
-    """A bare python-telegram-bot echo bot: the yardstick for the survey bot."""
+def echo_bot(base_url: str, file_url: str, concurrent: int = 1) -> None:
+    """A bare python-telegram-bot echo bot: the yardstick for the survey bot. PTB's defaults
+    (one update at a time) are its fastest: with ``concurrent`` > 1 it is slower."""
     from telegram import Update
     from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
@@ -193,9 +224,22 @@ def echo_bot(base_url: str, file_url: str) -> None:
         if message is not None and message.text:
             await context.bot.send_message(message.chat_id, message.text)
 
-    app = ApplicationBuilder().token(TOKEN).base_url(base_url).base_file_url(file_url).build()
+    builder = ApplicationBuilder().token(TOKEN).base_url(base_url).base_file_url(file_url)
+    if concurrent > 1:
+        builder = builder.concurrent_updates(concurrent)
+    app = builder.build()
     app.add_handler(MessageHandler(filters.TEXT, echo))
     app.run_polling(stop_signals=(signal.SIGINT, signal.SIGTERM), close_loop=True)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, all threads) the process has used so far (Linux); 0 where
+    unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_memory_mib(pid: int) -> float:
@@ -211,8 +255,9 @@ def peak_memory_mib(pid: int) -> float:
 
 def drive(
     conn: Connection, argv: list[str], log: Path, citizens: int, first: int, echo: bool
-) -> tuple[Run, float]:
-    """Start a bot process, let the citizens loose on it, stop it; (the run, peak MiB)."""
+) -> tuple[Run, float, float]:
+    """Start a bot process, let the citizens loose on it, stop it; (the run, peak MiB, CPU
+    seconds the bot used during the run)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CCHC_")}
     env["PYTHONUNBUFFERED"] = "1"
     with log.open("ab") as out:
@@ -220,8 +265,10 @@ def drive(
     try:
         conn.send(("polling",))
         conn.recv()
+        cpu_before = cpu_seconds(bot.pid)
         conn.send(("run", citizens, first, echo))
         run: Run = conn.recv()
+        cpu = cpu_seconds(bot.pid) - cpu_before
         peak = peak_memory_mib(bot.pid)
     finally:
         bot.send_signal(signal.SIGTERM)
@@ -230,7 +277,7 @@ def drive(
         except subprocess.TimeoutExpired:
             bot.kill()
             bot.wait()
-    return run, peak
+    return run, peak, cpu
 
 
 def counted(database: Path) -> tuple[int, int, int]:
@@ -246,22 +293,30 @@ def counted(database: Path) -> tuple[int, int, int]:
     return int(responses), int(people), int(aggregated)
 
 
-def report(citizens: int, survey: Run, echo: Run, memory: tuple[float, float], count: Any) -> str:
+def report(
+    citizens: int,
+    survey: Run,
+    echo: Run,
+    memory: tuple[float, float],
+    cpu: tuple[float, float],
+    count: Any,
+) -> str:
     responses, people, aggregated = count
     ratio = survey.rate / echo.rate
 
-    def row(name: str, run: Run, peak: float) -> str:
+    def row(name: str, run: Run, peak: float, seconds: float) -> str:
         return (
             f"  {name:<11} {run.rate:8.1f} updates/s   p50 {1000 * run.latency(0.5):7.1f} ms"
             f"   p95 {1000 * run.latency(0.95):7.1f} ms   peak memory {peak:5.0f} MiB"
+            f"   CPU {1000 * seconds / run.updates:4.2f} ms/update"
         )
 
     return "\n".join(
         [
             f"bench/load.py — {citizens} citizens, each a survey of 5 messages at once "
             f"({survey.updates} updates per bot), fake Bot API server in its own process",
-            row("survey bot", survey, memory[0]),
-            row("echo bot", echo, memory[1]),
+            row("survey bot", survey, memory[0], cpu[0]),
+            row("echo bot", echo, memory[1], cpu[1]),
             f"  ratio       {ratio:.2f} (survey bot / echo bot; goal >= 0.5)",
             f"  counted     {responses} responses of {people} citizens, {aggregated} in the "
             f"aggregates (goal {citizens}); unexpected replies: survey {survey.wrong}, "
@@ -279,10 +334,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--bot-module", default="bot.cli", help="run this module as the survey bot (profiling)"
     )
+    parser.add_argument(
+        "--echo-concurrent",
+        type=int,
+        default=1,
+        metavar="N",
+        help="let the echo bot handle N updates at once (PTB's concurrent_updates)",
+    )
     parser.add_argument("--echo-bot", nargs=2, metavar=("BASE_URL", "FILE_URL"), help="internal")
     args = parser.parse_args(argv)
     if args.echo_bot:
-        echo_bot(*args.echo_bot)
+        base_url, file_url = args.echo_bot
+        echo_bot(base_url, file_url, concurrent=args.echo_concurrent)
         return 0
 
     context = multiprocessing.get_context("spawn")
@@ -295,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
             folder = Path(name)
             config = write_config(folder, base_url, file_url)
             log = folder / "bots.log"
-            survey, survey_peak = drive(
+            survey, survey_peak, survey_cpu = drive(
                 ours,
                 [
                     sys.executable,
@@ -316,9 +379,13 @@ def main(argv: list[str] | None = None) -> int:
                 echo=False,
             )
             count = counted(folder / "load.sqlite3")
-            echo, echo_peak = drive(
+            echo, echo_peak, echo_cpu = drive(
                 ours,
-                [sys.executable, "-m", "bench.load", "--echo-bot", base_url, file_url],
+                [
+                    sys.executable,
+                    *("-m", "bench.load", "--echo-bot", base_url, file_url),
+                    *("--echo-concurrent", str(args.echo_concurrent)),
+                ],
                 log,
                 args.citizens,
                 ECHO_FIRST,
@@ -330,7 +397,16 @@ def main(argv: list[str] | None = None) -> int:
         server.join(timeout=10)
         if server.is_alive():
             server.terminate()
-    print(report(args.citizens, survey, echo, (survey_peak, echo_peak), count))
+    print(
+        report(
+            args.citizens,
+            survey,
+            echo,
+            (survey_peak, echo_peak),
+            (survey_cpu, echo_cpu),
+            count,
+        )
+    )
     problems = [line for line in said.splitlines() if " ERROR " in line or "Traceback" in line]
     for line in problems[:10]:
         print("  log: " + line)

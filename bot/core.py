@@ -1,7 +1,8 @@
 """The router: one Inbound in, the Outbound replies out, whatever the platform.
 
 Each inbound is handled in one database transaction: the conversation state and any
-accepted answer are committed together before a reply is returned to the adapter.
+accepted answer are committed together before a reply is returned to the adapter. On SQLite
+the inbounds arriving together share that transaction (``db.session.Transactions``).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +25,7 @@ from bot.registration import INVITE_PREFIX, accept_invitation, register_group
 from bot.render import parse_button, say, tell
 from bot.rounds_admin import round_command
 from db import repo
+from db.session import Transactions
 from scheduler.reminders import REPORT_BUTTON_DATA, enqueue_round_reminders, manual_step
 from surveys.conversation import Input, Pressed, Text
 
@@ -86,6 +89,8 @@ def _error_text(language_code: str | None) -> str:
 class Core:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        # one transaction per inbound; on SQLite, those arriving together share one
+        self.transactions = Transactions(ctx.sessions)
         # Channels without deep links (Zalo): there, a private message that is exactly a
         # payload ("s-mc-huyen", "i-…", "r-…") counts as ``/start <payload>``.
         self.typed_payloads: set[str] = set()
@@ -94,9 +99,8 @@ class Core:
         """Answer one inbound; never raises (a failure is logged and told in Vietnamese)."""
         inbound = without_nul(inbound)
         try:
-            async with self.ctx.sessions.begin() as session:
-                replies = await self._route(session, inbound)
-            if session.info.get(repo.QUEUED):
+            replies, info = await self.transactions.run(partial(self._route, inbound=inbound))
+            if info.get(repo.QUEUED):
                 self.ctx.notify_outbox()  # else its claim would only compete for the lock
             return replies
         except Exception:

@@ -57,7 +57,10 @@ class Person:
 
 
 async def identify(ctx: Context, session: AsyncSession, inbound: Inbound) -> Person:
-    member = await repo.member_of(session, inbound.channel, inbound.user_id)
+    """Who sent ``inbound``. Most messages come from citizens in the middle of a survey:
+    their member lookup also reads the conversation the core looks at next
+    (``repo.member_and_conversation``), so that costs no query of its own."""
+    member = await repo.member_and_conversation(session, inbound.channel, inbound.user_id)
     unit = ctx.catalogue.org.unit(member.unit_code) if member is not None else None
     first: tuple[str, str] | None = None
     if member is not None and member.person_id is not None and member.person_id != member.id:

@@ -20,7 +20,7 @@ from telegram.ext import Application, ApplicationBuilder
 from bot.config import Config, ConfigError
 from bot.context import Clock, Context, system_clock
 from bot.core import Core
-from bot.telegram_channel import CHANNEL, TelegramSender, add_handlers
+from bot.telegram_channel import CHANNEL, PerPersonUpdates, TelegramSender, add_handlers
 from db import repo
 from db.migrate import upgrade
 from db.session import is_sqlite, make_engine, make_sessionmaker
@@ -233,6 +233,7 @@ def build_application(
         .token(token)
         .base_url(config.telegram.base_url)
         .base_file_url(config.telegram.base_file_url)
+        .concurrent_updates(PerPersonUpdates())
         .post_init(post_init)
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)

@@ -12,11 +12,19 @@ import logging
 import os
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
+from typing import Any
 
 from telegram import Bot as TelegramBot
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
-from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    BaseUpdateProcessor,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from bot.core import Core
 from bot.messages import Button, Inbound, Outbound
@@ -34,6 +42,8 @@ REPLY_PAUSE = 0.5  # seconds before the second try, twice that before the third
 REPLY_MAX_WAIT = 10.0  # a 429 asking to wait longer is not waited for
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
+CONCURRENT_UPDATES = 8  # updates of different people handled at once (PerPersonUpdates)
+QUEUED_UPDATES = 10_000  # PTB's own limit there: updates waiting for their turn
 
 
 def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
@@ -112,6 +122,60 @@ class TelegramSender:
             raise SendError("transient", str(exc) or type(exc).__name__) from exc
         except TelegramError as exc:
             raise SendError("transient", str(exc)) from exc
+
+
+class PerPersonUpdates(BaseUpdateProcessor):
+    """Updates of different people handled at once (at most ``running`` at a time), each
+    person's one after the other in the order they came (an answer is handled only once the
+    one before it is replied to).
+
+    One at a time (PTB's default), the bot waits for each reply to reach Telegram and each
+    commit before it looks at the next update; at once, the waits overlap and the core's
+    transactions group into one commit on SQLite (``db.session.Transactions``).
+
+    An update first waits for its person's turn, then for one of the ``running`` slots: an
+    update queued behind the same person's previous one holds no slot, so one person's
+    burst never holds up the others. (PTB's own limit, which would be taken before the
+    person's turn, is set high enough never to bind.)
+    """
+
+    def __init__(self, running: int = CONCURRENT_UPDATES) -> None:
+        super().__init__(max_concurrent_updates=QUEUED_UPDATES)
+        self._slots = asyncio.Semaphore(running)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._users: dict[int, int] = {}  # how many updates hold or wait for each lock
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        # PTB starts the updates' tasks in order and they reach this point in order, so
+        # each person's lock (FIFO) is taken in arrival order.
+        key = _person_of(update)
+        if key is None:
+            async with self._slots:
+                await coroutine
+            return
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with lock, self._slots:
+                await coroutine
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key], self._locks[key]
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+
+def _person_of(update: object) -> int | None:
+    """Whose conversation an update belongs to: its sender (else its chat)."""
+    if not isinstance(update, Update):
+        return None
+    who = update.effective_user or update.effective_chat
+    return who.id if who is not None else None
 
 
 def inbound_of(update: Update) -> Inbound | None:

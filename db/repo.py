@@ -6,12 +6,26 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, select, text, update
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    delete,
+    event,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm.attributes import set_committed_value
 
 from db.models import (
     AdminChat,
@@ -22,6 +36,7 @@ from db.models import (
     Submission,
     SubmissionValue,
     SurveyDailyCount,
+    SurveyResponse,
     Unit,
 )
 
@@ -61,12 +76,42 @@ async def insert_ignore(
 # transaction starts with BEGIN IMMEDIATE, so writers already take turns.
 
 
+# session.info keys for what the current transaction already knows: the locks it holds,
+# and the conversations it has read (key -> row, or None when there is none). Forgotten when
+# the transaction or a savepoint ends (a savepoint rolled back gives back locks and rows).
+_LOCKS = "locks_held"
+_CONVERSATIONS_READ = "conversations_read"
+_HELD = "rows_held"  # rows read ahead, kept alive for session.get to find
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None or transaction.nested:  # not a flush's own inner one
+        session.info.pop(_LOCKS, None)
+        session.info.pop(_CONVERSATIONS_READ, None)
+        session.info.pop(_HELD, None)
+
+
+def _locks(session: AsyncSession) -> set[str]:
+    held: set[str] = session.info.setdefault(_LOCKS, set())
+    return held
+
+
+def _conversations_read(session: AsyncSession) -> dict[tuple[str, str], Conversation | None]:
+    read: dict[tuple[str, str], Conversation | None] = session.info.setdefault(
+        _CONVERSATIONS_READ, {}
+    )
+    return read
+
+
 async def lock(session: AsyncSession, name: str) -> None:
-    """Wait for the lock ``name``, held until this transaction ends (PostgreSQL only)."""
-    if dialect_of(session) == "postgresql":
+    """Wait for the lock ``name``, held until this transaction ends (PostgreSQL only).
+    Taking it again in the same transaction costs nothing."""
+    if dialect_of(session) == "postgresql" and name not in _locks(session):
         await session.execute(
             text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": name}
         )
+        _locks(session).add(name)
 
 
 async def try_lock(session: AsyncSession, name: str) -> bool:
@@ -112,6 +157,44 @@ async def sync_units(session: AsyncSession, units: Iterable[Any]) -> None:
     for code, row in existing.items():
         if code not in seen:
             row.active = False
+
+
+# Built once: building a statement and its cache key costs more CPU than running it.
+_MEMBER_AND_CONVERSATION = (
+    select(Member, Conversation, SurveyResponse)
+    .select_from(select(literal_column("1").label("one")).subquery("me"))
+    .outerjoin(
+        Member,
+        (Member.channel == bindparam("channel")) & (Member.user_id == bindparam("user_id")),
+    )
+    .outerjoin(
+        Conversation,
+        (Conversation.channel == bindparam("channel"))
+        & (Conversation.user_id == bindparam("user_id")),
+    )
+    .outerjoin(SurveyResponse, SurveyResponse.id == Conversation.state["rid"].as_integer())
+)
+
+
+async def member_and_conversation(
+    session: AsyncSession, channel: str, user_id: str
+) -> Member | None:
+    """``member_of``, reading in the same query what the core reads next for a citizen in
+    the middle of a survey: the conversation kept under this account and the survey
+    response it is filling in (``rid`` in a survey's state).
+
+    The conversation (or that there is none) is kept in the session's info, where
+    ``conversation`` finds it without a query; the response is held there too, so that
+    ``session.get`` finds it in the session. A survey answer costs one query here instead
+    of three. The person's lock is taken first, as ``conversation`` does.
+    """
+    await lock_person(session, channel, user_id)
+    params = {"channel": channel, "user_id": user_id}
+    member, conv, response = (await session.execute(_MEMBER_AND_CONVERSATION, params)).one()
+    _conversations_read(session)[channel, user_id] = conv
+    if response is not None:  # the session holds its rows weakly
+        session.info.setdefault(_HELD, []).append(response)
+    return member
 
 
 async def member_of(session: AsyncSession, channel: str, user_id: str) -> Member | None:
@@ -205,11 +288,28 @@ async def previous_values(
 # --------------------------------------------------------------------------- conversations
 
 
+# The conversations table, for plain statements (no ORM unit of work): see save_conversation.
+_CONVERSATIONS = cast(Table, Conversation.__table__)
+_THE_CONVERSATION = (_CONVERSATIONS.c.channel == bindparam("key_channel")) & (
+    _CONVERSATIONS.c.user_id == bindparam("key_user_id")
+)
+_INSERT_CONVERSATION = insert(_CONVERSATIONS)
+_UPDATE_CONVERSATION = update(_CONVERSATIONS).where(_THE_CONVERSATION)
+_DELETE_CONVERSATION = delete(_CONVERSATIONS).where(_THE_CONVERSATION)
+
+
 async def conversation(session: AsyncSession, channel: str, user_id: str) -> Conversation | None:
     """The person's conversation, read after taking the person's lock (``lock_person``), so
-    what this transaction then writes is based on the latest committed state."""
+    what this transaction then writes is based on the latest committed state.
+
+    Read once per transaction: the row (or that there is none) is kept in the session's
+    info, and ``save_conversation`` keeps it up to date there."""
     await lock_person(session, channel, user_id)
-    return await session.get(Conversation, (channel, user_id))
+    read = _conversations_read(session)
+    key = (channel, user_id)
+    if key not in read:
+        read[key] = await session.get(Conversation, key)
+    return read[key]
 
 
 async def save_conversation(
@@ -220,19 +320,30 @@ async def save_conversation(
     state: dict[str, Any] | None,
     now: datetime,
 ) -> None:
-    await lock_person(session, channel, user_id)
-    row = await session.get(Conversation, (channel, user_id))
+    """Store (or with ``state`` None, end) the person's conversation.
+
+    One plain INSERT, UPDATE or DELETE, run at once rather than at the next flush: the
+    ORM's unit of work costs more CPU than the statement (a conversation is saved on every
+    message). The row in the session is kept as written."""
+    row = await conversation(session, channel, user_id)
+    key = {"key_channel": channel, "key_user_id": user_id}
     if state is None:
         if row is not None:
-            await session.delete(row)
+            await session.execute(_DELETE_CONVERSATION, key)
+            session.expunge(row)
+            _conversations_read(session)[channel, user_id] = None
         return
+    state = copy.deepcopy(state)  # the caller's dict may change after this
+    values = {"kind": kind, "state": state, "updated_at": now, "nudged_at": None}
     if row is None:
-        session.add(
-            Conversation(channel=channel, user_id=user_id, kind=kind, state=state, updated_at=now)
+        await session.execute(
+            _INSERT_CONVERSATION, {"channel": channel, "user_id": user_id, **values}
         )
-    else:
-        row.kind, row.updated_at, row.nudged_at = kind, now, None
-        row.state = copy.deepcopy(state)  # a new object, so the JSON column is seen as changed
+        _conversations_read(session).pop((channel, user_id), None)  # read it back if asked
+        return
+    await session.execute(_UPDATE_CONVERSATION, {**key, **values})
+    for name, value in values.items():
+        set_committed_value(row, name, value)
 
 
 # --------------------------------------------------------------------------- surveys

@@ -99,7 +99,8 @@ class PostgresLock:
 
     async def close(self) -> None:
         try:
-            await asyncio.wait_for(self.connection.close(), CHECK_TIMEOUT)
+            async with asyncio.timeout(CHECK_TIMEOUT):
+                await self.connection.close()
         except Exception:  # a broken or unreachable server: drop the socket instead
             with contextlib.suppress(Exception):
                 await self.connection.invalidate()
@@ -199,7 +200,10 @@ class Election:
 
     async def _still_holds(self, session: LockSession) -> bool:
         try:
-            held = await asyncio.wait_for(session.holds_lock(), self.check_timeout)
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow the
+            # cancellation that arrives as the check finishes, and the term never ends
+            async with asyncio.timeout(self.check_timeout):
+                held = await session.holds_lock()
         except Exception as exc:  # a timeout, a closed connection, a restarted server
             reason = type(exc).__name__
         else:
