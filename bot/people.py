@@ -61,6 +61,9 @@ async def identify(ctx: Context, session: AsyncSession, inbound: Inbound) -> Per
     their member lookup also reads the conversation the core looks at next
     (``repo.member_and_conversation``), so that costs no query of its own."""
     member = await repo.member_and_conversation(session, inbound.channel, inbound.user_id)
+    if member is not None and member.unreachable_at is not None:
+        # They wrote to the bot, so it can reach them again: reminders resume.
+        member.unreachable_at = None
     unit = ctx.catalogue.org.unit(member.unit_code) if member is not None else None
     first: tuple[str, str] | None = None
     if member is not None and member.person_id is not None and member.person_id != member.id:

@@ -196,6 +196,17 @@ async def test_blocked_members_are_unreachable_and_the_admins_told_once(bot: Bot
     assert reminders_per_chat(bot) == Counter(dict.fromkeys(chats[3:], 2))
     assert len([m for m in bot.tg.sent_to(ADMIN) if "chặn bot" in m.body]) == 3
 
+    # One of them unblocks the bot and writes to it: reachable again, reminded again.
+    back = blocked[0]
+    bot.tg.unblock(back)
+    await bot.say(back, "/help")
+    [member] = await bot.scalars(select(Member).where(Member.user_id == str(back)))
+    assert member.unreachable_at is None
+    bot.clock.advance(days=1)
+    assert "Đã xếp 6 lời nhắc" in texts(await bot.say(ADMIN, "/nhacnho"))
+    await deliver_all(bot)
+    assert reminders_per_chat(bot)[back] == 1
+
 
 async def test_a_lost_answer_repeats_that_one_message(bot: Bot) -> None:
     chats = await add_members(bot, 6)
