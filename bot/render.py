@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from bot import i18n
 from bot.messages import Button, Outbound
 from bot.people import Person
 from surveys.conversation import Reply
@@ -44,7 +45,12 @@ def say(chat_id: str, *texts: str, language: str = "vi") -> list[Outbound]:
     return [Outbound(chat_id, text, language=language) for text in texts]
 
 
+def say_in(chat_id: str, language: str, message: str, **values: object) -> list[Outbound]:
+    """An ``N_`` sentence in ``language``, translated then filled in."""
+    text = i18n.translate(language, message)
+    return say(chat_id, text.format(**values) if values else text, language=language)
+
+
 def tell(person: Person, message: str, **values: object) -> list[Outbound]:
-    """An ``N_`` sentence for a citizen (officials: Vietnamese), translated then filled in."""
-    text = person.tr(message)
-    return say(person.chat_id, text.format(**values) if values else text, language=person.language)
+    """An ``N_`` sentence for a citizen in their language (officials: Vietnamese)."""
+    return say_in(person.chat_id, person.language, message, **values)

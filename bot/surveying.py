@@ -32,7 +32,7 @@ from bot.context import Context, new_token
 from bot.messages import Outbound
 from bot.people import Person
 from bot.registration import token_hash
-from bot.render import outbound, say, tell
+from bot.render import outbound, say, say_in, tell
 from db import repo
 from db.models import Conversation, SurveyLink, SurveyResponse
 from surveys import survey_flow
@@ -125,10 +125,6 @@ async def begin(
     questionnaire = ctx.catalogue.questionnaires[point.questionnaire]
     lang = survey_flow.initial_language(questionnaire, link_language, person.platform_language)
 
-    def told(message: str, **values: object) -> list[Outbound]:
-        text = i18n.translate(lang, message).format(**values)
-        return say(person.chat_id, text, language=lang)
-
     current = await repo.conversation(session, *person.conversation_key)
     if current is not None and current.kind != KIND:
         return say(person.chat_id, T.SURVEY_BUSY_REPORT)
@@ -144,9 +140,11 @@ async def begin(
         )
     )
     if (started or 0) >= ctx.config.survey.max_starts_per_hour:
-        return told(T.SURVEY_TOO_MANY)
+        return say_in(person.chat_id, lang, T.SURVEY_TOO_MANY)
     if await _counted(session, point.code, respondent, today):
-        return told(T.SURVEY_ALREADY_COUNTED, point=point.name_in(lang))
+        return say_in(
+            person.chat_id, lang, T.SURVEY_ALREADY_COUNTED, point=point.name_in(lang)
+        )
     # A survey this person left unfinished is abandoned now: it never counts.
     await session.execute(
         update(SurveyResponse)
@@ -214,8 +212,7 @@ async def proceed(
             response.status = "expired"
         await repo.save_conversation(session, *person.conversation_key, KIND, None, now)
         lang = survey_flow.language_of(state["m"])
-        text = i18n.translate(lang, T.SURVEY_EXPIRED).format(minutes=minutes)
-        return say(person.chat_id, text, language=lang)
+        return say_in(person.chat_id, lang, T.SURVEY_EXPIRED, minutes=minutes)
     step = survey_flow.step(questionnaire, point, state["m"], given)
     lang = survey_flow.language_of(step.state or state["m"])
     if step.done is None:
