@@ -39,7 +39,7 @@ from db.session import make_engine, make_sessionmaker
 from tests.e2e.test_delivery import add_members, deliver_all, reminders_per_chat
 from tests.e2e.test_fanout_kill import start_bot
 from tests.fakes.telegram_api import FakeTelegram, SentMessage
-from tests.harness import ADMIN, VN, Bot, FakeClock, texts, write_config
+from tests.harness import ADMIN, VN, Bot, FakeClock, texts, wait_until, write_config
 
 LAND = "s-dkdd-huyen"  # questionnaire tthc, field fixed: three ratings and a comment
 LAND_NAME = "Chi nhánh Văn phòng Đăng ký đất đai huyện Long Phú"
@@ -128,8 +128,8 @@ async def test_a_server_down_longer_than_the_retries_loses_replies_not_answers(
     assert "Câu 1/4" in first.body
     bot.tg.fail("sendMessage", 503, times=REPLY_ATTEMPTS)  # every try of the next reply
     bot.tg.user_sends(citizen, "4")
-    await bot.idle()
-    await asyncio.sleep(REPLY_ATTEMPTS * 0.5)
+    # The tries are spread over REPLY_PAUSE * (1 + 2) seconds: wait for the last one to fail.
+    await wait_until(lambda: bool(errors(caplog)), timeout=30)
     await bot.idle()
     assert bot.new_to(citizen) == []  # the person saw nothing …
     [response] = await bot.scalars(select(SurveyResponse))
