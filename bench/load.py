@@ -9,54 +9,45 @@ What runs, each in a process of its own:
 * the survey bot: ``python -m bot.cli --config CFG run``, the real command, long polling the
   fake server, on a fresh SQLite file;
 * then, on the same server in the same run, a bare python-telegram-bot echo bot (one
-  ``MessageHandler`` that sends the text back, ``run_polling`` with the same defaults),
-  driven the same way with the same five messages per citizen.
+  ``MessageHandler`` that sends the text back, ``run_polling`` with PTB's defaults), driven
+  the same way with the same five messages per citizen: the yardstick of the issue;
+* then the same echo bot making its requests as the survey bot does, with aiohttp
+  (``bot.aiohttp_request``): how the survey bot compares with PTB on an equal footing.
 
-It prints, for both: updates handled per second (N × 5 updates / wall time from the first
-update queued to the last reply), the survey bot's rate as a share of the echo bot's (goal
->= 0.5), p50/p95 reply latency (an update queued → its reply received by the server), the
-bot process's peak memory (VmHWM), and for the survey bot the responses counted in the
-database (goal: all N, each once).
+It prints, for each: updates handled per second (N × 5 updates / wall time from the first
+update queued to the last reply), p50/p95 reply latency (an update queued → its reply
+received by the server), the process's peak memory (VmHWM) and CPU time per update (all its
+threads, from /proc); the survey bot's rate as a share of each echo bot's (goal >= 0.5 of the
+bare one); and the responses counted in the database (goal: all N, each once).
 
     python -m bench.load [--citizens 1000] [--profile FILE.prof]
 
-It also prints each bot's CPU time per update (all its threads, from /proc): both bots are
-CPU-bound in one process, so the ratio of rates is roughly the inverse ratio of CPU times.
+All three bots are limited by CPU in one process, so the ratio of rates is roughly the
+inverse ratio of CPU times. Where the survey bot's went, and what was done about it (from
+py-spy and cProfile of the bot, and an in-process loop calling ``Core.handle``):
 
-What limits the survey bot (measured with cProfile, ``--profile``, and an in-process loop
-calling ``Core.handle``). Before issue 9 it used about 7.5 ms of CPU per update to the echo
-bot's 1.6 ms (ratio 0.16–0.20): a message was one SQLite transaction of 6 to 12 statements,
-and aiosqlite makes three or four trips to its thread per statement driven by SQLAlchemy
-(create the cursor, execute, fetch, close; about 65 µs of CPU each): 26 trips a message.
-What was done, in the order it paid:
+* **the HTTP client.** With PTB's default, httpx, a request costs about 1 ms of CPU (the
+  bare echo bot: 1.3–1.8 ms an update); with aiohttp, whose HTTP parser is in C, about a
+  third of that (the echo bot on aiohttp: 0.5 ms an update). httpcore's pool also checks
+  every idle connection on each request, so sending replies to several people at once cost
+  more still. The survey bot makes its requests with aiohttp (``BaseRequest``, PTB's
+  interface for another HTTP library): from 5–6 to about 2.5 ms an update.
+* **aiosqlite's trips to its thread**: three or four per statement under SQLAlchemy (about
+  65 µs of CPU each); one now (``db.session.OneTripCursor``).
+* **statements**: a survey answer is BEGIN, one SELECT (the member, the conversation and the
+  open response together), one UPDATE, COMMIT. The first message checks the respondent's
+  history in one query and inserts the response with a plain INSERT … RETURNING; the last
+  completes and counts the response with one guarded UPDATE (no savepoint) and adds to the
+  day's aggregates with one upsert for every target. Statements are built once: building a
+  statement and its cache key costs more than running it. Core.handle went from 4.3 to
+  0.85 ms of CPU a message (the first and last messages of a survey from 2.6 and 3.4 ms to
+  about 1 and 1.2).
+* **group commit** (``db.session.Transactions``) with updates of different people handled at
+  once, each person's in order (``bot.telegram_channel.PerPersonUpdates``, 8 at once).
 
-* one trip per statement (``db.session.OneTripCursor``), and none for the pool's rollback
-  of a connection that is not in a transaction: 26 trips to 8, a third of the core's CPU;
-* fewer statements: the member lookup also reads the conversation and the open survey
-  response (``repo.member_and_conversation``, one query for three), the conversation is
-  read once per transaction and saved with one plain UPDATE rather than through the ORM's
-  unit of work, and the hot statements are built once (building a statement and its cache
-  key costs more than running it). A survey answer is now BEGIN, SELECT, UPDATE, COMMIT;
-* group commit (``db.session.Transactions``) with updates of different people handled at
-  once, each person's in order (``bot.telegram_channel.PerPersonUpdates``, 8 at once): the
-  messages that arrive while a transaction runs share the next one. Alone the two gain
-  nothing (every transaction waits for SQLite's one write lock); with the above they take
-  the core from about 2.3 to 1.5–2 ms of CPU a message.
-
-The core (in process, without the Bot API) went from 4.3 to about 1.7 ms of CPU a message;
-the survey bot from about 100 to 170–200 updates/s and 5–6 ms of CPU an update, a ratio of
-about 0.31: the goal of 0.5 is not reached.
-Where the rest goes: python-telegram-bot and httpx as for the echo bot, plus the inline
-keyboards of the rating questions (built, sent, parsed back in the returned Message), plus
-handling updates at once: httpcore's connection pool checks every idle connection on each
-request, so its cost grows with the connections open; 8 at once was the best measured (16,
-32 and 64 did no better, 64 worse). The echo bot is fastest one update at a time, PTB's
-default (``--echo-concurrent 8`` or ``32``: slower, more CPU per update), so it is left so.
-Ideas measured and left: more updates at once (above); ``PRAGMA``s (``synchronous=NORMAL``
-in WAL already writes no fsync at commit; it is kept for durability across a crash). Not
-done: the survey's last message (count, aggregate) still takes 8 statements, and its first
-6; a SQLite driver running statements on the event loop itself would save the remaining
-trips but would block the loop whenever another process holds the write lock.
+The survey bot went from about 100 to 500 updates/s, from 0.17 to about 0.75 of the bare
+echo bot's rate. Against the echo bot on aiohttp it is about 0.3: what is left is the core
+(about 0.85 ms) and python-telegram-bot's building and parsing of the rating keyboards.
 
 The machine matters: with 2 CPUs, the fake server takes most of one, so the figures move
 with whatever else runs (±20 % between runs on a busy machine).
@@ -86,6 +77,7 @@ ANSWERS = ("4", "5", "3", "Phục vụ tốt")
 MARKERS = ("Câu 1/4", "Câu 2/4", "Câu 3/4", "Câu 4/4", "Cảm ơn ông/bà đã góp ý")
 SURVEY_FIRST = 20_000_000
 ECHO_FIRST = 30_000_000
+ECHO_AIOHTTP_FIRST = 40_000_000
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -213,11 +205,14 @@ secret = "a-load-secret-of-enough-length"
     return path
 
 
-def echo_bot(base_url: str, file_url: str, concurrent: int = 1) -> None:
+def echo_bot(base_url: str, file_url: str, concurrent: int = 1, aiohttp: bool = False) -> None:
     """A bare python-telegram-bot echo bot: the yardstick for the survey bot. PTB's defaults
-    (one update at a time) are its fastest: with ``concurrent`` > 1 it is slower."""
+    (one update at a time) are its fastest: with ``concurrent`` > 1 it is slower. With
+    ``aiohttp`` it makes its requests as the survey bot does (bot.aiohttp_request)."""
     from telegram import Update
     from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
+
+    from bot.aiohttp_request import AiohttpRequest
 
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -227,6 +222,8 @@ def echo_bot(base_url: str, file_url: str, concurrent: int = 1) -> None:
     builder = ApplicationBuilder().token(TOKEN).base_url(base_url).base_file_url(file_url)
     if concurrent > 1:
         builder = builder.concurrent_updates(concurrent)
+    if aiohttp:
+        builder = builder.request(AiohttpRequest()).get_updates_request(AiohttpRequest(1))
     app = builder.build()
     app.add_handler(MessageHandler(filters.TEXT, echo))
     app.run_polling(stop_signals=(signal.SIGINT, signal.SIGTERM), close_loop=True)
@@ -255,9 +252,8 @@ def peak_memory_mib(pid: int) -> float:
 
 def drive(
     conn: Connection, argv: list[str], log: Path, citizens: int, first: int, echo: bool
-) -> tuple[Run, float, float]:
-    """Start a bot process, let the citizens loose on it, stop it; (the run, peak MiB, CPU
-    seconds the bot used during the run)."""
+) -> Measured:
+    """Start a bot process, let the citizens loose on it, stop it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CCHC_")}
     env["PYTHONUNBUFFERED"] = "1"
     with log.open("ab") as out:
@@ -277,7 +273,7 @@ def drive(
         except subprocess.TimeoutExpired:
             bot.kill()
             bot.wait()
-    return run, peak, cpu
+    return Measured(run, peak, cpu)
 
 
 def counted(database: Path) -> tuple[int, int, int]:
@@ -293,35 +289,44 @@ def counted(database: Path) -> tuple[int, int, int]:
     return int(responses), int(people), int(aggregated)
 
 
+@dataclass
+class Measured:
+    """One bot's run with what its process used."""
+
+    run: Run
+    peak_mib: float
+    cpu_seconds: float
+
+
 def report(
-    citizens: int,
-    survey: Run,
-    echo: Run,
-    memory: tuple[float, float],
-    cpu: tuple[float, float],
-    count: Any,
+    citizens: int, survey: Measured, echo: Measured, echo_aiohttp: Measured, count: Any
 ) -> str:
     responses, people, aggregated = count
-    ratio = survey.rate / echo.rate
 
-    def row(name: str, run: Run, peak: float, seconds: float) -> str:
+    def row(name: str, bot: Measured) -> str:
+        run = bot.run
         return (
-            f"  {name:<11} {run.rate:8.1f} updates/s   p50 {1000 * run.latency(0.5):7.1f} ms"
-            f"   p95 {1000 * run.latency(0.95):7.1f} ms   peak memory {peak:5.0f} MiB"
-            f"   CPU {1000 * seconds / run.updates:4.2f} ms/update"
+            f"  {name:<17} {run.rate:7.1f} updates/s   p50 {1000 * run.latency(0.5):7.1f} ms"
+            f"   p95 {1000 * run.latency(0.95):7.1f} ms   peak memory {bot.peak_mib:4.0f} MiB"
+            f"   CPU {1000 * bot.cpu_seconds / run.updates:4.2f} ms/update"
         )
 
+    ratio, same_transport = (survey.run.rate / e.run.rate for e in (echo, echo_aiohttp))
+    bots = survey, echo, echo_aiohttp
+    wrong = [bot.run.wrong for bot in bots]
     return "\n".join(
         [
             f"bench/load.py — {citizens} citizens, each a survey of 5 messages at once "
-            f"({survey.updates} updates per bot), fake Bot API server in its own process",
-            row("survey bot", survey, memory[0], cpu[0]),
-            row("echo bot", echo, memory[1], cpu[1]),
-            f"  ratio       {ratio:.2f} (survey bot / echo bot; goal >= 0.5)",
-            f"  counted     {responses} responses of {people} citizens, {aggregated} in the "
-            f"aggregates (goal {citizens}); unexpected replies: survey {survey.wrong}, "
-            f"echo {echo.wrong}",
-            f"  wall time   survey {survey.seconds:.1f} s, echo {echo.seconds:.1f} s; "
+            f"({survey.run.updates} updates per bot), fake Bot API server in its own process",
+            row("survey bot", survey),
+            row("echo bot", echo),
+            row("echo bot, aiohttp", echo_aiohttp),
+            f"  ratio             {ratio:.2f} (survey bot / bare echo bot; goal >= 0.5)",
+            f"                    {same_transport:.2f} (survey bot / echo bot on the survey "
+            "bot's aiohttp requests)",
+            f"  counted           {responses} responses of {people} citizens, {aggregated} in "
+            f"the aggregates (goal {citizens}); unexpected replies: {' / '.join(map(str, wrong))}",
+            f"  wall time         {' / '.join(f'{m.run.seconds:.1f} s' for m in bots)}; "
             f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}",
         ]
     )
@@ -342,10 +347,11 @@ def main(argv: list[str] | None = None) -> int:
         help="let the echo bot handle N updates at once (PTB's concurrent_updates)",
     )
     parser.add_argument("--echo-bot", nargs=2, metavar=("BASE_URL", "FILE_URL"), help="internal")
+    parser.add_argument("--echo-aiohttp", action="store_true", help="internal")
     args = parser.parse_args(argv)
     if args.echo_bot:
         base_url, file_url = args.echo_bot
-        echo_bot(base_url, file_url, concurrent=args.echo_concurrent)
+        echo_bot(base_url, file_url, args.echo_concurrent, args.echo_aiohttp)
         return 0
 
     context = multiprocessing.get_context("spawn")
@@ -358,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
             folder = Path(name)
             config = write_config(folder, base_url, file_url)
             log = folder / "bots.log"
-            survey, survey_peak, survey_cpu = drive(
+            survey = drive(
                 ours,
                 [
                     sys.executable,
@@ -379,16 +385,18 @@ def main(argv: list[str] | None = None) -> int:
                 echo=False,
             )
             count = counted(folder / "load.sqlite3")
-            echo, echo_peak, echo_cpu = drive(
+            echo_argv = [
+                sys.executable,
+                *("-m", "bench.load", "--echo-bot", base_url, file_url),
+                *("--echo-concurrent", str(args.echo_concurrent)),
+            ]
+            echo = drive(ours, echo_argv, log, args.citizens, ECHO_FIRST, echo=True)
+            echo_aiohttp = drive(
                 ours,
-                [
-                    sys.executable,
-                    *("-m", "bench.load", "--echo-bot", base_url, file_url),
-                    *("--echo-concurrent", str(args.echo_concurrent)),
-                ],
+                [*echo_argv, "--echo-aiohttp"],
                 log,
                 args.citizens,
-                ECHO_FIRST,
+                ECHO_AIOHTTP_FIRST,
                 echo=True,
             )
             said = log.read_text(encoding="utf-8", errors="replace")
@@ -397,20 +405,11 @@ def main(argv: list[str] | None = None) -> int:
         server.join(timeout=10)
         if server.is_alive():
             server.terminate()
-    print(
-        report(
-            args.citizens,
-            survey,
-            echo,
-            (survey_peak, echo_peak),
-            (survey_cpu, echo_cpu),
-            count,
-        )
-    )
+    print(report(args.citizens, survey, echo, echo_aiohttp, count))
     problems = [line for line in said.splitlines() if " ERROR " in line or "Traceback" in line]
     for line in problems[:10]:
         print("  log: " + line)
-    ok = count[0] == count[1] == count[2] == args.citizens and not survey.wrong
+    ok = count[0] == count[1] == count[2] == args.citizens and not survey.run.wrong
     return 0 if ok and not problems else 1
 
 

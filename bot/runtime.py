@@ -17,6 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application, ApplicationBuilder
 
+from bot.aiohttp_request import AiohttpRequest
 from bot.config import Config, ConfigError
 from bot.context import Clock, Context, system_clock
 from bot.core import Core
@@ -233,6 +234,8 @@ def build_application(
         .token(token)
         .base_url(config.telegram.base_url)
         .base_file_url(config.telegram.base_file_url)
+        .request(AiohttpRequest())
+        .get_updates_request(AiohttpRequest(connections=1))
         .concurrent_updates(PerPersonUpdates())
         .post_init(post_init)
         .post_stop(post_stop)

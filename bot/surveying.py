@@ -19,11 +19,10 @@ from __future__ import annotations
 import copy
 import hashlib
 import hmac
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any, Literal
 
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import i18n
@@ -131,64 +130,39 @@ async def begin(
 
     now, today = ctx.now(), ctx.today()
     respondent = respondent_key(ctx, person.channel, person.user_id)
-    started = await session.scalar(
-        select(func.count())
-        .select_from(SurveyResponse)
-        .where(
-            SurveyResponse.respondent == respondent,
-            SurveyResponse.started_at > now - timedelta(hours=1),
-        )
+    history = await repo.respondent_history(
+        session, respondent, point.code, today, now - timedelta(hours=1)
     )
-    if (started or 0) >= ctx.config.survey.max_starts_per_hour:
+    if history.started_since >= ctx.config.survey.max_starts_per_hour:
         return say_in(person.chat_id, lang, T.SURVEY_TOO_MANY)
-    if await _counted(session, point.code, respondent, today):
-        return say_in(
-            person.chat_id, lang, T.SURVEY_ALREADY_COUNTED, point=point.name_in(lang)
-        )
-    # A survey this person left unfinished is abandoned now: it never counts.
-    await session.execute(
-        update(SurveyResponse)
-        .where(SurveyResponse.respondent == respondent, SurveyResponse.status == "open")
-        .values(status="expired")
+    if history.counted_here:
+        return say_in(person.chat_id, lang, T.SURVEY_ALREADY_COUNTED, point=point.name_in(lang))
+    if history.open:
+        await repo.expire_open_responses(session, respondent)
+    response_id = await repo.open_response(
+        session,
+        {
+            "point_code": point.code,
+            "questionnaire": questionnaire.code,
+            "respondent": respondent,
+            "day": today,
+            "language": lang,
+            "answers": {},
+            "record_code": record,
+            "started_at": now,
+        },
     )
-
-    response = SurveyResponse(
-        point_code=point.code,
-        questionnaire=questionnaire.code,
-        respondent=respondent,
-        day=today,
-        status="open",
-        answers={},
-        record_code=record,
-        started_at=now,
-    )
-    session.add(response)
-    await session.flush()
     step = survey_flow.start(questionnaire, point, lang)
     token = new_token()
     state = {
         "token": token,
         "point": point.code,
-        "rid": response.id,
+        "rid": response_id,
         "link": link_hash,
         "m": step.state,
     }
     await repo.save_conversation(session, *person.conversation_key, KIND, state, now)
     return outbound(person.chat_id, step.replies, token, lang)
-
-
-async def _counted(session: AsyncSession, point: str, respondent: str, day: date) -> bool:
-    found = await session.scalar(
-        select(SurveyResponse.id)
-        .where(
-            SurveyResponse.point_code == point,
-            SurveyResponse.respondent == respondent,
-            SurveyResponse.day == day,
-            SurveyResponse.status == "counted",
-        )
-        .limit(1)
-    )
-    return found is not None
 
 
 async def proceed(
@@ -221,7 +195,7 @@ async def proceed(
         return outbound(person.chat_id, step.replies, state["token"], lang)
     await repo.save_conversation(session, *person.conversation_key, KIND, None, now)
     outcome = await _finish(
-        ctx, session, response, questionnaire, point, step.done, state.get("link")
+        ctx, session, response, questionnaire, point, step.done, state.get("link"), lang
     )
     if outcome == "counted" and questionnaire.thanks is not None:
         text = questionnaire.thanks(lang)
@@ -239,14 +213,18 @@ async def _finish(
     point: ServicePoint,
     answers: dict[str, Any],
     link_hash: str | None,
+    language: str,
 ) -> Outcome:
-    """Complete the response; count it unless this person already counted here today (or
-    the one-time link was used meanwhile)."""
+    """Complete the response (in ``language``, the one it was finished in); count it unless
+    this person already counted here today (or the one-time link was used meanwhile)."""
     now = ctx.now()
-    response.answers = answers
-    response.field = survey_flow.field_of(questionnaire, point, answers)
-    response.day = ctx.today()
-    response.completed_at = now
+    completed = {
+        "answers": answers,
+        "field": survey_flow.field_of(questionnaire, point, answers),
+        "day": ctx.today(),
+        "language": language,
+        "completed_at": now,
+    }
     if link_hash is not None:
         used = await session.execute(
             update(SurveyLink)
@@ -254,14 +232,9 @@ async def _finish(
             .values(used_at=now)
         )
         if getattr(used, "rowcount", 0) != 1:
-            response.status = "repeat"
+            await repo.complete_response(session, response, completed, count=False)
             return "link_used"
-    try:
-        async with session.begin_nested():
-            response.status = "counted"
-            await session.flush()
-    except IntegrityError:
-        response.status = "repeat"
+    if await repo.complete_response(session, response, completed, count=True) != "counted":
         return "repeat"
     await _aggregate(session, questionnaire, point, response)
     feedback = survey_flow.low_rating_comment(questionnaire, answers)
@@ -281,16 +254,9 @@ async def _aggregate(
         if q.kind == "rating" and q.id in response.answers:
             for target in q.feeds:
                 by_target.setdefault(target, []).append(int(response.answers[q.id]))
-    for target, levels in by_target.items():
-        await repo.add_to_daily_counts(
-            session,
-            response.day,
-            point.code,
-            response.field or "",
-            target,
-            levels,
-            fully_satisfied=all(level >= 4 for level in levels),
-        )
+    await repo.add_to_daily_counts(
+        session, response.day, point.code, response.field or "", by_target
+    )
 
 
 async def _forward_feedback(

@@ -4,13 +4,13 @@ owns the transaction (one per handled message)."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
     Table,
-    and_,
     bindparam,
     delete,
     event,
@@ -349,41 +349,138 @@ async def save_conversation(
 # --------------------------------------------------------------------------- surveys
 
 
+_RESPONSES = cast(Table, SurveyResponse.__table__)
+_COUNTED_BEFORE = _RESPONSES.alias("counted_before")
+_COMPLETED = {  # what completing a response sets: column -> the parameter new_<column>
+    name: bindparam(f"new_{name}", type_=_RESPONSES.c[name].type)
+    for name in ("status", "answers", "field", "day", "language", "completed_at")
+}
+_COMPLETE_RESPONSE = (
+    update(_RESPONSES).where(_RESPONSES.c.id == bindparam("rid")).values(_COMPLETED)
+)
+_COUNT_RESPONSE = _COMPLETE_RESPONSE.where(
+    ~select(_COUNTED_BEFORE.c.id)
+    .where(
+        _COUNTED_BEFORE.c.point_code == _RESPONSES.c.point_code,
+        _COUNTED_BEFORE.c.respondent == _RESPONSES.c.respondent,
+        _COUNTED_BEFORE.c.day == _COMPLETED["day"],
+        _COUNTED_BEFORE.c.status == "counted",
+    )
+    .exists()
+)
+_RESPONDENT_HISTORY = select(
+    func.count().filter(_RESPONSES.c.started_at > bindparam("since")),
+    func.count().filter(
+        _RESPONSES.c.point_code == bindparam("point"),
+        _RESPONSES.c.day == bindparam("day"),
+        _RESPONSES.c.status == "counted",
+    ),
+    func.count().filter(_RESPONSES.c.status == "open"),
+).where(_RESPONSES.c.respondent == bindparam("respondent"))
+_EXPIRE_OPEN = (
+    update(_RESPONSES)
+    .where(_RESPONSES.c.respondent == bindparam("b_respondent"), _RESPONSES.c.status == "open")
+    .values(status="expired")
+)
+_OPEN_RESPONSE = insert(_RESPONSES).returning(_RESPONSES.c.id)
+
+
+@dataclass(frozen=True)
+class RespondentHistory:
+    """What a new survey needs to know of the respondent's earlier ones."""
+
+    started_since: int  # surveys they started after ``since``
+    counted_here: bool  # a response of theirs at this point on this day was counted
+    open: bool  # they left a survey unfinished
+
+
+async def respondent_history(
+    session: AsyncSession, respondent: str, point: str, day: date, since: datetime
+) -> RespondentHistory:
+    """One query, on the index by respondent (a person has a few responses at most)."""
+    params = {"respondent": respondent, "point": point, "day": day, "since": since}
+    started, counted, unfinished = (await session.execute(_RESPONDENT_HISTORY, params)).one()
+    return RespondentHistory(int(started), counted > 0, unfinished > 0)
+
+
+async def open_response(session: AsyncSession, values: dict[str, Any]) -> int:
+    """Insert a new open response (``values``: its columns); its id."""
+    return int((await session.execute(_OPEN_RESPONSE, {**values, "status": "open"})).scalar_one())
+
+
+async def expire_open_responses(session: AsyncSession, respondent: str) -> None:
+    """An unfinished survey is abandoned when its respondent starts another: never counted."""
+    await session.execute(_EXPIRE_OPEN, {"b_respondent": respondent})
+
+
+async def complete_response(
+    session: AsyncSession, response: SurveyResponse, completed: dict[str, Any], count: bool
+) -> str:
+    """Complete an open response with ``completed`` (answers, field, day, language,
+    completed_at); its status becomes "counted" when ``count`` and this respondent has no
+    counted response at this point on that day, else "repeat" (returned).
+
+    One plain UPDATE, no savepoint: the person's lock is held, and the unique index
+    ``uq_survey_counted_once`` stays the last guard."""
+    params = {f"new_{name}": value for name, value in completed.items()}
+    status = "repeat"
+    if count:
+        params["new_status"] = "counted"
+        result = await session.execute(_COUNT_RESPONSE, {"rid": response.id, **params})
+        if getattr(result, "rowcount", 0) == 1:
+            status = "counted"
+    if status == "repeat":
+        params["new_status"] = status
+        await session.execute(_COMPLETE_RESPONSE, {"rid": response.id, **params})
+    for name, value in {**completed, "status": status}.items():
+        set_committed_value(response, name, value)
+    return status
+
+
+_DAILY_COUNTS = cast(Table, SurveyDailyCount.__table__)
+_DAILY_COUNTERS = [f"level{n}" for n in range(1, 6)] + ["respondents", "fully_satisfied"]
+
+
+def _add_to_daily_counts(insert: Any) -> Any:
+    """INSERT the day's row for a target, or add to its counters when it is there."""
+    stmt = insert(_DAILY_COUNTS)
+    return stmt.on_conflict_do_update(
+        index_elements=["day", "point_code", "field", "target"],
+        set_={name: _DAILY_COUNTS.c[name] + stmt.excluded[name] for name in _DAILY_COUNTERS},
+    )
+
+
+# Built once per dialect (see _MEMBER_AND_CONVERSATION): one statement for every target.
+_ADD_TO_DAILY_COUNTS = {
+    "sqlite": _add_to_daily_counts(sqlite_insert),
+    "postgresql": _add_to_daily_counts(pg_insert),
+}
+
+
 async def add_to_daily_counts(
     session: AsyncSession,
     day: date,
     point: str,
     field: str,
-    target: str,
-    levels: Sequence[int],
-    fully_satisfied: bool,
+    levels_by_target: Mapping[str, Sequence[int]],
 ) -> None:
-    """Add one respondent's ratings for one target to the day's aggregate row."""
-    await insert_ignore(
-        session,
-        SurveyDailyCount,
-        [{"day": day, "point_code": point, "field": field, "target": target}],
-        ["day", "point_code", "field", "target"],
-    )
-    increments: dict[str, Any] = {
-        f"level{n}": getattr(SurveyDailyCount, f"level{n}") + levels.count(n)
-        for n in range(1, 6)
-        if levels.count(n)
-    }
-    increments["respondents"] = SurveyDailyCount.respondents + 1
-    increments["fully_satisfied"] = SurveyDailyCount.fully_satisfied + int(fully_satisfied)
-    await session.execute(
-        update(SurveyDailyCount)
-        .where(
-            and_(
-                SurveyDailyCount.day == day,
-                SurveyDailyCount.point_code == point,
-                SurveyDailyCount.field == field,
-                SurveyDailyCount.target == target,
-            )
-        )
-        .values(**increments)
-    )
+    """Add one respondent's ratings to the day's aggregate row of each target they feed
+    (``{"14": [4, 5, 3]}``); the respondent is fully satisfied with a target when every
+    rating for it is 4 or 5."""
+    rows = [
+        {
+            "day": day,
+            "point_code": point,
+            "field": field,
+            "target": target,
+            **{f"level{n}": levels.count(n) for n in range(1, 6)},
+            "respondents": 1,
+            "fully_satisfied": int(all(level >= 4 for level in levels)),
+        }
+        for target, levels in levels_by_target.items()
+    ]
+    if rows:
+        await session.execute(_ADD_TO_DAILY_COUNTS[dialect_of(session)], rows)
 
 
 async def daily_counts(

@@ -97,6 +97,7 @@ async def test_each_questionnaire_in_each_language_counts_the_same(
     assert after == {target: tuple(3 * v for v in levels) for target, levels in before.items()}
     answers = await bot.scalars(select(SurveyResponse).order_by(SurveyResponse.id))
     assert [r.status for r in answers] == ["counted"] * 3
+    assert [r.language for r in answers] == list(i18n.LANGUAGES)  # kept, for the record
     without_comment = [
         {k: v for k, v in r.answers.items() if v not in COMMENT.values()} for r in answers
     ]
@@ -128,7 +129,7 @@ async def test_the_first_question_switches_language_in_one_tap_and_by_name(bot: 
     [skip_comment] = await bot.press(citizen, last[-1], "Skip")
     assert questionnaire.thanks is not None and skip_comment.body == questionnaire.thanks("en")
     [response] = await bot.scalars(select(SurveyResponse))
-    assert response.status == "counted"
+    assert response.status == "counted" and response.language == "en"  # the one it ended in
     assert response.answers == {"tiep_nhan": 5, "ket_qua": 4, "chung": 5}
 
 

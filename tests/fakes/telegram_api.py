@@ -1177,8 +1177,10 @@ async def _read_params(request: web.Request) -> JSONDict:
         body = await request.json()
         if not isinstance(body, dict):
             raise ValueError("request body must be a JSON object")
+        # The Bot API reads a JSON body's strings as it reads form values: "5" is a chat id
+        # and '{"inline_keyboard": …}' a markup (PTB's json_payload sends such strings).
         for key, value in body.items():
-            params[key] = _decode(key, value) if key in _JSON_FIELDS else value
+            params[key] = _decode(key, value)
         return params
     if request.content_type == "multipart/form-data":
         reader = await request.multipart()

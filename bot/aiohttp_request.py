@@ -1,0 +1,110 @@
+"""python-telegram-bot's requests made with aiohttp rather than its default, httpx.
+
+Why: under load the bot spends most of its CPU in the HTTP client, not in its own code.
+httpx (with httpcore and anyio under it) costs about three times what aiohttp (whose HTTP
+parser is in C) costs per request, and httpcore's pool checks every idle connection on each
+request, so its cost grows with the replies sent at once (bench/load.py, README
+"Performance"). ``BaseRequest`` is python-telegram-bot's documented interface for another
+HTTP library; everything above it (the Bot API methods, the parsing of results, the errors
+for each status code, the retries of ``Application``) is python-telegram-bot's own.
+
+Timeouts keep python-telegram-bot's defaults and, as far as aiohttp allows, their meaning:
+``read_timeout`` is the wait for each read of the answer (``sock_read``); ``pool_timeout``
+(a free connection) and ``connect_timeout`` (the connection) add up to aiohttp's
+``connect``, which covers both. aiohttp has no write timeout and counts the read timeout
+while a request is still being sent, so for an upload (a chart, a spreadsheet) the read
+timeout is lengthened by the write timeout (20 s by default for files, as in PTB).
+Parameters are sent as a JSON body, which the Bot API accepts like a form; files as
+multipart/form-data.
+"""
+
+from __future__ import annotations
+
+import aiohttp
+from telegram.error import NetworkError, TimedOut
+from telegram.request import BaseRequest, RequestData
+
+DEFAULT_TIMEOUT = 5.0  # seconds, python-telegram-bot's default read/connect timeout
+DEFAULT_POOL_TIMEOUT = 1.0  # python-telegram-bot's default wait for a free connection
+MEDIA_WRITE_TIMEOUT = 20.0  # python-telegram-bot's default write timeout for files
+JSON = {"Content-Type": "application/json"}
+
+
+def _seconds(value: object, default: float | None) -> float | None:
+    """A timeout argument: BaseRequest.DEFAULT_NONE means "this instance's default"."""
+    if value is BaseRequest.DEFAULT_NONE:
+        return default
+    return float(value) if isinstance(value, float | int) else None if value is None else default
+
+
+def _sum(first: float | None, second: float | None) -> float | None:
+    """Two waits one after the other; None (no limit) when either has none."""
+    return None if first is None or second is None else first + second
+
+
+class AiohttpRequest(BaseRequest):
+    """Bot API requests over one aiohttp session with up to ``connections`` connections."""
+
+    __slots__ = ("_connections", "_read_timeout", "_session")
+
+    def __init__(self, connections: int = 256, read_timeout: float | None = DEFAULT_TIMEOUT):
+        self._connections = connections
+        self._read_timeout = read_timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self._read_timeout
+
+    async def initialize(self) -> None:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=self._connections, limit_per_host=0)
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                headers={"User-Agent": self.USER_AGENT},
+                timeout=aiohttp.ClientTimeout(total=None),
+            )
+
+    async def shutdown(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: object = BaseRequest.DEFAULT_NONE,
+        write_timeout: object = BaseRequest.DEFAULT_NONE,
+        connect_timeout: object = BaseRequest.DEFAULT_NONE,
+        pool_timeout: object = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        if self._session is None or self._session.closed:
+            raise RuntimeError("AiohttpRequest is not initialized")
+        files = request_data is not None and request_data.contains_files
+        read = _seconds(read_timeout, self._read_timeout)
+        if files:
+            read = _sum(read, _seconds(write_timeout, MEDIA_WRITE_TIMEOUT))
+        connect = _sum(
+            _seconds(pool_timeout, DEFAULT_POOL_TIMEOUT),
+            _seconds(connect_timeout, DEFAULT_TIMEOUT),
+        )
+        timeout = aiohttp.ClientTimeout(total=None, connect=connect, sock_read=read)
+        body: aiohttp.FormData | bytes | None = None
+        headers = None
+        if request_data is not None and files:
+            body = aiohttp.FormData(request_data.json_parameters)
+            for field, (filename, content, mime) in request_data.multipart_data.items():
+                body.add_field(field, content, filename=filename, content_type=mime)
+        elif request_data is not None:
+            body, headers = request_data.json_payload, JSON
+        try:
+            async with self._session.request(
+                method, url, data=body, headers=headers, timeout=timeout
+            ) as response:
+                return response.status, await response.read()
+        except TimeoutError as exc:
+            raise TimedOut from exc
+        except aiohttp.ClientError as exc:
+            raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc

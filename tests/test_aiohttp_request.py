@@ -1,0 +1,185 @@
+"""bot.aiohttp_request: python-telegram-bot's requests over aiohttp, against a small HTTP
+server on 127.0.0.1 that records what arrives and answers as told."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
+from telegram.error import BadRequest, NetworkError, TimedOut
+from telegram.request import BaseRequest
+
+from bot.aiohttp_request import AiohttpRequest
+
+TOKEN = "123:ABC"
+
+
+@dataclass
+class Seen:
+    """One request as the server read it."""
+
+    path: str
+    content_type: str
+    user_agent: str
+    params: dict[str, Any]
+    files: dict[str, tuple[str | None, bytes, str]] = field(default_factory=dict)
+
+
+@dataclass
+class Server:
+    base: str
+    seen: list[Seen]
+    delay: float = 0.0
+    status: int = 200
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[Server]:
+    state = Server(base="", seen=[])
+
+    async def handle(request: web.Request) -> web.Response:
+        files: dict[str, tuple[str | None, bytes, str]] = {}
+        params: dict[str, Any] = {}
+        if request.content_type == "multipart/form-data":
+            reader = await request.multipart()
+            while (part := await reader.next()) is not None:
+                assert isinstance(part, aiohttp.BodyPartReader) and part.name is not None
+                content = bytes(await part.read())
+                if part.filename is not None:
+                    mime = part.headers.get("Content-Type", "")
+                    files[part.name] = (part.filename, content, mime)
+                else:
+                    params[part.name] = content.decode()
+        elif request.can_read_body:
+            params = await request.json()
+        state.seen.append(
+            Seen(
+                request.path,
+                request.content_type,
+                request.headers.get("User-Agent", ""),
+                params,
+                files,
+            )
+        )
+        await asyncio.sleep(state.delay)
+        if state.status != 200:
+            body = {"ok": False, "error_code": state.status, "description": "Bad Request: no"}
+            return web.json_response(body, status=state.status)
+        message = {"message_id": 7, "date": 0, "chat": {"id": 5, "type": "private"}}
+        return web.json_response({"ok": True, "result": message})
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    state.base = f"http://127.0.0.1:{port}"
+    try:
+        yield state
+    finally:
+        await runner.cleanup()
+
+
+def bot_on(server: Server, request: AiohttpRequest) -> Bot:
+    return Bot(TOKEN, base_url=f"{server.base}/bot", request=request)
+
+
+async def test_a_message_goes_as_json_and_its_result_is_parsed(server: Server) -> None:
+    request = AiohttpRequest()
+    bot = bot_on(server, request)
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("Rất hài lòng", callback_data="s:5")]])
+    async with request:
+        sent = await bot.send_message(5, "Câu 1/4 ✅", reply_markup=markup)
+    assert sent.message_id == 7 and sent.chat.id == 5
+    [seen] = server.seen
+    assert seen.path == f"/bot{TOKEN}/sendMessage"
+    assert seen.content_type == "application/json"
+    assert seen.user_agent == BaseRequest.USER_AGENT
+    assert seen.params["chat_id"] == "5" and seen.params["text"] == "Câu 1/4 ✅"
+    keyboard = json.loads(seen.params["reply_markup"])
+    assert keyboard["inline_keyboard"][0][0]["callback_data"] == "s:5"
+
+
+async def test_files_go_as_multipart_with_their_names_and_types(server: Server) -> None:
+    request = AiohttpRequest()
+    bot = bot_on(server, request)
+    upload = InputFile(b"PK\x03\x04 xlsx bytes", filename="dot-1-2026.xlsx")
+    async with request:
+        await bot.send_document(5, upload, caption="Tổng hợp")
+    [seen] = server.seen
+    assert seen.path == f"/bot{TOKEN}/sendDocument"
+    assert seen.content_type == "multipart/form-data"
+    assert seen.params == {"chat_id": "5", "caption": "Tổng hợp"}
+    assert seen.files == {
+        "document": ("dot-1-2026.xlsx", b"PK\x03\x04 xlsx bytes", upload.mimetype)
+    }
+
+
+async def test_an_upload_may_take_its_write_timeout_beyond_the_read_timeout(
+    server: Server,
+) -> None:
+    """aiohttp counts the read timeout while the file is still going out."""
+    server.delay = 0.5
+    request = AiohttpRequest(read_timeout=0.2)
+    bot = bot_on(server, request)
+    upload = InputFile(b"\x89PNG chart", filename="chart.png")
+    async with request:
+        await bot.send_photo(5, upload, write_timeout=1.0)  # 0.2 + 1.0 s to answer
+        with pytest.raises(TimedOut):
+            await bot.send_photo(5, upload, write_timeout=0.1)  # 0.3 s is too short
+        with pytest.raises(TimedOut):
+            await bot.send_message(5, "no file: the read timeout alone")
+    assert len(server.seen) == 3
+
+
+async def test_an_error_status_becomes_ptbs_exception(server: Server) -> None:
+    server.status = 400
+    async with AiohttpRequest() as request:
+        with pytest.raises(BadRequest, match="No"):
+            await request.post(f"{server.base}/sendMessage")
+
+
+async def test_a_slow_answer_times_out_after_the_read_timeout(server: Server) -> None:
+    server.delay = 1.0
+    async with AiohttpRequest(read_timeout=0.2) as request:
+        assert request.read_timeout == 0.2
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(TimedOut):
+            await request.do_request(f"{server.base}/sendMessage", "POST")
+        assert asyncio.get_running_loop().time() - started < 0.9
+        # … and a longer read timeout for one call (getUpdates' long polling) is obeyed.
+        status, _ = await request.do_request(f"{server.base}/getUpdates", "POST", read_timeout=3.0)
+        assert status == 200
+
+
+async def test_a_refused_connection_is_a_network_error_not_a_timeout() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens there once the socket is closed
+    async with AiohttpRequest() as request:
+        with pytest.raises(NetworkError) as raised:
+            await request.do_request(f"http://127.0.0.1:{port}/sendMessage", "POST")
+    assert not isinstance(raised.value, TimedOut)
+    assert "ClientConnectorError" in str(raised.value)
+
+
+async def test_it_must_be_initialized_and_can_be_again_after_shutdown(server: Server) -> None:
+    request = AiohttpRequest()
+    with pytest.raises(RuntimeError, match="not initialized"):
+        await request.do_request(f"{server.base}/getMe", "POST")
+    for _ in range(2):
+        await request.initialize()
+        status, _ = await request.do_request(f"{server.base}/getMe", "POST")
+        assert status == 200
+        await request.shutdown()
+    assert len(server.seen) == 2
