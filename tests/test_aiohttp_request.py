@@ -18,6 +18,7 @@ from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.request import BaseRequest
 
 from bot.aiohttp_request import AiohttpRequest
+from tests.fakes.local_http import serve_locally
 
 TOKEN = "123:ABC"
 
@@ -78,16 +79,8 @@ async def server() -> AsyncIterator[Server]:
 
     app = web.Application()
     app.router.add_post("/{tail:.*}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    state.base = f"http://127.0.0.1:{port}"
-    try:
+    async with serve_locally(app) as state.base:
         yield state
-    finally:
-        await runner.cleanup()
 
 
 def bot_on(server: Server, request: AiohttpRequest) -> Bot:

@@ -22,6 +22,7 @@ from telegram.error import (
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from tests.fakes import FakeTelegram, SentMessage
+from tests.fakes.local_http import serve_locally
 
 USER = 1001
 
@@ -321,13 +322,8 @@ async def test_second_poller_gets_conflict_and_webhook_excludes_polling(
 
     receiver = web.Application()
     receiver.router.add_post("/hook", hook)
-    runner = web.AppRunner(receiver)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        await bot.set_webhook(f"http://127.0.0.1:{port}/hook", secret_token="s3cret")
+    async with serve_locally(receiver) as receiver_url:
+        await bot.set_webhook(f"{receiver_url}/hook", secret_token="s3cret")
         with pytest.raises(Conflict):
             await bot.get_updates()
         tg.user_sends(USER, "qua webhook")
@@ -335,9 +331,7 @@ async def test_second_poller_gets_conflict_and_webhook_excludes_polling(
         [(update, secret)] = received
         assert update["message"]["text"] == "qua webhook" and secret == "s3cret"
         assert tg.pending_updates == 0
-    finally:
         await bot.delete_webhook()
-        await runner.cleanup()
     # Telegram also answers GET, and method names are case-insensitive
     async with (
         aiohttp.ClientSession() as session,
