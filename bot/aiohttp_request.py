@@ -15,7 +15,9 @@ Timeouts keep python-telegram-bot's defaults and, as far as aiohttp allows, thei
 while a request is still being sent, so for an upload (a chart, a spreadsheet) the read
 timeout is lengthened by the write timeout (20 s by default for files, as in PTB).
 Parameters are sent as a JSON body, which the Bot API accepts like a form; files as
-multipart/form-data.
+multipart/form-data. A proxy named by ``HTTPS_PROXY``/``HTTP_PROXY`` (and ``NO_PROXY``) is
+used, as python-telegram-bot's default client does: an office network may only reach
+Telegram through one.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class AiohttpRequest(BaseRequest):
                 connector=connector,
                 headers={"User-Agent": self.USER_AGENT},
                 timeout=aiohttp.ClientTimeout(total=None),
+                trust_env=True,  # HTTPS_PROXY and NO_PROXY, as with PTB's default (httpx)
             )
 
     async def shutdown(self) -> None:

@@ -135,6 +135,20 @@ async def test_an_upload_may_take_its_write_timeout_beyond_the_read_timeout(
     assert len(server.seen) == 3
 
 
+async def test_the_proxy_named_in_the_environment_is_used(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As with httpx, PTB's default: an office network may reach Telegram only that way."""
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", server.base)  # the test server plays the proxy
+    async with AiohttpRequest() as request:
+        status, _ = await request.do_request("http://api.telegram.invalid/bot1:A/getMe", "POST")
+    assert status == 200
+    [seen] = server.seen
+    assert seen.path == "/bot1:A/getMe"
+
+
 async def test_an_error_status_becomes_ptbs_exception(server: Server) -> None:
     server.status = 400
     async with AiohttpRequest() as request:
