@@ -43,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import texts as T
 from bot.context import Context
 from bot.surveying import respondent_key
+from db import repo
 from db.models import (
     Member,
     Round,
@@ -472,15 +473,11 @@ class DailyTally:
     rows: dict[tuple[date, str, str, str], dict[str, Any]]
 
     def add(self, day: date, point: str, field: str, target: str, levels: list[int]) -> None:
-        row = self.rows.setdefault(
-            (day, point, field, target),
-            {"day": day, "point_code": point, "field": field, "target": target,
-             **{f"level{n}": 0 for n in range(1, 6)}, "respondents": 0, "fully_satisfied": 0},
-        )  # fmt: skip
-        for level in levels:
-            row[f"level{level}"] += 1
-        row["respondents"] += 1
-        row["fully_satisfied"] += all(v >= 4 for v in levels)
+        share = repo.daily_count_row(day, point, field, target, levels)
+        row = self.rows.setdefault((day, point, field, target), share)
+        if row is not share:
+            for name in repo.DAILY_COUNTERS:
+                row[name] += share[name]
 
 
 async def _surveys(
@@ -528,12 +525,7 @@ async def _surveys(
                 "completed_at": started + timedelta(seconds=rng.randint(25, 90)),
             }
         )
-        by_target: dict[str, list[int]] = {}
-        for q in questions:
-            if q.kind == "rating" and q.id in answers:
-                for target in q.feeds:
-                    by_target.setdefault(target, []).append(int(answers[q.id]))
-        for target, levels in by_target.items():
+        for target, levels in survey_flow.ratings_by_target(questionnaire, answers).items():
             tally.add(day, point.code, field or "", target, levels)
     await session.execute(insert(SurveyResponse), responses)
     await session.execute(insert(SurveyDailyCount), list(tally.rows.values()))

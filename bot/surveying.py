@@ -249,11 +249,7 @@ async def _aggregate(
     point: ServicePoint,
     response: SurveyResponse,
 ) -> None:
-    by_target: dict[str, list[int]] = {}
-    for q in questionnaire.questions:
-        if q.kind == "rating" and q.id in response.answers:
-            for target in q.feeds:
-                by_target.setdefault(target, []).append(int(response.answers[q.id]))
+    by_target = survey_flow.ratings_by_target(questionnaire, response.answers)
     await repo.add_to_daily_counts(
         session, response.day, point.code, response.field or "", by_target
     )

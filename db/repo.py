@@ -438,7 +438,23 @@ async def complete_response(
 
 
 _DAILY_COUNTS = cast(Table, SurveyDailyCount.__table__)
-_DAILY_COUNTERS = [f"level{n}" for n in range(1, 6)] + ["respondents", "fully_satisfied"]
+DAILY_COUNTERS = (*(f"level{n}" for n in range(1, 6)), "respondents", "fully_satisfied")
+
+
+def daily_count_row(
+    day: date, point: str, field: str, target: str, levels: Sequence[int]
+) -> dict[str, Any]:
+    """One respondent's share of a target's row in the day's aggregates: a count per rating
+    level, one respondent, fully satisfied when every rating for the target is 4 or 5."""
+    return {
+        "day": day,
+        "point_code": point,
+        "field": field,
+        "target": target,
+        **{f"level{n}": levels.count(n) for n in range(1, 6)},
+        "respondents": 1,
+        "fully_satisfied": int(all(level >= 4 for level in levels)),
+    }
 
 
 def _add_to_daily_counts(insert: Any) -> Any:
@@ -446,7 +462,7 @@ def _add_to_daily_counts(insert: Any) -> Any:
     stmt = insert(_DAILY_COUNTS)
     return stmt.on_conflict_do_update(
         index_elements=["day", "point_code", "field", "target"],
-        set_={name: _DAILY_COUNTS.c[name] + stmt.excluded[name] for name in _DAILY_COUNTERS},
+        set_={name: _DAILY_COUNTS.c[name] + stmt.excluded[name] for name in DAILY_COUNTERS},
     )
 
 
@@ -465,18 +481,9 @@ async def add_to_daily_counts(
     levels_by_target: Mapping[str, Sequence[int]],
 ) -> None:
     """Add one respondent's ratings to the day's aggregate row of each target they feed
-    (``{"14": [4, 5, 3]}``); the respondent is fully satisfied with a target when every
-    rating for it is 4 or 5."""
+    (``{"14": [4, 5, 3]}``), in one statement."""
     rows = [
-        {
-            "day": day,
-            "point_code": point,
-            "field": field,
-            "target": target,
-            **{f"level{n}": levels.count(n) for n in range(1, 6)},
-            "respondents": 1,
-            "fully_satisfied": int(all(level >= 4 for level in levels)),
-        }
+        daily_count_row(day, point, field, target, levels)
         for target, levels in levels_by_target.items()
     ]
     if rows:

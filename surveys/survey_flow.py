@@ -218,6 +218,18 @@ def field_of(
     return None
 
 
+def ratings_by_target(
+    questionnaire: Questionnaire, answers: dict[str, Any]
+) -> dict[str, list[int]]:
+    """The ratings given, grouped by the plan target each question feeds (``{"14": [4, 5]}``)."""
+    by_target: dict[str, list[int]] = {}
+    for q in questionnaire.questions:
+        if q.kind == "rating" and q.id in answers:
+            for target in q.feeds:
+                by_target.setdefault(target, []).append(int(answers[q.id]))
+    return by_target
+
+
 def low_rating_comment(
     questionnaire: Questionnaire, answers: dict[str, Any]
 ) -> tuple[int, str] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from bot import texts as T
 from bot.config import OrgConfig
+from db import repo
 from reports.status import fields_for
 from surveys import survey_flow
 from surveys.catalogue import (
@@ -236,6 +238,24 @@ def test_field_of_prefers_the_points_fixed_field(cat: Catalogue) -> None:
     assert survey_flow.field_of(tthc, _point(cat, "mc-huyen"), {"field": "dau_tu"}) == "dau_tu"
     assert survey_flow.field_of(tthc, _point(cat, "mc-huyen"), {}) is None
     assert survey_flow.field_of(tthc, _point(cat, "dkdd-huyen"), {"field": "khac"}) == "dat_dai"
+
+
+def test_ratings_are_grouped_by_target_and_counted_once_per_respondent(cat: Catalogue) -> None:
+    tthc = cat.questionnaires["tthc"]
+    answers = {"field": "dat_dai", "tiep_nhan": 5, "chung": 3, "gop_y": "Tốt"}  # ket_qua skipped
+    by_target = survey_flow.ratings_by_target(tthc, answers)
+    assert by_target == {"14": [5, 3]}  # the field and the comment are no ratings
+    row = repo.daily_count_row(date(2026, 11, 20), "dkdd-huyen", "dat_dai", "14", [5, 3])
+    assert row == {
+        "day": date(2026, 11, 20),
+        "point_code": "dkdd-huyen",
+        "field": "dat_dai",
+        "target": "14",
+        **{"level1": 0, "level2": 0, "level3": 1, "level4": 0, "level5": 1},
+        "respondents": 1,
+        "fully_satisfied": 0,  # a 3: not every rating is 4 or 5
+    }
+    assert repo.daily_count_row(row["day"], "p", "", "14", [4, 5])["fully_satisfied"] == 1
 
 
 def test_only_a_low_rating_with_a_comment_goes_to_the_admins(cat: Catalogue) -> None:
