@@ -49,8 +49,12 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+if __package__ in (None, ""):  # python bench/fanout.py: the project's root, not bench/
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from sqlalchemy import func, insert, select, text
 
+from bench.children import Child, receive, stop
 from bot.config import Config, load_config
 from bot.messages import Button
 from bot.runtime import build_application, load_data, open_runtime, start_dispatcher
@@ -63,6 +67,7 @@ from scheduler.rounds import ensure_periodic_round, rules_of
 TOKEN = "123456:BENCH-TOKEN"
 FIRST_CHAT = 10_000_000
 POLL_SECONDS = 0.05  # how often the bench looks whether the fan-out is over
+WHO = "bench/fanout.py"
 
 
 @dataclass(frozen=True)
@@ -250,9 +255,12 @@ async def left_to_send(url: str, processes: list[Any]) -> float:
                 )
             if not left:
                 return time.perf_counter()
-            dead = [p.pid for p in processes if not p.is_alive()]
+            dead = [f"{p.pid} (status {p.exitcode})" for p in processes if not p.is_alive()]
             if dead:
-                raise SystemExit(f"bench/fanout.py: bot process(es) {dead} died; {left} left")
+                raise SystemExit(
+                    f"{WHO}: bot process(es) {', '.join(dead)} died, {left} reminders left; "
+                    "its error is above"
+                )
             await asyncio.sleep(POLL_SECONDS)
     finally:
         await engine.dispose()
@@ -315,7 +323,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def run(
-    args: argparse.Namespace, folder: Path, base_url: str, file_url: str
+    args: argparse.Namespace, folder: Path, base_url: str, file_url: str, server: Child
 ) -> tuple[list[Share], float]:
     """Prepare the database, run the bot processes; returns (shares, seconds)."""
     url = args.database or f"sqlite+aiosqlite:///{folder / 'bench.sqlite3'}"
@@ -331,23 +339,26 @@ def run(
         context.Process(target=_bot_process, args=(theirs, config_path), daemon=True)
         for _, theirs in pipes
     ]
+    watched: dict[str, Child] = {"fake server": server}
+    watched |= {f"bot process {n}": bot for n, bot in enumerate(bots, 1)}
     try:
         for bot in bots:
             bot.start()
         for ours, _ in pipes:
-            assert ours.recv() == "ready"
+            assert receive(ours, watched, who=WHO) == "ready"
         started = time.perf_counter()
         for ours, _ in pipes:
             ours.send("go")  # together
         finished = asyncio.run(left_to_send(url, bots))
         for ours, _ in pipes:
             ours.send("stop")
-        shares: list[Share] = [ours.recv() for ours, _ in pipes]
-    finally:
-        for bot in bots:
-            bot.join(timeout=30)
-            if bot.is_alive():
-                bot.terminate()
+        shares: list[Share] = [receive(ours, watched, who=WHO) for ours, _ in pipes]
+    except BaseException:
+        stop(list(bots))
+        raise
+    for bot in bots:
+        bot.join(timeout=30)
+    stop(list(bots))
     return shares, finished - started
 
 
@@ -357,16 +368,18 @@ def main(argv: list[str] | None = None) -> int:
     ours, theirs = context.Pipe()
     server = context.Process(target=_serve_fake, args=(theirs, args.rate), daemon=True)
     server.start()
+    watched: dict[str, Child] = {"fake server": server}
     try:
-        base_url, file_url = ours.recv()
+        base_url, file_url = receive(ours, watched, who=WHO)
         with tempfile.TemporaryDirectory(prefix="cchc-bench-") as folder:
-            shares, seconds = run(args, Path(folder), base_url, file_url)
+            shares, seconds = run(args, Path(folder), base_url, file_url, server)
         ours.send("report")
-        seen: Any = ours.recv()
-    finally:
-        server.join(timeout=10)
-        if server.is_alive():
-            server.terminate()
+        seen: Any = receive(ours, watched, who=WHO)
+    except BaseException:
+        stop([server])
+        raise
+    server.join(timeout=10)
+    stop([server])
     database = "PostgreSQL" if args.database else "SQLite"
     handled = sum(share.handled for share in shares)
     print(

@@ -71,6 +71,11 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+if __package__ in (None, ""):  # python bench/load.py: the project's root, not bench/
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.children import Child, receive, stop
+
 TOKEN = "123456:LOAD-TOKEN"
 POINT = "s-dkdd-huyen"
 ANSWERS = ("4", "5", "3", "Phục vụ tốt")
@@ -79,6 +84,7 @@ SURVEY_FIRST = 20_000_000
 ECHO_FIRST = 30_000_000
 ECHO_AIOHTTP_FIRST = 40_000_000
 ROOT = Path(__file__).resolve().parents[1]
+WHO = "bench/load.py"
 
 
 @dataclass(frozen=True)
@@ -251,19 +257,27 @@ def peak_memory_mib(pid: int) -> float:
 
 
 def drive(
-    conn: Connection, argv: list[str], log: Path, citizens: int, first: int, echo: bool
+    conn: Connection,
+    server: Child,
+    argv: list[str],
+    log: Path,
+    citizens: int,
+    first: int,
+    echo: bool,
 ) -> Measured:
-    """Start a bot process, let the citizens loose on it, stop it."""
+    """Start a bot process, let the citizens loose on it, stop it. If the bot or the fake
+    server exits meanwhile, stop the benchmark with its error (the bot's: its log's tail)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CCHC_")}
     env["PYTHONUNBUFFERED"] = "1"
     with log.open("ab") as out:
         bot = subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
+    watched: dict[str, Child] = {"fake server": server, "bot": bot}
     try:
         conn.send(("polling",))
-        conn.recv()
+        receive(conn, watched, logs={"bot": log}, who=WHO)
         cpu_before = cpu_seconds(bot.pid)
         conn.send(("run", citizens, first, echo))
-        run: Run = conn.recv()
+        run: Run = receive(conn, watched, logs={"bot": log}, who=WHO)
         cpu = cpu_seconds(bot.pid) - cpu_before
         peak = peak_memory_mib(bot.pid)
     finally:
@@ -359,13 +373,14 @@ def main(argv: list[str] | None = None) -> int:
     server = context.Process(target=_serve, args=(theirs,), daemon=True)
     server.start()
     try:
-        base_url, file_url = ours.recv()
+        base_url, file_url = receive(ours, {"fake server": server}, who=WHO)
         with tempfile.TemporaryDirectory(prefix="cchc-load-") as name:
             folder = Path(name)
             config = write_config(folder, base_url, file_url)
             log = folder / "bots.log"
             survey = drive(
                 ours,
+                server,
                 [
                     sys.executable,
                     *(
@@ -390,9 +405,10 @@ def main(argv: list[str] | None = None) -> int:
                 *("-m", "bench.load", "--echo-bot", base_url, file_url),
                 *("--echo-concurrent", str(args.echo_concurrent)),
             ]
-            echo = drive(ours, echo_argv, log, args.citizens, ECHO_FIRST, echo=True)
+            echo = drive(ours, server, echo_argv, log, args.citizens, ECHO_FIRST, echo=True)
             echo_aiohttp = drive(
                 ours,
+                server,
                 [*echo_argv, "--echo-aiohttp"],
                 log,
                 args.citizens,
@@ -401,10 +417,11 @@ def main(argv: list[str] | None = None) -> int:
             )
             said = log.read_text(encoding="utf-8", errors="replace")
         ours.send(("stop",))
-    finally:
-        server.join(timeout=10)
-        if server.is_alive():
-            server.terminate()
+    except BaseException:
+        stop([server])
+        raise
+    server.join(timeout=10)
+    stop([server])
     print(report(args.citizens, survey, echo, echo_aiohttp, count))
     problems = [line for line in said.splitlines() if " ERROR " in line or "Traceback" in line]
     for line in problems[:10]:
