@@ -46,7 +46,9 @@ py-spy and cProfile of the bot, and an in-process loop calling ``Core.handle``):
   once, each person's in order (``bot.telegram_channel.PerPersonUpdates``, 8 at once).
 
 The survey bot went from about 100 to 500 updates/s, from 0.17 to about 0.75 of the bare
-echo bot's rate. Against the echo bot on aiohttp it is about 0.3: what is left is the core
+echo bot's rate. (Since the Bot API session has ``trust_env=True``, aiohttp looks up the
+proxy variables and ~/.netrc on every request, which takes it back to about 0.5: see the
+README's Benchmarks.) Against the echo bot on aiohttp it is about 0.3: what is left is the core
 (about 0.85 ms) and python-telegram-bot's building and parsing of the rating keyboards.
 
 The machine matters: with 2 CPUs, the fake server takes most of one, so the figures move
