@@ -4,9 +4,9 @@ What runs:
 
 * the bot side: ``--processes`` bot processes (1 by default), spawned, each with the real
   outbox ``Dispatcher`` (scheduler/outbox.py) started the way the bot starts it
-  (``bot.runtime.start_dispatcher``: on PostgreSQL, only the process elected by
+  (``bot.app.runtime.start_dispatcher``: on PostgreSQL, only the process elected by
   ``scheduler.leader`` sends) and ``TelegramSender`` around the python-telegram-bot ``Bot``
-  that ``bot.runtime.build_application`` builds from a config file. The database (SQLite,
+  that ``bot.app.runtime.build_application`` builds from a config file. The database (SQLite,
   or PostgreSQL with ``--database``) is migrated and filled by the bot's own start-up code
   (``open_runtime``); the reminders are queued by the same function as the admin's /remind
   (``enqueue_round_reminders``) for N members spread over the sample district's units. Each
@@ -55,14 +55,15 @@ if __package__ in (None, ""):  # python bench/fanout.py: the project's root, not
 from sqlalchemy import func, insert, select, text
 
 from bench.children import Child, receive, stop
-from bot.config import Config, load_config
-from bot.messages import Button
-from bot.runtime import build_application, load_data, open_runtime, start_dispatcher
-from bot.telegram_channel import CHANNEL, TelegramSender
+from bot.app.config import load_config
+from bot.app.runtime import build_application, load_data, open_runtime, start_dispatcher
+from bot.channels.telegram import CHANNEL, TelegramSender
+from bot.usecases.settings import Config
 from db.models import Member, OutboxMessage
 from db.session import is_sqlite, make_engine
 from scheduler.reminders import enqueue_round_reminders
 from scheduler.rounds import ensure_periodic_round, rules_of
+from surveys.messages import Button
 
 TOKEN = "123456:BENCH-TOKEN"
 FIRST_CHAT = 10_000_000

@@ -6,13 +6,13 @@ What runs, each in a process of its own:
   the land office's survey (``/start s-dkdd-huyen``) and sends its next answer as soon as
   the bot's reply to the previous one arrives (four answers: three ratings and a comment),
   so up to N updates wait at once;
-* the survey bot: ``python -m bot.cli --config CFG run``, the real command, long polling the
+* the survey bot: ``python -m bot.app.cli --config CFG run``, the real command, long polling the
   fake server, on a fresh SQLite file;
 * then, on the same server in the same run, a bare python-telegram-bot echo bot (one
   ``MessageHandler`` that sends the text back, ``run_polling`` with PTB's defaults), driven
   the same way with the same five messages per citizen: the yardstick of the issue;
 * then the same echo bot making its requests as the survey bot does, with aiohttp
-  (``bot.aiohttp_request``): how the survey bot compares with PTB on an equal footing.
+  (``bot.channels.telegram_request``): how the survey bot compares with PTB on an equal footing.
 
 It prints, for each: updates handled per second (N × 5 updates / wall time from the first
 update queued to the last reply), p50/p95 reply latency (an update queued → its reply
@@ -43,7 +43,7 @@ py-spy and cProfile of the bot, and an in-process loop calling ``Core.handle``):
   0.85 ms of CPU a message (the first and last messages of a survey from 2.6 and 3.4 ms to
   about 1 and 1.2).
 * **group commit** (``db.session.Transactions``) with updates of different people handled at
-  once, each person's in order (``bot.telegram_channel.PerPersonUpdates``, 8 at once).
+  once, each person's in order (``bot.channels.telegram.PerPersonUpdates``, 8 at once).
 
 The survey bot went from about 100 to 500 updates/s, from 0.17 to about 0.75 of the bare
 echo bot's rate. (Since the Bot API session has ``trust_env=True``, aiohttp looks up the
@@ -216,11 +216,11 @@ secret = "a-load-secret-of-enough-length"
 def echo_bot(base_url: str, file_url: str, concurrent: int = 1, aiohttp: bool = False) -> None:
     """A bare python-telegram-bot echo bot: the yardstick for the survey bot. PTB's defaults
     (one update at a time) are its fastest: with ``concurrent`` > 1 it is slower. With
-    ``aiohttp`` it makes its requests as the survey bot does (bot.aiohttp_request)."""
+    ``aiohttp`` it makes its requests as the survey bot does (bot.channels.telegram_request)."""
     from telegram import Update
     from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
-    from bot.aiohttp_request import AiohttpRequest
+    from bot.channels.telegram_request import AiohttpRequest
 
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -353,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--citizens", type=int, default=1000, help="citizens at once")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the survey bot here")
     parser.add_argument(
-        "--bot-module", default="bot.cli", help="run this module as the survey bot (profiling)"
+        "--bot-module", default="bot.app.cli", help="run this module as the survey bot (profiling)"
     )
     parser.add_argument(
         "--echo-concurrent",

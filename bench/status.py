@@ -45,7 +45,7 @@ if __package__ in (None, ""):  # python bench/status.py: the project's root, not
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.config import OrgConfig
+from bot.usecases.settings import OrgConfig
 from db import repo
 from db.migrate import upgrade
 from db.models import Round, Submission, SubmissionValue, SurveyDailyCount, SurveyResponse
@@ -53,7 +53,7 @@ from db.session import make_engine, make_sessionmaker
 from reports.status import status_figures
 from scheduler.calendar import Period, period_from_key, previous_period
 from surveys.catalogue import Catalogue, ServicePoint, load_catalogue
-from surveys.survey_flow import field_of
+from surveys.survey_machine import field_of
 
 SEED = 53
 UNITS = 50
@@ -214,7 +214,7 @@ def response_rows(
     catalogue: Catalogue, size: int, first: date, last: date, rng: random.Random, counts: Counts
 ) -> Iterator[list[dict[str, Any]]]:
     """``size`` responses in chunks, adding every counted one to ``counts`` the way
-    ``bot.surveying._aggregate`` does (one respondent per target, their levels)."""
+    ``bot.usecases.surveying._aggregate`` does (one respondent per target, their levels)."""
     by_point = plans(catalogue)
     days = (last - first).days + 1
     questionnaires = catalogue.questionnaires

@@ -92,7 +92,7 @@ class Member(Base):
     registered_at: Mapped[datetime]
     unreachable_at: Mapped[datetime | None]
     # The member row this person registered with first (another platform's account, linked
-    # with /lienket); NULL when the person has one account. See bot.people.Person.
+    # with /lienket); NULL when the person has one account. See bot.usecases.people.Person.
     person_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot import texts as T
 from reports.figures import IndicatorFigure, SatisfactionFigure, StatusFigures
+from surveys import texts as T
 from surveys.numbers import format_number, format_percent
 
 TELEGRAM_LIMIT = 4096

@@ -72,11 +72,11 @@ from typing import Any, Literal, Protocol, cast
 from sqlalchemy import Table, bindparam, case, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import texts as T
-from bot.messages import Button
 from db import repo
 from db.models import Member, OutboxMessage, Submission, Unit
 from scheduler.jobs import FailureLog
+from surveys import texts as T
+from surveys.messages import Button
 
 log = logging.getLogger(__name__)
 

@@ -19,15 +19,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import texts as T
 from db import repo
 from db.models import Conversation, OutboxMessage, Round
 from scheduler.rounds import missing_units
+from surveys import texts as T
 from surveys.catalogue import Catalogue
 
 REPORT_BUTTON_DATA = "go:report"
 ACTIVE_REPORT = timedelta(hours=2)
-REPORT_KIND = "report"  # Conversation.kind of a report in progress (bot.reporting.KIND)
+REPORT_KIND = "report"  # Conversation.kind of a report in progress (bot.usecases.unit_reports.KIND)
 CHUNK = 500  # rows per statement
 
 

@@ -13,9 +13,9 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.i18n import N_
+from surveys.i18n import N_
 
-# Marked for the citizens' catalogue (bot/i18n.py): the survey shows them translated.
+# Marked for the citizens' catalogue (surveys/i18n.py): the survey shows them translated.
 RATING_LABELS: dict[int, str] = {
     1: N_("Rất không hài lòng"),
     2: N_("Không hài lòng"),

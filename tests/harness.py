@@ -20,8 +20,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import make_url
 from telegram.ext import Application
 
-from bot.config import Config, load_config
-from bot.runtime import Runtime, build_application, load_data
+from bot.app.config import load_config
+from bot.app.runtime import Runtime, build_application, load_data
+from bot.usecases.settings import Config
 from surveys.catalogue import Catalogue
 from tests.fakes.telegram_api import FakeTelegram, SentMessage
 from tests.fakes.zalo_api import FakeZalo, ZaloSent
@@ -170,7 +171,7 @@ async def start_bot(config: Path, log: Path, *args: str) -> BotProcess:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bot.cli",
+            "bot.app.cli",
             "--config",
             str(config),
             "run",

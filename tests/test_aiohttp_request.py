@@ -1,4 +1,4 @@
-"""bot.aiohttp_request: python-telegram-bot's requests over aiohttp, against a small HTTP
+"""bot.channels.telegram_request: python-telegram-bot's requests over aiohttp, against a small HTTP
 server on 127.0.0.1 that records what arrives and answers as told."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.request import BaseRequest
 
-from bot.aiohttp_request import AiohttpRequest
+from bot.channels.telegram_request import AiohttpRequest
 from tests.fakes.local_http import serve_locally
 
 TOKEN = "123:ABC"

@@ -20,13 +20,14 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from bot import texts as T
-from bot.cli import main
-from bot.config import load_config
-from bot.console_channel import choice_lines, identity_for, pressed, printable, typed_label
-from bot.messages import Button
-from bot.runtime import load_data
-from bot.surveying import point_payload
+from bot.app.cli import main
+from bot.app.config import load_config
+from bot.app.runtime import load_data
+from bot.channels.console import choice_lines, identity_for, printable
+from bot.channels.typed import pressed, typed_label
+from bot.usecases.surveying import point_payload
+from surveys import texts as T
+from surveys.messages import Button
 
 PROMPT = re.compile(r"\[(?:Cán bộ Phòng Nội vụ|Người dân|Thủ trưởng [A-Z0-9-]+)\] > ")
 UNIT = "XA-CK"
@@ -62,7 +63,7 @@ class Chat:
             sys.executable,
             [
                 "-m",
-                "bot.cli",
+                "bot.app.cli",
                 "--config",
                 str(config),
                 "chat",

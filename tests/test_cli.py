@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from bot.config import OrgConfig
+from bot.usecases.settings import OrgConfig
 from surveys.catalogue import load_organisation
 
 
@@ -21,7 +21,7 @@ def cchc(tmp_path: Path, *args: str, config: str = "") -> subprocess.CompletedPr
             encoding="utf-8",
         )
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "--config", str(path), *args],
+        [sys.executable, "-m", "bot.app.cli", "--config", str(path), *args],
         capture_output=True,
         text=True,
         cwd=tmp_path,

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_config
+from bot.app.config import load_config
+from bot.usecases.settings import ConfigError
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.config import load_config
-from bot.context import Context
+from bot.app.config import load_config
+from bot.usecases.context import Context
 
 
 def _context(tmp_path: Path, zalo: bool) -> Context:

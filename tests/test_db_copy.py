@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.config import load_config
-from bot.db_copy import CopyError, copy_database, parents_first, tables
-from bot.demo import fill_demo
-from bot.runtime import load_data, open_runtime
+from bot.app.config import load_config
+from bot.app.db_copy import CopyError, copy_database, parents_first, tables
+from bot.app.demo import fill_demo
+from bot.app.runtime import load_data, open_runtime
 from db.migrate import upgrade
 from db.models import (
     AdminChat,
@@ -255,7 +255,7 @@ def test_the_command_line_copies_and_then_refuses(source: str, tmp_path: Path) -
 
     def cchc(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "bot.cli", "--config", str(config), *args],
+            [sys.executable, "-m", "bot.app.cli", "--config", str(config), *args],
             capture_output=True,
             text=True,
             cwd=tmp_path,

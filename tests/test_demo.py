@@ -21,12 +21,13 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
-from bot import texts as T
-from bot.cli import main
-from bot.config import Config, load_config
-from bot.demo import SURVEYS, is_demo_database, prepare_file
-from bot.runtime import load_data
+from bot.app.cli import main
+from bot.app.config import load_config
+from bot.app.demo import SURVEYS, is_demo_database, prepare_file
+from bot.app.runtime import load_data
+from bot.usecases.settings import Config
 from scheduler.calendar import CalendarRules, period_for_date, previous_period
+from surveys import texts as T
 from surveys.catalogue import Catalogue
 from surveys.scoring import target_for_year
 from tests.test_chat_pty import Chat, saved_path, write_config

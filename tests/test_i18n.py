@@ -1,4 +1,4 @@
-"""The citizens' catalogues (bot/locale) and the questionnaires' languages (issue 10).
+"""The citizens' catalogues (surveys/locale) and the questionnaires' languages (issue 10).
 
 The completeness checks here are what stops a sentence added in Vietnamese from shipping
 without its Khmer and English translation.
@@ -16,11 +16,11 @@ import pytest
 from babel.messages.pofile import read_po
 from fontTools.ttLib import TTFont
 
-from bot import i18n
-from bot import texts as T
-from bot.config import load_config
-from bot.runtime import load_data
+from bot.app.config import load_config
+from bot.app.runtime import load_data
 from reports.fonts import has_khmer, khmer_font_path
+from surveys import i18n
+from surveys import texts as T
 from surveys.catalogue import CatalogueError, load_questionnaire
 from surveys.scoring import RATING_LABELS
 
@@ -41,7 +41,7 @@ def test_the_code_marks_the_citizens_sentences(messages: set[str]) -> None:
 
 
 def test_the_template_is_up_to_date_with_the_code(messages: set[str]) -> None:
-    """bot/locale/citizen.pot is what translators start from: tools/extract_messages.sh."""
+    """surveys/locale/citizen.pot is what translators start from: tools/extract_messages.sh."""
     with (i18n.LOCALE_DIR / "citizen.pot").open("rb") as pot:
         template = {str(m.id) for m in read_po(pot) if m.id}
     assert template == messages

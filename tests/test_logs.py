@@ -1,4 +1,4 @@
-"""Structured logs (bot/logs.py): one logfmt line per event with the ids that matter, never
+"""Structured logs (bot/app/logs.py): one logfmt line per event with the ids that matter, never
 a citizen's id, a failing send logged once per attempt and not in a loop."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from bot import logs
-from bot.cli import main
-from bot.logs import LogfmtFormatter, fields_of
-from bot.telegram_channel import REPLY_ATTEMPTS
+from bot.app import logs
+from bot.app.cli import main
+from bot.app.logs import LogfmtFormatter, fields_of
+from bot.channels.telegram import REPLY_ATTEMPTS
 from tests.e2e.test_delivery import add_members, deliver_all, remind
 from tests.harness import ADMIN, FakeClock, running_bot
 

@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.messages import Button
 from db import repo
 from db.migrate import upgrade
 from db.models import Member, OutboxMessage, Round, Submission, Unit
 from db.session import make_engine, make_sessionmaker
 from scheduler.outbox import Dispatcher, Limits, RateLimiter, SendError
+from surveys.messages import Button
 from tests.harness import FakeClock
 
 START = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 09:00 in Long Phú

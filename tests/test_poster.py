@@ -17,12 +17,12 @@ import qrcode
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw
 
-from bot import i18n
-from bot import texts as T
-from bot.cli import main
-from bot.poster import Face, poster_png, render_poster
-from bot.registration import token_hash
+from bot.app.cli import main
+from bot.usecases.registration import token_hash
 from reports.fonts import khmer_font_path, latin_font_path
+from reports.poster import Face, poster_png, render_poster
+from surveys import i18n
+from surveys import texts as T
 
 LINK = "https://t.me/cchc_test_bot?start=s-mc-huyen"
 TITLE = "Bộ phận Tiếp nhận và Trả kết quả huyện Long Phú"

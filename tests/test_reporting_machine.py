@@ -9,9 +9,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import texts as T
+from surveys import texts as T
 from surveys.conversation import Input, Pressed, Reply, State, Text
-from surveys.reporting import (
+from surveys.report_machine import (
     Answer,
     Item,
     ReportStep,

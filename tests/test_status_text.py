@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.config import OrgConfig
+from bot.usecases.settings import OrgConfig
 from db import repo
 from db.migrate import upgrade
 from db.models import Round, Submission, SubmissionValue, SurveyDailyCount

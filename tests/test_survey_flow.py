@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import texts as T
-from bot.config import OrgConfig
+from bot.usecases.settings import OrgConfig
 from db import repo
 from reports.status import fields_for
-from surveys import survey_flow
+from surveys import survey_machine
+from surveys import texts as T
 from surveys.catalogue import (
     Catalogue,
     CatalogueError,
@@ -53,7 +53,7 @@ class Run:
     def __init__(self, cat: Catalogue, point: str) -> None:
         self.point = _point(cat, point)
         self.questionnaire = cat.questionnaires[self.point.questionnaire]
-        first = survey_flow.start(self.questionnaire, self.point)
+        first = survey_machine.start(self.questionnaire, self.point)
         self.state: State | None = first.state
         self.replies = first.replies
         self.done: dict[str, Any] | None = None
@@ -64,7 +64,7 @@ class Run:
 
     def give(self, given: Input) -> list[Reply]:
         assert self.state is not None
-        step = survey_flow.step(self.questionnaire, self.point, self.state, given)
+        step = survey_machine.step(self.questionnaire, self.point, self.state, given)
         self.state, self.replies, self.done = step.state, step.replies, step.done
         return step.replies
 
@@ -226,8 +226,8 @@ def test_comments_are_kept_skipped_or_refused_when_too_long(cat: Catalogue) -> N
     run = Run(cat, "dkdd-huyen")
     for _ in range(3):
         run.say("1")
-    hint, again = run.say("x" * (survey_flow.COMMENT_MAX + 1))
-    assert hint.text == T.SURVEY_TEXT_TOO_LONG.format(limit=survey_flow.COMMENT_MAX)
+    hint, again = run.say("x" * (survey_machine.COMMENT_MAX + 1))
+    assert hint.text == T.SURVEY_TEXT_TOO_LONG.format(limit=survey_machine.COMMENT_MAX)
     assert again.text.startswith("Câu 4/4. ")
     run.say("  Chờ quá lâu, không ai hướng dẫn  ")
     assert run.done is not None and run.done["gop_y"] == "Chờ quá lâu, không ai hướng dẫn"
@@ -235,15 +235,15 @@ def test_comments_are_kept_skipped_or_refused_when_too_long(cat: Catalogue) -> N
 
 def test_field_of_prefers_the_points_fixed_field(cat: Catalogue) -> None:
     tthc = cat.questionnaires["tthc"]
-    assert survey_flow.field_of(tthc, _point(cat, "mc-huyen"), {"field": "dau_tu"}) == "dau_tu"
-    assert survey_flow.field_of(tthc, _point(cat, "mc-huyen"), {}) is None
-    assert survey_flow.field_of(tthc, _point(cat, "dkdd-huyen"), {"field": "khac"}) == "dat_dai"
+    assert survey_machine.field_of(tthc, _point(cat, "mc-huyen"), {"field": "dau_tu"}) == "dau_tu"
+    assert survey_machine.field_of(tthc, _point(cat, "mc-huyen"), {}) is None
+    assert survey_machine.field_of(tthc, _point(cat, "dkdd-huyen"), {"field": "khac"}) == "dat_dai"
 
 
 def test_ratings_are_grouped_by_target_and_counted_once_per_respondent(cat: Catalogue) -> None:
     tthc = cat.questionnaires["tthc"]
     answers = {"field": "dat_dai", "tiep_nhan": 5, "chung": 3, "gop_y": "Tốt"}  # ket_qua skipped
-    by_target = survey_flow.ratings_by_target(tthc, answers)
+    by_target = survey_machine.ratings_by_target(tthc, answers)
     assert by_target == {"14": [5, 3]}  # the field and the comment are no ratings
     row = repo.daily_count_row(date(2026, 11, 20), "dkdd-huyen", "dat_dai", "14", [5, 3])
     assert row == {
@@ -261,11 +261,11 @@ def test_ratings_are_grouped_by_target_and_counted_once_per_respondent(cat: Cata
 def test_only_a_low_rating_with_a_comment_goes_to_the_admins(cat: Catalogue) -> None:
     tthc = cat.questionnaires["tthc"]
     low = {"tiep_nhan": 4, "ket_qua": 2, "chung": 3, "gop_y": "Trễ hẹn 5 ngày"}
-    assert survey_flow.low_rating_comment(tthc, low) == (2, "Trễ hẹn 5 ngày")
-    assert survey_flow.low_rating_comment(tthc, {**low, "ket_qua": 1}) == (1, "Trễ hẹn 5 ngày")
-    assert survey_flow.low_rating_comment(tthc, {**low, "ket_qua": 3}) is None
+    assert survey_machine.low_rating_comment(tthc, low) == (2, "Trễ hẹn 5 ngày")
+    assert survey_machine.low_rating_comment(tthc, {**low, "ket_qua": 1}) == (1, "Trễ hẹn 5 ngày")
+    assert survey_machine.low_rating_comment(tthc, {**low, "ket_qua": 3}) is None
     no_comment = {k: v for k, v in low.items() if k != "gop_y"}
-    assert survey_flow.low_rating_comment(tthc, no_comment) is None
+    assert survey_machine.low_rating_comment(tthc, no_comment) is None
 
 
 inputs = st.one_of(
@@ -290,7 +290,7 @@ def test_whatever_is_typed_or_pressed_only_valid_answers_come_out(
     point: str, seq: list[Input]
 ) -> None:
     run = Run(CATALOGUE, point)
-    asked = survey_flow.questions(run.questionnaire, run.point)
+    asked = survey_machine.questions(run.questionnaire, run.point)
     for given_input in seq:
         if run.state is None:
             break

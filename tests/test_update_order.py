@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from telegram import CallbackQuery, Chat, Message, Update, User
 
-from bot.telegram_channel import CONCURRENT_UPDATES, PerPersonUpdates, _person_of
+from bot.channels.telegram import CONCURRENT_UPDATES, PerPersonUpdates, _person_of
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 

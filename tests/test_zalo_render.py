@@ -7,13 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import texts as T
-from bot.config import _KNOWN_KEYS, ConfigError, ZaloConfig, load_config
-from bot.console_channel import pressed
-from bot.linking import is_code
-from bot.messages import Button, Outbound
-from bot.zalo_api import ZaloApi, ZaloApiError, ZaloNetworkError
-from bot.zalo_channel import (
+from bot.app.config import _KNOWN_KEYS, load_config
+from bot.channels.typed import pressed
+from bot.channels.zalo import (
     by_words,
     choice_lines,
     failure_of,
@@ -22,6 +18,11 @@ from bot.zalo_channel import (
     render,
     render_outbound,
 )
+from bot.channels.zalo_api import ZaloApi, ZaloApiError, ZaloNetworkError
+from bot.usecases.linking import is_code
+from bot.usecases.settings import ConfigError, ZaloConfig
+from surveys import texts as T
+from surveys.messages import Button, Outbound
 from tests.fakes.zalo_api import FakeZalo
 from tests.harness import free_port
 
@@ -269,7 +270,7 @@ def test_zalo_keys_are_read_and_checked(tmp_path: Path) -> None:
 def test_qr_and_invite_for_zalo_need_no_telegram(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.cli import main
+    from bot.app.cli import main
     from tests.test_poster import png_encodes
 
     link = "https://zalo.me/s/1459232241454765289"

@@ -6,6 +6,6 @@
 set -e
 cd "$(dirname "$0")/.."
 pybabel -q extract -F babel.cfg --no-default-keywords -k N_ --no-location --sort-output \
-    --omit-header -o bot/locale/citizen.pot .
-pybabel -q update -i bot/locale/citizen.pot -d bot/locale -D citizen \
+    --omit-header -o surveys/locale/citizen.pot .
+pybabel -q update -i surveys/locale/citizen.pot -d surveys/locale -D citizen \
     --omit-header --width 100

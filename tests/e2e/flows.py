@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.registration import create_invitation
+from bot.usecases.registration import create_invitation
 from tests.fakes.telegram_api import SentMessage
 from tests.harness import Bot
 

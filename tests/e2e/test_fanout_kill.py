@@ -1,7 +1,7 @@
 """The bot killed with SIGKILL in the middle of a fan-out, then restarted: every recipient
 gets the reminder, and only the messages in flight at the kill are sent again.
 
-The bot runs as a real subprocess (``python -m bot.cli --config CFG run``) against the fake
+The bot runs as a real subprocess (``python -m bot.app.cli --config CFG run``) against the fake
 Bot API server in this process, on real time: the fan-out is started by an admin's
 /nhacnho, and the config makes today a holiday so that the start-up tick queues nothing.
 """
@@ -19,8 +19,8 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
-from bot.config import load_config
-from bot.runtime import load_data, open_runtime
+from bot.app.config import load_config
+from bot.app.runtime import load_data, open_runtime
 from db.models import Member, OutboxMessage
 from db.session import make_engine, make_sessionmaker
 from scheduler.outbox import Limits
@@ -44,7 +44,7 @@ async def start_bot(config: Path, log: Path) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli",
+        "bot.app.cli",
         "--config",
         str(config),
         "run",

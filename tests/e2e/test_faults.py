@@ -30,12 +30,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select
 
-from bot import texts as T
-from bot.config import Config, load_config
-from bot.runtime import load_data, open_runtime
-from bot.telegram_channel import REPLY_ATTEMPTS
+from bot.app.config import load_config
+from bot.app.runtime import load_data, open_runtime
+from bot.channels.telegram import REPLY_ATTEMPTS
+from bot.usecases.settings import Config
 from db.models import Member, Round, Submission, SubmissionValue, SurveyResponse
 from db.session import make_engine, make_sessionmaker
+from surveys import texts as T
 from tests.e2e.test_delivery import add_members, deliver_all, reminders_per_chat
 from tests.e2e.test_fanout_kill import start_bot
 from tests.fakes.telegram_api import FakeTelegram, SentMessage
@@ -135,7 +136,7 @@ async def test_a_server_down_longer_than_the_retries_loses_replies_not_answers(
     [response] = await bot.scalars(select(SurveyResponse))
     assert response.status == "open"
     [lost] = errors(caplog)  # … the failure is logged once, with what happened
-    assert lost.name == "bot.telegram_channel" and "reply not delivered" in lost.getMessage()
+    assert lost.name == "bot.channels.telegram" and "reply not delivered" in lost.getMessage()
     assert str(citizen) not in lost.getMessage()
 
     # … and the bot serves on: the answer was kept, the next one is for question 2.

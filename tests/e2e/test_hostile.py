@@ -32,8 +32,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bot.config import load_config
-from bot.runtime import load_data
+from bot.app.config import load_config
+from bot.app.runtime import load_data
 from db.models import (
     Conversation,
     OutboxMessage,
@@ -43,7 +43,7 @@ from db.models import (
     SurveyResponse,
 )
 from scheduler.reminders import REPORT_BUTTON_DATA
-from surveys.reporting import MAX_COUNT, SKIP_REASON_MAX
+from surveys.report_machine import MAX_COUNT, SKIP_REASON_MAX
 from tests.e2e.flows import invite_payload, register
 from tests.e2e.test_reporting import SMALL_CATALOGUE
 from tests.fakes.telegram_api import FakeTelegram, SentMessage

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot import i18n
-from bot import texts as T
 from db.models import SurveyDailyCount, SurveyResponse
+from surveys import i18n
+from surveys import texts as T
 from surveys.catalogue import Questionnaire, ServicePoint
 from surveys.scoring import RATING_LABELS
 from tests.fakes.telegram_api import SentMessage

@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.usecases import tick as tick_module
+from bot.usecases.tick import tick
 from db import repo
 from db.models import OutboxMessage, Round
 from db.session import make_engine, make_sessionmaker
-from scheduler import tick as tick_module
 from scheduler.reminders import REPORT_BUTTON_DATA
-from scheduler.tick import tick
 from tests.e2e.flows import register
 from tests.fakes.telegram_api import SentMessage
 from tests.harness import ADMIN, OTHER_ADMIN, VN, Bot, FakeClock, running_bot, texts
@@ -287,7 +287,7 @@ async def test_a_failing_tick_is_logged_once_and_catches_up(
     ctx = bot.runtime.ctx
     good = ctx.sessions
     tick_module.failures.streaks.clear()  # whatever an earlier bot in this process left
-    caplog.set_level(logging.DEBUG, logger="scheduler.tick")
+    caplog.set_level(logging.DEBUG, logger="bot.usecases.tick")
     ctx.sessions = broken_sessions(tmp_path)
     try:
         for _ in range(4):
@@ -320,7 +320,7 @@ async def test_one_broken_round_does_not_stop_the_others(
             )
         )
     tick_module.failures.streaks.clear()
-    caplog.set_level(logging.INFO, logger="scheduler.tick")
+    caplog.set_level(logging.INFO, logger="bot.usecases.tick")
     bot.clock.set_local(datetime(2026, 12, 7, 9, 0))
     assert await tick(ctx) == 1  # Q4's d-7 still queued
     bot.clock.advance(minutes=5)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot import texts as T
+from bot.usecases import tick as scheduler_tick
 from db.models import (
     Conversation,
     OutboxMessage,
@@ -26,8 +26,8 @@ from db.models import (
     SubmissionValue,
     ValueRevision,
 )
-from scheduler import tick as scheduler_tick
 from scheduler.reminders import REPORT_BUTTON_DATA
+from surveys import texts as T
 from tests.e2e.flows import invite_payload
 from tests.fakes.telegram_api import SentMessage
 from tests.harness import ADMIN, Bot, FakeClock, running_bot, texts

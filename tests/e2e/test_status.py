@@ -311,7 +311,7 @@ async def test_cli_export_writes_the_workbook(bot: Bot, tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "bot.cli",
+            "bot.app.cli",
             "--config",
             str(tmp_path / "config.toml"),
             "export",

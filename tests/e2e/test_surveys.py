@@ -20,7 +20,6 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot import texts as T
 from db.models import (
     Conversation,
     OfficialSurveyFigure,
@@ -29,6 +28,7 @@ from db.models import (
     SurveyLink,
     SurveyResponse,
 )
+from surveys import texts as T
 from surveys.numbers import format_percent
 from surveys.scoring import satisfaction_rate
 from tests.e2e.flows import register

@@ -11,7 +11,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.config import _KNOWN_KEYS, ConfigError, WebhookConfig, load_config
+from bot.app.config import _KNOWN_KEYS, load_config
+from bot.usecases.settings import ConfigError, WebhookConfig
 from tests.fakes.telegram_api import FakeTelegram
 from tests.harness import ADMIN, BotProcess, free_port, start_bot, wait_until, write_config
 

@@ -17,9 +17,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from bot import i18n
-from bot import texts as T
-from bot.surveying import respondent_key
+from bot.usecases.surveying import respondent_key
 from db.models import (
     ChatOffer,
     Member,
@@ -30,7 +28,9 @@ from db.models import (
     SurveyResponse,
 )
 from scheduler.reminders import REPORT_BUTTON_DATA
-from surveys.survey_flow import field_of
+from surveys import i18n
+from surveys import texts as T
+from surveys.survey_machine import field_of
 from tests.e2e.flows import answer_for, invite_payload, register
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo, ZaloSent

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.config import OrgConfig
+from bot.usecases.settings import OrgConfig
 from db import repo
 from db.migrate import upgrade
 from db.models import OutboxMessage, Unit
@@ -48,7 +48,7 @@ async def test_processes_starting_together_migrate_and_sync_units_once(tmp_path:
     processes = [
         await asyncio.create_subprocess_exec(
             sys.executable,
-            *("-m", "bot.cli", "--config", str(config), "db", "upgrade"),
+            *("-m", "bot.app.cli", "--config", str(config), "db", "upgrade"),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             env=env,

@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot import i18n
-from bot import texts as T
+from surveys import i18n
+from surveys import texts as T
 from surveys.catalogue import Question, Questionnaire, ServicePoint
 from surveys.conversation import Input, Pressed, Reply, State, Step, fold
 from surveys.scoring import RATING_LABELS

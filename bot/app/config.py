@@ -1,4 +1,4 @@
-"""Reading and checking the TOML configuration.
+"""Reading and checking the TOML configuration into ``bot.usecases.settings``.
 
 A missing or wrong key stops start-up with one line naming it (``ConfigError``), which the
 command line prints before exiting with status 2.
@@ -10,161 +10,28 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.usecases.settings import (
+    DEFAULT_CONFIG_NAME,
+    DEFAULT_DB_NAME,
+    DEFAULT_TELEGRAM_BASE_URL,
+    DEFAULT_TELEGRAM_FILE_URL,
+    DEFAULT_ZALO_BASE_URL,
+    CalendarConfig,
+    Config,
+    ConfigError,
+    DeliveryConfig,
+    OrgConfig,
+    SurveyConfig,
+    TelegramConfig,
+    WebhookConfig,
+    ZaloConfig,
+)
 from scheduler.reminder_plan import parse_steps
-
-DATA_DIR = Path(__file__).parent / "data"
-SAMPLE_DIR = DATA_DIR / "longphu"
-DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
-DEFAULT_TELEGRAM_FILE_URL = "https://api.telegram.org/file/bot"
-DEFAULT_ZALO_BASE_URL = "https://bot-api.zaloplatforms.com"
-DEFAULT_CONFIG_NAME = "config.toml"
-DEFAULT_DB_NAME = "cchc-bot.sqlite3"
-
-
-class ConfigError(Exception):
-    """A configuration problem, phrased as one line that names the key."""
-
-    def __init__(self, key: str, problem: str) -> None:
-        super().__init__(f"Lỗi cấu hình: {key}: {problem}")
-        self.key = key
-
-
-@dataclass(frozen=True)
-class TelegramConfig:
-    token: str | None
-    base_url: str = DEFAULT_TELEGRAM_BASE_URL
-    base_file_url: str = DEFAULT_TELEGRAM_FILE_URL
-    bot_username: str | None = None
-
-
-@dataclass(frozen=True)
-class OrgConfig:
-    units: Path = SAMPLE_DIR / "units.toml"
-    indicators: Path = SAMPLE_DIR / "indicators.toml"
-    points: Path = SAMPLE_DIR / "points.toml"
-    questionnaires: Path = DATA_DIR / "questionnaires"
-
-
-@dataclass(frozen=True)
-class SurveyConfig:
-    secret: str
-    min_sample: int = 30
-    max_starts_per_hour: int = 20
-    expire_minutes: int = 30
-
-
-@dataclass(frozen=True)
-class CalendarConfig:
-    window_start_day: int = 15
-    deadline_day: int = 15
-    reminder_steps: tuple[str, ...] = ("open", "-7", "-3", "-1", "0", "+1", "+3")
-    send_time: time = time(8, 0)
-    work_start: time = time(7, 30)
-    work_end: time = time(17, 0)
-    holidays: frozenset[date] = frozenset()
-    tick_minutes: int = 5
-
-
-@dataclass(frozen=True)
-class DeliveryConfig:
-    messages_per_second: float = 25.0
-    per_chat_per_second: float = 1.0
-    max_attempts: int = 6
-    invite_days: int = 7
-
-
-@dataclass(frozen=True)
-class WebhookConfig:
-    """``cchc-bot run --webhook``: Telegram POSTs updates to ``url``, which a reverse proxy
-    (or a load balancer in front of several bot processes) forwards to ``listen:port``."""
-
-    listen: str = "127.0.0.1"
-    port: int = 8081
-    url_path: str = "telegram"
-    url: str | None = None  # the public HTTPS address Telegram calls
-    secret_token: str | None = None  # Telegram sends it back in every POST; others get 403
-    max_connections: int = 40
-
-    def require(self) -> tuple[str, str]:
-        """The public URL and the secret, which webhook mode cannot do without."""
-        if not self.url:
-            raise ConfigError("[webhook] url", "thiếu địa chỉ công khai (https://…) cho --webhook")
-        if not self.secret_token:
-            raise ConfigError(
-                "[webhook] secret_token",
-                "thiếu (hoặc đặt biến môi trường CCHC_WEBHOOK_SECRET) cho --webhook",
-            )
-        return self.url, self.secret_token
-
-
-@dataclass(frozen=True)
-class ZaloConfig:
-    """The Zalo Bot API channel (Zalo Bot Platform), off unless ``enabled``.
-
-    Updates come by long polling (``cchc-bot run``) or, with ``--webhook``, as POSTs to
-    ``webhook_url`` carrying ``webhook_secret`` in the X-Bot-Api-Secret-Token header.
-    """
-
-    enabled: bool = False
-    token: str | None = None
-    base_url: str = DEFAULT_ZALO_BASE_URL
-    admins: frozenset[str] = frozenset()
-    webhook_secret: str | None = None
-    messages_per_second: float = 10.0
-    retry_after_seconds: float = 30.0  # Zalo's 429 says no number: wait this long
-    poll_timeout: int = 30
-    chat_link: str | None = None  # the bot's chat link (Zalo Bot Creator), for posters
-    webhook_url: str | None = None
-    webhook_listen: str = "127.0.0.1"
-    webhook_port: int = 8091
-    webhook_path: str = "zalo"
-
-    def require_token(self) -> str:
-        if not self.token:
-            raise ConfigError("[zalo] token", "thiếu (hoặc đặt biến môi trường CCHC_ZALO_TOKEN)")
-        return self.token
-
-    def require_webhook(self) -> tuple[str, str]:
-        """The public URL and the secret, which the Zalo webhook cannot do without."""
-        if not self.webhook_url:
-            raise ConfigError(
-                "[zalo] webhook_url", "thiếu địa chỉ công khai (https://…) cho --webhook"
-            )
-        if not self.webhook_secret:
-            raise ConfigError(
-                "[zalo] webhook_secret",
-                "thiếu (hoặc đặt biến môi trường CCHC_ZALO_WEBHOOK_SECRET) cho --webhook",
-            )
-        return self.webhook_url, self.webhook_secret
-
-
-@dataclass(frozen=True)
-class Config:
-    path: Path | None
-    timezone: ZoneInfo
-    database_url: str
-    telegram: TelegramConfig
-    admins: frozenset[int]
-    org: OrgConfig
-    survey: SurveyConfig
-    calendar: CalendarConfig = field(default_factory=CalendarConfig)
-    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
-    webhook: WebhookConfig = field(default_factory=WebhookConfig)
-    zalo: ZaloConfig = field(default_factory=ZaloConfig)
-
-    def require_token(self) -> str:
-        if not self.telegram.token:
-            raise ConfigError(
-                "[telegram] token", "thiếu (hoặc đặt biến môi trường CCHC_TELEGRAM_TOKEN)"
-            )
-        return self.telegram.token
-
 
 # --------------------------------------------------------------------------- parsing helpers
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from bot import texts as T
+from surveys import texts as T
 from surveys.conversation import Input, Pressed, Reply, State, Step, Text, fold
 from surveys.numbers import NumberError, format_number, format_percent, parse_number, parse_pair
 from surveys.scoring import is_met, ratio_percent

@@ -16,14 +16,14 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import texts as T
-from bot.context import Context
-from bot.messages import Outbound
-from bot.people import Person
-from bot.render import say, tell
-from bot.status_command import ROUND_KEY, current_round
+from bot.usecases.context import Context
+from bot.usecases.people import Person
+from bot.usecases.render import say, tell
+from bot.usecases.status import ROUND_KEY, current_round
 from db import repo
 from db.models import OfficialSurveyFigure
+from surveys import texts as T
+from surveys.messages import Outbound
 from surveys.numbers import NumberError, format_percent, parse_number
 
 

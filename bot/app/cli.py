@@ -9,8 +9,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot import i18n, logs
-from bot.config import Config, ConfigError, load_config
+from bot.app import logs
+from bot.app.config import load_config
+from bot.usecases.settings import Config, ConfigError
+from surveys import i18n
 from surveys.catalogue import Catalogue, CatalogueError
 
 EXIT_CONFIG = 2
@@ -88,7 +90,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _catalogue(config: Config) -> Catalogue:
-    from bot.runtime import load_data
+    # Imported here, as verbs below: --help and a bad config answer without loading
+    # python-telegram-bot and matplotlib (no import cycle is hidden by it).
+    from bot.app.runtime import load_data
 
     return load_data(config)
 
@@ -109,23 +113,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace, config: Config, catalogue: Catalogue) -> int:
-    from bot import commands
+    from bot.app import verbs
 
     if args.command == "run":
-        return commands.run(config, catalogue, webhook=args.webhook)
+        return verbs.run(config, catalogue, webhook=args.webhook)
     if args.command == "db" and args.db_command == "copy":
-        return asyncio.run(commands.db_copy(config, catalogue, args.target))
+        return asyncio.run(verbs.db_copy(config, catalogue, args.target))
     if args.command == "db":
-        asyncio.run(commands.db_upgrade(config, catalogue))
+        asyncio.run(verbs.db_upgrade(config, catalogue))
         print("Cơ sở dữ liệu đã ở phiên bản mới nhất.")
         return 0
     if args.command == "chat":
         role = " ".join(args.role)
-        return asyncio.run(commands.chat(config, catalogue, args.db, role, args.files))
+        return asyncio.run(verbs.chat(config, catalogue, args.db, role, args.files))
     if args.command == "demo":
-        return asyncio.run(commands.demo(config, catalogue, args.out))
+        return asyncio.run(verbs.demo(config, catalogue, args.out))
     if args.command == "export":
-        return asyncio.run(commands.export(config, catalogue, args.round_key, args.out, args.db))
+        return asyncio.run(verbs.export(config, catalogue, args.round_key, args.out, args.db))
     if args.command == "units":
         for unit in catalogue.org.units:
             print(f"{unit.code}\t{unit.name}")
@@ -135,10 +139,10 @@ def _dispatch(args: argparse.Namespace, config: Config, catalogue: Catalogue) ->
             print(f"{point.code}\t{point.name}")
         return 0
     if args.command == "invite":
-        return asyncio.run(commands.invite(config, catalogue, args.unit, args.zalo))
+        return asyncio.run(verbs.invite(config, catalogue, args.unit, args.zalo))
     if args.command == "qr":
         return asyncio.run(
-            commands.qr(
+            verbs.qr(
                 config, catalogue, args.point, args.out, args.record, args.zalo, args.lang
             )
         )

@@ -1,6 +1,6 @@
 """The survey use case: start from a deep link, run the pure survey, count once, aggregate.
 
-Rules kept here (the questions themselves are in ``surveys.survey_flow``):
+Rules kept here (the questions themselves are in ``surveys.survey_machine``):
 
 * a citizen is stored only as an HMAC of the platform and user id, keyed with
   ``[survey] secret``, never the id or the name;
@@ -25,18 +25,17 @@ from typing import Any, Literal
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import i18n
-from bot import texts as T
-from bot.context import Context, new_token
-from bot.messages import Outbound
-from bot.people import Person
-from bot.registration import token_hash
-from bot.render import outbound, say, say_in, tell
+from bot.usecases.context import Context, new_token
+from bot.usecases.people import Person
+from bot.usecases.registration import token_hash
+from bot.usecases.render import outbound, say, say_in, tell
 from db import repo
 from db.models import Conversation, SurveyLink, SurveyResponse
-from surveys import survey_flow
+from surveys import i18n, survey_machine
+from surveys import texts as T
 from surveys.catalogue import Questionnaire, ServicePoint
 from surveys.conversation import Input
+from surveys.messages import Outbound
 
 KIND = "survey"
 POINT_PREFIX = "s-"
@@ -122,7 +121,7 @@ async def begin(
         return tell(person, found)
     point, record, link_hash = found
     questionnaire = ctx.catalogue.questionnaires[point.questionnaire]
-    lang = survey_flow.initial_language(questionnaire, link_language, person.platform_language)
+    lang = survey_machine.initial_language(questionnaire, link_language, person.platform_language)
 
     current = await repo.conversation(session, *person.conversation_key)
     if current is not None and current.kind != KIND:
@@ -152,7 +151,7 @@ async def begin(
             "started_at": now,
         },
     )
-    step = survey_flow.start(questionnaire, point, lang)
+    step = survey_machine.start(questionnaire, point, lang)
     token = new_token()
     state = {
         "token": token,
@@ -180,15 +179,15 @@ async def proceed(
         or response is None
         or response.status != "open"
         or response.started_at <= now - timedelta(minutes=minutes)
-        or state["m"]["i"] >= len(survey_flow.questions(questionnaire, point))
+        or state["m"]["i"] >= len(survey_machine.questions(questionnaire, point))
     ):
         if response is not None and response.status == "open":
             response.status = "expired"
         await repo.save_conversation(session, *person.conversation_key, KIND, None, now)
-        lang = survey_flow.language_of(state["m"])
+        lang = survey_machine.language_of(state["m"])
         return say_in(person.chat_id, lang, T.SURVEY_EXPIRED, minutes=minutes)
-    step = survey_flow.step(questionnaire, point, state["m"], given)
-    lang = survey_flow.language_of(step.state or state["m"])
+    step = survey_machine.step(questionnaire, point, state["m"], given)
+    lang = survey_machine.language_of(step.state or state["m"])
     if step.done is None:
         state["m"] = step.state
         await repo.save_conversation(session, *person.conversation_key, KIND, state, now)
@@ -220,7 +219,7 @@ async def _finish(
     now = ctx.now()
     completed = {
         "answers": answers,
-        "field": survey_flow.field_of(questionnaire, point, answers),
+        "field": survey_machine.field_of(questionnaire, point, answers),
         "day": ctx.today(),
         "language": language,
         "completed_at": now,
@@ -237,7 +236,7 @@ async def _finish(
     if await repo.complete_response(session, response, completed, count=True) != "counted":
         return "repeat"
     await _aggregate(session, questionnaire, point, response)
-    feedback = survey_flow.low_rating_comment(questionnaire, answers)
+    feedback = survey_machine.low_rating_comment(questionnaire, answers)
     if feedback is not None:
         await _forward_feedback(ctx, session, response, point, *feedback)
     return "counted"
@@ -249,7 +248,7 @@ async def _aggregate(
     point: ServicePoint,
     response: SurveyResponse,
 ) -> None:
-    by_target = survey_flow.ratings_by_target(questionnaire, response.answers)
+    by_target = survey_machine.ratings_by_target(questionnaire, response.answers)
     await repo.add_to_daily_counts(
         session, response.day, point.code, response.field or "", by_target
     )

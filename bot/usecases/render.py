@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bot import i18n
-from bot.messages import Button, Outbound
-from bot.people import Person
+from bot.usecases.people import Person
+from surveys import i18n
 from surveys.conversation import Reply
+from surveys.messages import Button, Outbound
 
 CONVERSATION_PREFIX = "c"
 

@@ -7,11 +7,9 @@ import re
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import texts as T
-from bot.context import Context
-from bot.messages import Outbound
-from bot.people import Person
-from bot.render import say, tell
+from bot.usecases.context import Context
+from bot.usecases.people import Person
+from bot.usecases.render import say, tell
 from db import repo
 from db.models import Round
 from reports.drilldown import indicator_lines, unit_lines
@@ -19,6 +17,8 @@ from reports.export import collect_export, write_xlsx
 from reports.status import status_figures
 from reports.text import render_status, split_message
 from scheduler.rounds import ensure_periodic_round, missing_units, rules_of
+from surveys import texts as T
+from surveys.messages import Outbound
 
 ROUND_KEY = re.compile(r"^(\d{4}-[Qq][1-4]|DX-\d{4}-\d+)$", re.IGNORECASE)
 

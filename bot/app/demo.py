@@ -40,9 +40,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import texts as T
-from bot.context import Context
-from bot.surveying import respondent_key
+from bot.usecases.context import Context
+from bot.usecases.surveying import respondent_key
 from db import repo
 from db.models import (
     Member,
@@ -55,9 +54,10 @@ from db.models import (
 )
 from scheduler.calendar import Period, period_for_date, previous_period
 from scheduler.rounds import ensure_periodic_round, indicators_for, open_period_round, rules_of
-from surveys import survey_flow
+from surveys import survey_machine
+from surveys import texts as T
 from surveys.catalogue import Indicator, Question, ServicePoint, Unit
-from surveys.reporting import Answer, Item, figure, problem
+from surveys.report_machine import Answer, Item, figure, problem
 from surveys.scoring import target_for_year
 
 SEED = 53  # Kế hoạch 53/KH-UBND
@@ -504,12 +504,12 @@ async def _surveys(
     for n in range(count):
         point = rng.choices(points, weights)[0]
         questionnaire = ctx.catalogue.questionnaires[point.questionnaire]
-        questions = survey_flow.questions(questionnaire, point)
+        questions = survey_machine.questions(questionnaire, point)
         answers = survey_answers(rng, point, questions, moods[point.code])
         day = rng.choices(days, day_weights)[0]
         started = office_moment(rng, day, tz, now - timedelta(minutes=2))
         day = started.astimezone(tz).date()
-        field = survey_flow.field_of(questionnaire, point, answers)
+        field = survey_machine.field_of(questionnaire, point, answers)
         responses.append(
             {
                 "point_code": point.code,
@@ -525,7 +525,7 @@ async def _surveys(
                 "completed_at": started + timedelta(seconds=rng.randint(25, 90)),
             }
         )
-        for target, levels in survey_flow.ratings_by_target(questionnaire, answers).items():
+        for target, levels in survey_machine.ratings_by_target(questionnaire, answers).items():
             tally.add(day, point.code, field or "", target, levels)
     await session.execute(insert(SurveyResponse), responses)
     await session.execute(insert(SurveyDailyCount), list(tally.rows.values()))

@@ -22,11 +22,11 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import texts as T
-from bot.context import Context
-from bot.people import Person
+from bot.usecases.context import Context
+from bot.usecases.people import Person
 from db import repo
 from db.models import LinkCode, Member
+from surveys import texts as T
 
 CODE_DIGITS = 6
 VALID_MINUTES = 10

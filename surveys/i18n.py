@@ -3,11 +3,11 @@
 Officials (unit heads, Phòng Nội vụ) are always answered in Vietnamese. Everything a
 citizen can be told is marked ``N_("…")`` in the code, Vietnamese being the message id, as
 gettext does with its source language. ``pybabel extract`` collects the marked sentences
-into ``bot/locale/citizen.pot``; translators edit ``bot/locale/<lang>/LC_MESSAGES/citizen.po``
-with any PO editor, never the code. The ``.po`` files are compiled with Babel when first
-needed (in memory, so no binary file is kept in the repository). A sentence missing from a
-catalogue falls back to Vietnamese at run time, and a test fails the build before that can
-ship (tests/test_i18n.py).
+into ``surveys/locale/citizen.pot``; translators edit
+``surveys/locale/<lang>/LC_MESSAGES/citizen.po`` with any PO editor, never the code. The
+``.po`` files are compiled with Babel when first needed (in memory, so no binary file is
+kept in the repository). A sentence missing from a catalogue falls back to Vietnamese at
+run time, and a test fails the build before that can ship (tests/test_i18n.py).
 
 The questionnaires carry their own wording in every language they support (see
 ``surveys.catalogue.Wording``); this module only holds the bot's own sentences.

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from bot.config import DEFAULT_ZALO_BASE_URL
+from bot.usecases.settings import DEFAULT_ZALO_BASE_URL
 
 TEXT_LIMIT = 2000
 POLL_TIMED_OUT = 408

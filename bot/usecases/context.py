@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import Config
+from bot.usecases.settings import Config
 from surveys.catalogue import Catalogue
 
 Clock = Callable[[], datetime]

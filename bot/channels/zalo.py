@@ -5,7 +5,7 @@ Like the Telegram adapter it knows nothing of reports or surveys: it turns an up
 
 **Zalo has no buttons.** An Outbound's buttons become a numbered list under its text
 ("1. Gửi báo cáo"), and typing the number presses the button, as in the terminal channel
-(``bot.console_channel``). When the question also takes free input (a number, a comment:
+(``bot.channels.console``). When the question also takes free input (a number, a comment:
 ``Outbound.free_text``), digits are the answer, so the choices are named instead —
 "(hoặc gõ: Không áp dụng)" — and typing a choice's words presses it.
 
@@ -41,16 +41,16 @@ from aiohttp import web
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import i18n
-from bot import texts as T
-from bot.config import ZaloConfig
-from bot.console_channel import pressed, typed_label
-from bot.core import Core
-from bot.messages import Button, Inbound, Outbound
-from bot.zalo_api import TEXT_LIMIT, ZaloApi, ZaloApiError, ZaloError, ZaloNetworkError
+from bot.channels.typed import Buttons, flat, leading_numbers, pressed, typed_label, unnumbered
+from bot.channels.zalo_api import TEXT_LIMIT, ZaloApi, ZaloApiError, ZaloError, ZaloNetworkError
+from bot.usecases.router import Core
+from bot.usecases.settings import ZaloConfig
 from db.models import ChatOffer
 from reports.text import split_message
 from scheduler.outbox import SendError
+from surveys import i18n
+from surveys import texts as T
+from surveys.messages import Button, Inbound, Outbound
 
 log = logging.getLogger(__name__)
 
@@ -61,22 +61,15 @@ TEXT_EVENT = "message.text.received"
 # only as "Internal server error", so any other 403 is retried).
 _UNREACHABLE_WORDS = ("block", "chặn", "not found", "không tồn tại", "không tìm thấy", "exist")
 
-Buttons = tuple[tuple[Button, ...], ...]
 
 
 # --------------------------------------------------------------------------- pure rendering
 
 
-def _flat(buttons: Buttons) -> list[Button]:
-    return [b for row in buttons for b in row]
-
-
 def _label(n: int, label: str) -> str:
     """``"✅ Gửi báo cáo"`` as choice 1 shows as ``"Gửi báo cáo"``; ``"1. Đất đai"`` as
     choice 1 keeps no double numbering."""
-    shown = typed_label(label)
-    prefix = f"{n}."
-    return shown[len(prefix) :].strip() if shown.startswith(prefix) else shown
+    return unnumbered(n, typed_label(label))
 
 
 def by_words(buttons: Sequence[Button], free_text: bool) -> bool:
@@ -102,9 +95,7 @@ def choice_lines(buttons: Sequence[Button], free_text: bool, language: str = "vi
         return [hint(T.ZALO_OR_TYPE, choices=names)]
     if by_words(buttons, free_text):
         return [hint(T.ZALO_TYPE_ONE_OF, choices=names)]
-    numbered = 0
-    while numbered < len(buttons) and buttons[numbered].label == str(numbered + 1):
-        numbered += 1
+    numbered = leading_numbers(buttons)
     if numbered == len(buttons):
         return [hint(T.ZALO_TYPE_NUMBER, n=len(buttons))]  # a 1–5 rating, labelled in the text
     if numbered:  # a rating, then words to type (a survey's other languages)
@@ -127,7 +118,7 @@ def render(
     lines = text.split("\n") if text else []
     if files:
         lines.append(T.ZALO_NO_FILES)
-    choices = choice_lines(_flat(buttons), free_text, language)
+    choices = choice_lines(flat(buttons), free_text, language)
     if choices:
         lines += ["", *choices] if lines else choices
     return split_message(lines, TEXT_LIMIT) if lines else []
@@ -143,9 +134,9 @@ def offer_after(replies: Sequence[Outbound]) -> tuple[list[Button], bool] | None
     something decides); None when the replies change nothing."""
     offer: tuple[list[Button], bool] | None = None
     for out in replies:
-        flat = _flat(out.buttons)
-        if flat or out.text:
-            offer = (flat, by_words(flat, out.free_text))
+        choices = flat(out.buttons)
+        if choices or out.text:
+            offer = (choices, by_words(choices, out.free_text))
     return offer
 
 
@@ -279,8 +270,8 @@ class ZaloSender:
         except ZaloError as exc:
             raise failure_of(exc, self.retry_after) from exc
         if buttons:
-            flat = _flat(buttons)
-            await self.offers.save(chat_id, flat, by_words(flat, False))
+            choices = flat(buttons)
+            await self.offers.save(chat_id, choices, by_words(choices, False))
 
 
 # --------------------------------------------------------------------------- the channel

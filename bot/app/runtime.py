@@ -17,23 +17,25 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application, ApplicationBuilder
 
-from bot.aiohttp_request import AiohttpRequest
-from bot.config import Config, ConfigError
-from bot.context import Clock, Context, system_clock
-from bot.core import Core
-from bot.telegram_channel import CHANNEL, PerPersonUpdates, TelegramSender, add_handlers
+from bot.channels.telegram import CHANNEL, PerPersonUpdates, TelegramSender, add_handlers
+from bot.channels.telegram_request import AiohttpRequest
+from bot.channels.zalo import ZaloChannel
+from bot.channels.zalo_api import ZaloApiError
+from bot.usecases.context import Clock, Context, system_clock
+from bot.usecases.router import Core
+from bot.usecases.settings import Config, ConfigError
+from bot.usecases.tick import tick
 from db import repo
 from db.migrate import upgrade
 from db.session import is_sqlite, make_engine, make_sessionmaker
 from scheduler.jobs import start_scheduler
 from scheduler.leader import SHARED_POLL_SECONDS, Election, database_election
 from scheduler.outbox import Dispatcher, Limits, Sender
-from scheduler.tick import tick
 from surveys.catalogue import Catalogue, load_catalogue
 
 log = logging.getLogger(__name__)
 
-ZALO = "zalo"  # bot.zalo_channel.CHANNEL (imported lazily: it builds on this module's users)
+ZALO = "zalo"  # bot.channels.zalo.CHANNEL (imported lazily: it builds on this module's users)
 
 
 def load_data(config: Config) -> Catalogue:
@@ -73,6 +75,33 @@ class Runtime:
         for close in closers:
             await close()
 
+    def wake_outbox(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.wake()
+
+    def start_background(
+        self, senders: dict[str, Sender], only_chats: Callable[[], Sequence[str]] | None = None
+    ) -> None:
+        start_background(self, senders, only_chats)
+
+    async def quiesce(self, seconds: float) -> None:
+        """Stop the background work without cutting a tick short: no new tick, the dispatcher's
+        own clean stop, then wait for a tick still running before the scheduler is shut down.
+        (Shutting APScheduler down cancels a running job; a tick cancelled halfway through a
+        SQLite call logs a traceback and can leave the process hanging at exit.)"""
+        scheduler, self.scheduler = self.scheduler, None
+        if scheduler is not None:
+            scheduler.pause()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        current = asyncio.current_task()
+        running = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+        if running:
+            await asyncio.wait(running, timeout=seconds)
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+
 
 async def open_runtime(
     config: Config, catalogue: Catalogue, clock: Clock = system_clock
@@ -100,8 +129,6 @@ async def open_runtime(
 async def start_zalo(runtime: Runtime, webhook: bool = False) -> Sender:
     """Start the Zalo channel (polling, or its webhook server); returns its outbox sender.
     ``Runtime.stop_background`` stops it."""
-    from bot.zalo_api import ZaloApiError
-    from bot.zalo_channel import ZaloChannel
 
     ctx = runtime.ctx
     channel = ZaloChannel(ctx.config.zalo, runtime.core, ctx.sessions, ctx.now)

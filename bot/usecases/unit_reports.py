@@ -20,18 +20,18 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import texts as T
-from bot.context import Context, new_token
-from bot.messages import Outbound
-from bot.people import Person
-from bot.render import outbound, say
+from bot.usecases.context import Context, new_token
+from bot.usecases.people import Person
+from bot.usecases.render import outbound, say
 from db import repo
 from db.models import Conversation, Round, Submission, SubmissionValue, ValueRevision
 from scheduler.rounds import indicators_for, is_late, round_for_unit, unit_is_asked
-from surveys import reporting
+from surveys import report_machine
+from surveys import texts as T
 from surveys.catalogue import Unit
 from surveys.conversation import Input, Pressed, Reply, State
-from surveys.reporting import Answer, Item, Sheet
+from surveys.messages import Outbound
+from surveys.report_machine import Answer, Item, Sheet
 from surveys.scoring import target_for_year
 
 KIND = "report"
@@ -170,10 +170,10 @@ async def begin(
     if same and not args:
         assert mine is not None
         kept = copy.deepcopy(mine.state)
-        again = reporting.resume(sheet, kept["m"])
+        again = report_machine.resume(sheet, kept["m"])
         kept["m"] = again.state
         await repo.save_conversation(session, *person.conversation_key, KIND, kept, ctx.now())
-        notice = T.report_resume(reporting.position(kept["m"]), len(sheet.items))
+        notice = T.report_resume(report_machine.position(kept["m"]), len(sheet.items))
         return say(person.chat_id, notice) + _send(person, again.replies, kept)
 
     notices: list[str] = []
@@ -195,7 +195,7 @@ async def begin(
         base = dict(mine.state.get("base") or {})
     quick: dict[str, Answer] = {}
     if args:
-        parsed = reporting.parse_quick(sheet, args)
+        parsed = report_machine.parse_quick(sheet, args)
         problems = []
         if parsed.unknown:
             problems.append(T.QUICK_UNKNOWN.format(codes=", ".join(parsed.unknown)))
@@ -209,7 +209,7 @@ async def begin(
         missing = [i.code for i in sheet.items if i.code not in known]
         if missing:
             notices.append(T.QUICK_MISSING.format(codes=", ".join(missing)))
-    step = reporting.start(sheet, quick, accepted=accepted)
+    step = report_machine.start(sheet, quick, accepted=accepted)
     state: State = {
         "token": new_token(),
         "round_id": round_.id,
@@ -258,9 +258,9 @@ async def proceed(
     sheet = await build_sheet(ctx, session, round_, unit)
     pressed = _untag(given, state.get("seq", 0))
     if pressed is None:  # a button of an earlier question: change nothing, show the current
-        again = reporting.resume(sheet, state["m"])
+        again = report_machine.resume(sheet, state["m"])
         return say(person.chat_id, T.BUTTON_STALE) + _send(person, again.replies, state)
-    step = reporting.step(sheet, state["m"], pressed)
+    step = report_machine.step(sheet, state["m"], pressed)
     if step.submit is not None:
         text = await store(ctx, session, person, round_, unit, sheet, step.submit, state)
         await repo.save_conversation(session, *person.conversation_key, KIND, None, ctx.now())
@@ -278,7 +278,7 @@ def _apply(value: SubmissionValue, answer: Answer, item: Item) -> None:
     value.skip_reason = answer.get("skip")
     value.numerator = answer.get("num")
     value.denominator = answer.get("den")
-    value.value = reporting.figure(item, answer)
+    value.value = report_machine.figure(item, answer)
 
 
 async def store(

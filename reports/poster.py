@@ -19,8 +19,8 @@ from pathlib import Path
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
-from bot import texts as T
 from reports import fonts
+from surveys import texts as T
 
 WIDTH = 1240  # A5 portrait at 150 dpi
 QR_SIDE = 900  # the QR code's largest side in pixels, quiet zone included

@@ -1,7 +1,7 @@
 """Every sentence the bot says, in Vietnamese, in one place so that wording can be reviewed.
 
 Sentences a citizen can read are marked ``N_(…)``: they are the message ids of the
-citizens' catalogue (bot/i18n.py), translated into Khmer and English in bot/locale, and
+citizens' catalogue (surveys/i18n.py), translated into Khmer and English in surveys/locale, and
 must be translated with ``i18n.translate`` before ``.format``. Officials' sentences are
 Vietnamese only. Functions take the values they need and return finished text. Nothing here
 does I/O.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.i18n import N_
+from surveys.i18n import N_
 
 # --------------------------------------------------------------------------- common
 

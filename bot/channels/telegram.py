@@ -26,10 +26,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot.core import Core
-from bot.messages import Button, Inbound, Outbound
+from bot.usecases.router import Core
 from reports.text import split_message
 from scheduler.outbox import SendError
+from surveys.messages import Button, Inbound, Outbound
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """A console channel: the same core as Telegram, talked to from a terminal (``cchc-bot chat``).
 
 The console is a channel beside Telegram: every typed line becomes an ``Inbound`` for
-``bot.core.Core`` and the replies come back as ``Outbound`` messages, exactly as for the
+``bot.usecases.router.Core`` and the replies come back as ``Outbound`` messages, exactly as for the
 Telegram adapter; the outbox dispatcher delivers queued messages (reminders) through
 ``ConsoleSession.send``, but only those for the person being played.
 
@@ -26,20 +26,23 @@ import sys
 import tempfile
 import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from sqlalchemy import select
 
-from bot import i18n
-from bot import texts as T
-from bot.messages import Button, Inbound, Outbound
-from bot.runtime import Runtime, start_background
+from bot.channels.typed import leading_numbers, pressed, typed_label, unnumbered
+from bot.usecases.context import Context
+from bot.usecases.router import Core
 from db.models import Member
+from scheduler.outbox import Sender
+from surveys import i18n
+from surveys import texts as T
 from surveys.catalogue import Catalogue
 from surveys.conversation import fold
+from surveys.messages import Button, Inbound, Outbound
 
 CHANNEL = "console"
 ADMIN_ID = "admin"
@@ -50,6 +53,25 @@ HELP_COMMANDS = frozenset({"/help", "/trogiup"})
 LINE_CAP = 100_000  # characters kept of one typed line (the core refuses more than 2,000)
 QUIESCE_SECONDS = 35.0  # a tick waiting for the SQLite write lock gives up after 30 s
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+class Host(Protocol):
+    """What the console needs of the running application (``bot.app.runtime.Runtime``),
+    which hands itself in: the channel does not import the layer above it."""
+
+    @property
+    def ctx(self) -> Context: ...
+
+    @property
+    def core(self) -> Core: ...
+
+    def wake_outbox(self) -> None: ...
+
+    def start_background(
+        self, senders: dict[str, Sender], only_chats: Callable[[], Sequence[str]] | None = None
+    ) -> None: ...
+
+    async def quiesce(self, seconds: float) -> None: ...
 
 
 # --------------------------------------------------------------------------- who is typing
@@ -105,18 +127,6 @@ def printable(text: str) -> str:
     )
 
 
-def typed_label(label: str) -> str:
-    """A button label as one would type it: ``"✅ Gửi báo cáo"`` → ``"Gửi báo cáo"``."""
-    start = next((i for i, c in enumerate(label) if c.isalnum()), len(label))
-    return label[start:].strip() or label
-
-
-def _numbered(n: int, label: str) -> str:
-    """``"1. Đất đai"`` as choice 1 shows as ``"Đất đai"`` (no double numbering)."""
-    prefix = f"{n}."
-    return label[len(prefix) :].strip() if label.startswith(prefix) else label
-
-
 def choice_lines(buttons: Sequence[Button], free_text: bool, language: str = "vi") -> list[str]:
     """How a message's buttons show in the terminal."""
     if not buttons:
@@ -124,34 +134,14 @@ def choice_lines(buttons: Sequence[Button], free_text: bool, language: str = "vi
     if free_text:
         names = " · ".join(typed_label(b.label) for b in buttons)
         return ["   " + i18n.translate(language, T.CONSOLE_OR_TYPE).format(choices=names)]
-    numbered = 0
-    while numbered < len(buttons) and buttons[numbered].label == str(numbered + 1):
-        numbered += 1
+    numbered = leading_numbers(buttons)
     if numbered:  # a rating; then, on a survey's first question, its other languages
         lines = ["   " + "  ".join(f"[{n}]" for n in range(1, numbered + 1))]
         rest = " · ".join(typed_label(b.label) for b in buttons[numbered:])
         if rest:
             lines.append("   " + i18n.translate(language, T.CONSOLE_OR_TYPE).format(choices=rest))
         return lines
-    return [f"   [{n}] {_numbered(n, b.label)}" for n, b in enumerate(buttons, start=1)]
-
-
-def pressed(typed: str, buttons: Sequence[Button], free_text: bool) -> Button | None:
-    """The button a typed line presses, if any: its number (unless the question takes free
-    input), or its words (without diacritics and symbols, any case)."""
-    text = typed.strip()
-    if not buttons or not text:
-        return None
-    if text.isascii() and text.isdigit():
-        if free_text:
-            return None
-        n = int(text)
-        return buttons[n - 1] if 1 <= n <= len(buttons) else None
-    words = fold(text)
-    for button in buttons:
-        if words in (fold(button.label), fold(typed_label(button.label))):
-            return button
-    return None
+    return [f"   [{n}] {unnumbered(n, b.label)}" for n, b in enumerate(buttons, start=1)]
 
 
 # --------------------------------------------------------------------------- terminal
@@ -249,7 +239,7 @@ class ConsoleSession:
 
     def __init__(
         self,
-        runtime: Runtime,
+        runtime: Host,
         identity: Identity,
         terminal: Terminal,
         files: Path | None = None,
@@ -347,8 +337,7 @@ class ConsoleSession:
         await self.register()
         self.buttons, self.free_text = [], False
         self.term.line(T.CONSOLE_NOW.format(who=self.identity.name))
-        if self.runtime.dispatcher is not None:
-            self.runtime.dispatcher.wake()  # what is waiting for the new person arrives now
+        self.runtime.wake_outbox()  # what is waiting for the new person arrives now
 
     async def handle_line(self, line: str) -> bool:
         """Process one typed line; False when the person wants to leave."""
@@ -371,7 +360,7 @@ class ConsoleSession:
     async def run(self, reader: LineReader) -> None:
         """Talk until /thoat, the end of input or Ctrl-C; then let background work finish."""
         await self.register()
-        start_background(self.runtime, {CHANNEL: self}, only_chats=lambda: [self.identity.user_id])
+        self.runtime.start_background({CHANNEL: self}, only_chats=lambda: [self.identity.user_id])
         self.term.line(T.CONSOLE_HELP)
         self.term.line(T.CONSOLE_YOU_ARE.format(who=self.identity.name))
         try:
@@ -383,26 +372,7 @@ class ConsoleSession:
                     break
         finally:
             self.term.line(T.CONSOLE_BYE)
-            await quiesce(self.runtime)
-
-
-async def quiesce(runtime: Runtime) -> None:
-    """Stop the background work without cutting a tick short: no new tick, the dispatcher's
-    own clean stop, then wait for a tick still running before the scheduler is shut down.
-    (Shutting APScheduler down cancels a running job; a tick cancelled halfway through a
-    SQLite call logs a traceback and can leave the process hanging at exit.)"""
-    scheduler, runtime.scheduler = runtime.scheduler, None
-    if scheduler is not None:
-        scheduler.pause()
-    for task in runtime.tasks:
-        task.cancel()
-    await asyncio.gather(*runtime.tasks, return_exceptions=True)
-    current = asyncio.current_task()
-    running = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
-    if running:
-        await asyncio.wait(running, timeout=QUIESCE_SECONDS)
-    if scheduler is not None:
-        scheduler.shutdown(wait=False)
+            await self.runtime.quiesce(QUIESCE_SECONDS)
 
 
 def _stdout() -> TextIO:
@@ -414,7 +384,7 @@ def _stdout() -> TextIO:
     return out
 
 
-async def run_console(runtime: Runtime, identity: Identity, files: Path | None = None) -> None:
+async def run_console(runtime: Host, identity: Identity, files: Path | None = None) -> None:
     """``cchc-bot chat``: the terminal session on stdin/stdout; pictures and spreadsheets the
     bot sends are saved in ``files`` (a new temporary folder when None)."""
     try:

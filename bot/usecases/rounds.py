@@ -16,14 +16,14 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import texts as T
-from bot.context import Context
-from bot.messages import Outbound
-from bot.people import Person
-from bot.render import say, tell
+from bot.usecases.context import Context
+from bot.usecases.people import Person
+from bot.usecases.render import say, tell
 from db import repo
 from db.models import Round
+from surveys import texts as T
 from surveys.conversation import fold
+from surveys.messages import Outbound
 
 ALL_WORDS = ("tat ca", "all", "*")
 TITLE_MAX = 150

@@ -13,17 +13,16 @@ import re
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import i18n
-from bot import texts as T
-from bot.context import Context
-from bot.messages import Outbound
-from bot.people import Person
-from bot.poster import poster_png
-from bot.render import say
-from bot.surveying import RECORD_MAX, create_record_link, point_payload, with_language
+from bot.usecases.context import Context
+from bot.usecases.people import Person
+from bot.usecases.render import say
+from bot.usecases.surveying import RECORD_MAX, create_record_link, point_payload, with_language
 from reports.fonts import FontMissing
-from surveys import survey_flow
+from reports.poster import poster_png
+from surveys import i18n, survey_machine
+from surveys import texts as T
 from surveys.catalogue import Organisation, ServicePoint
+from surveys.messages import Outbound
 
 RECORD_CODE = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9._/-]{{0,{RECORD_MAX - 1}}}$")
 
@@ -73,7 +72,7 @@ async def qr_command(
     point = next((p for p in allowed if p.code == words[0].lower()), None)
     if point is None:
         return say(person.chat_id, T.QR_UNKNOWN_POINT.format(code=words[0], points=codes))
-    if language not in survey_flow.languages(ctx.catalogue.questionnaires[point.questionnaire]):
+    if language not in survey_machine.languages(ctx.catalogue.questionnaires[point.questionnaire]):
         return say(person.chat_id, T.QR_NO_LANGUAGE.format(point=point.code, language=language))
     record = words[1] if len(words) == 2 else None
     if record is not None and not RECORD_CODE.match(record):

@@ -14,20 +14,21 @@ from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import i18n, linking, reporting, status_command, surveying
-from bot import texts as T
-from bot.context import Context
-from bot.messages import Inbound, Outbound
-from bot.official_survey import official_command
-from bot.people import Person, identify
-from bot.qr_command import qr_command
-from bot.registration import INVITE_PREFIX, accept_invitation, register_group
-from bot.render import parse_button, say, tell
-from bot.rounds_admin import round_command
+from bot.usecases import linking, status, surveying, unit_reports
+from bot.usecases.context import Context
+from bot.usecases.official_figures import official_command
+from bot.usecases.people import Person, identify
+from bot.usecases.qr import qr_command
+from bot.usecases.registration import INVITE_PREFIX, accept_invitation, register_group
+from bot.usecases.render import parse_button, say, tell
+from bot.usecases.rounds import round_command
 from db import repo
 from db.session import Transactions
 from scheduler.reminders import REPORT_BUTTON_DATA, enqueue_round_reminders, manual_step
+from surveys import i18n
+from surveys import texts as T
 from surveys.conversation import Input, Pressed, Text
+from surveys.messages import Inbound, Outbound
 
 log = logging.getLogger(__name__)
 
@@ -162,8 +163,8 @@ class Core:
                 text = await linking.use_code(self.ctx, session, person, given.text)
                 return say(person.chat_id, text)
             return tell(person, T.NOT_UNDERSTOOD)
-        if conv.kind == reporting.KIND:
-            return await reporting.proceed(self.ctx, session, person, conv, given)
+        if conv.kind == unit_reports.KIND:
+            return await unit_reports.proceed(self.ctx, session, person, conv, given)
         return await surveying.proceed(self.ctx, session, person, conv, given)
 
     async def _button(self, session: AsyncSession, person: Person, data: str) -> list[Outbound]:
@@ -187,9 +188,9 @@ class Core:
         if name == "help":
             return say(person.chat_id, self._help(person), language=person.language)
         if name == "status":
-            return await status_command.status(self.ctx, session, person, args)
+            return await status.status(self.ctx, session, person, args)
         if name == "export":
-            return await status_command.export(self.ctx, session, person, args)
+            return await status.export(self.ctx, session, person, args)
         if name == "remind":
             return await self._remind(session, person)
         if name == "round":
@@ -248,26 +249,28 @@ class Core:
         return "\n\n".join(parts)
 
     async def _report(self, session: AsyncSession, person: Person, args: str) -> list[Outbound]:
-        await status_command.current_round(self.ctx, session)
+        await status.current_round(self.ctx, session)
         if person.member is not None and person.unit is not None:
-            return await reporting.begin(
+            return await unit_reports.begin(
                 self.ctx, session, person, person.unit, args, by_admin=False
             )
         if not person.is_admin:
             return tell(person, T.MEMBER_ONLY)
         code, _, rest = args.partition(" ")
         if not code:
-            resumed = await reporting.resume_admin(self.ctx, session, person)
+            resumed = await unit_reports.resume_admin(self.ctx, session, person)
             return resumed if resumed is not None else say(person.chat_id, T.ADMIN_UNIT_NEEDED)
         unit = self.ctx.catalogue.org.unit(code)
         if unit is None or not unit.reports:
             return say(person.chat_id, T.UNKNOWN_UNIT.format(code=code))
-        return await reporting.begin(self.ctx, session, person, unit, rest.strip(), by_admin=True)
+        return await unit_reports.begin(
+            self.ctx, session, person, unit, rest.strip(), by_admin=True
+        )
 
     async def _remind(self, session: AsyncSession, person: Person) -> list[Outbound]:
         if not person.is_admin:
             return tell(person, T.ADMIN_ONLY)
-        round_ = await status_command.current_round(self.ctx, session)
+        round_ = await status.current_round(self.ctx, session)
         today = self.ctx.today()
         queued, units = await enqueue_round_reminders(
             session,

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import i18n
-from bot.context import Context
-from bot.messages import Inbound
+from bot.usecases.context import Context
 from db import repo
 from db.models import AdminChat, Member
+from surveys import i18n
 from surveys.catalogue import Unit
+from surveys.messages import Inbound
 
 
 @dataclass(frozen=True)

@@ -9,18 +9,17 @@ import signal
 import sys
 from pathlib import Path
 
-from bot import i18n
-from bot import texts as T
-from bot.config import Config, ConfigError
-from bot.console_channel import identity_for, run_console
-from bot.demo import DemoFileError, describe, fill_demo, prepare_file
-from bot.poster import render_poster, write_poster
-from bot.registration import create_invitation
-from bot.runtime import build_application, open_runtime, serve_zalo
-from bot.surveying import create_record_link, point_payload, with_language
+from bot.app.demo import DemoFileError, describe, fill_demo, prepare_file
+from bot.app.runtime import build_application, open_runtime, serve_zalo
+from bot.channels.console import identity_for, run_console
+from bot.usecases.registration import create_invitation
+from bot.usecases.settings import Config, ConfigError
+from bot.usecases.surveying import create_record_link, point_payload, with_language
 from db import repo
 from reports.fonts import FontMissing
-from surveys import survey_flow
+from reports.poster import render_poster, write_poster
+from surveys import i18n, survey_machine
+from surveys import texts as T
 from surveys.catalogue import Catalogue
 
 
@@ -76,7 +75,7 @@ async def db_upgrade(config: Config, catalogue: Catalogue) -> None:
 
 async def db_copy(config: Config, catalogue: Catalogue, target: str) -> int:
     """Copy the configured database into the empty database at ``target``."""
-    from bot.db_copy import Copied, CopyError, copy_database
+    from bot.app.db_copy import Copied, CopyError, copy_database
 
     if not target.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
         raise ConfigError("--to", "chỉ hỗ trợ sqlite+aiosqlite:/// hoặc postgresql+asyncpg://")
@@ -141,7 +140,7 @@ async def qr(
     point = catalogue.point(point_code)
     if point is None:
         raise ConfigError("qr", f"không có điểm khảo sát mã '{point_code}' (xem cchc-bot points)")
-    if language not in survey_flow.languages(catalogue.questionnaires[point.questionnaire]):
+    if language not in survey_machine.languages(catalogue.questionnaires[point.questionnaire]):
         raise ConfigError(
             "qr", f"bộ câu hỏi của điểm '{point.code}' chưa có bản ngôn ngữ '{language}'"
         )
@@ -233,7 +232,7 @@ async def export(
     config: Config, catalogue: Catalogue, round_key: str, out: Path, db: Path | None = None
 ) -> int:
     """Write a round's workbook (the current round when no key is given)."""
-    from bot.status_command import current_round, export_workbook
+    from bot.usecases.status import current_round, export_workbook
 
     if db is not None:
         if not db.exists():

@@ -9,10 +9,10 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import texts as T
-from bot.context import Context
-from bot.people import Person
+from bot.usecases.context import Context
+from bot.usecases.people import Person
 from db.models import AdminChat, Invitation, Member
+from surveys import texts as T
 
 INVITE_PREFIX = "i-"
 INVITE_BYTES = 24  # 192 bits of randomness; the payload stays under Telegram's 64 characters

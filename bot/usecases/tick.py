@@ -23,8 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import texts as T
-from bot.context import Context
+from bot.usecases.context import Context
 from db import repo
 from db.models import Conversation, Round, SurveyResponse
 from reports.text import split_message
@@ -38,6 +37,7 @@ from scheduler.reminder_plan import (
 )
 from scheduler.reminders import enqueue_round_reminders
 from scheduler.rounds import ensure_periodic_round, missing_units, rules_of
+from surveys import texts as T
 
 log = logging.getLogger(__name__)
 failures = FailureLog(log)
