@@ -1,4 +1,10 @@
-"""Every sentence the bot says, in Vietnamese, in one place so that wording can be reviewed.
+"""The bot's sentences, in Vietnamese: what the state machines, the use cases, the reminders
+and the reports say, in one place so that wording can be reviewed.
+
+A sentence only one channel or the application says lives in that module, in a block headed
+"sentences" (the console's and Zalo's hints in ``bot/channels/console.py`` and
+``bot/channels/zalo.py``, the demo's in ``bot/app/demo.py``, the Zalo poster's and invitation's
+in ``bot/app/verbs.py``); every sentence is written once.
 
 Sentences a citizen can read are marked ``N_(…)``: they are the message ids of the
 citizens' catalogue (surveys/i18n.py), translated into Khmer and English in surveys/locale, and
@@ -419,64 +425,9 @@ EXPORT_CAPTION = "Bảng tổng hợp {title} (Excel)"
 
 # --------------------------------------------------------------------------- terminal chat, demo
 
-CONSOLE_HELP = (
-    "Trò chuyện với bot ngay trong terminal, như trong Telegram. Nút bấm hiện thành số "
-    "[1], [2]…: gõ số để bấm.\n"
-    "Đổi vai: /as admin · /as unit MÃ · /as citizen. Thoát: /thoat hoặc Ctrl-D."
-)
-CONSOLE_ROLE_USAGE = "Vai không hợp lệ. Dùng: admin, citizen hoặc unit MÃ (xem mã: cchc-bot units)."
-CONSOLE_UNKNOWN_UNIT = "Không có đơn vị báo cáo mã “{code}” (xem mã: cchc-bot units)."
-CONSOLE_ADMIN = "Cán bộ Phòng Nội vụ"
-CONSOLE_CITIZEN = "Người dân"
-CONSOLE_HEAD = "Thủ trưởng"
-CONSOLE_YOU_ARE = "— Bạn là: {who}."
-CONSOLE_NOW = "— Bây giờ bạn là: {who}. Gõ /help để xem việc có thể làm."
-CONSOLE_OR_TYPE = N_("(hoặc gõ: {choices})")
-CONSOLE_PHOTO = "[ảnh đã lưu: {path}]"
-CONSOLE_FILE = "[tệp đã lưu: {path}]"
-CONSOLE_FOR_OTHER = "(tin này gửi tới {who})"
-CONSOLE_BYE = "Tạm biệt!"
-
-DEMO_SKIP_REASON = "Đơn vị không giải quyết thủ tục hành chính thuộc loại này"
-
-
-def demo_not_overwritten(path: str) -> str:
-    return f"“{path}” đã có và không phải bản demo: không ghi đè. Chọn tệp khác bằng --out."
-
-
-def demo_round(
-    title: str, deadline: date, current: bool, asked: int, on_time: int, late: int, surveys: int
-) -> str:
-    when = "kỳ hiện tại" if current else "kỳ trước"
-    sent = on_time + late
-    count = f"{surveys:,}".replace(",", ".")
-    return (
-        f"• {title} — {when}, hạn nộp {d(deadline)}: {sent}/{asked} đơn vị đã nộp "
-        f"(đúng hạn {on_time}, trễ hạn {late}), {asked - sent} chưa nộp; {count} phiếu khảo sát"
-    )
-
-
-def demo_made(path: str, rounds: list[str], open_command: str, tries: list[str]) -> str:
-    return "\n".join(
-        [
-            f"Đã tạo dữ liệu demo tại {path}:",
-            *rounds,
-            f"Mở bằng: {open_command}",
-            "Rồi thử: " + " · ".join(tries),
-        ]
-    )
-
 
 # --------------------------------------------------------------------------- Zalo, linking
 
-ZALO_PICK_HINT = N_("(Gõ số thứ tự để chọn.)")
-ZALO_TYPE_NUMBER = N_("(Gõ một số từ 1 đến {n}.)")
-ZALO_OR_TYPE = N_("(hoặc gõ: {choices})")
-ZALO_TYPE_ONE_OF = N_("(Gõ một trong: {choices})")
-ZALO_NO_FILES = "(Ảnh biểu đồ, áp phích và tệp Excel hiện chỉ gửi được qua Telegram.)"
-ZALO_POSTER_INSTRUCTION = N_("Quét mã QR bằng Zalo, rồi gửi cho bot tin nhắn: {code}")
-ZALO_POSTER_CODE_ONLY = N_("Mở Zalo, nhắn tin cho bot của UBND huyện nội dung: {code}")
-ZALO_INVITE = "Gửi tin nhắn sau cho bot Zalo để đăng ký (dùng một lần, hết hạn sau {days} ngày):"
 HELP_LINK = (
     "• /lienket — dùng cả Telegram và Zalo: lấy mã liên kết, rồi gửi /lienket MÃ "
     "từ tài khoản kia."

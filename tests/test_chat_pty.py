@@ -23,7 +23,17 @@ import pytest
 from bot.app.cli import main
 from bot.app.config import load_config
 from bot.app.runtime import load_data
-from bot.channels.console import choice_lines, identity_for, printable
+from bot.channels.console import (
+    CONSOLE_BYE,
+    CONSOLE_FILE,
+    CONSOLE_OR_TYPE,
+    CONSOLE_PHOTO,
+    CONSOLE_UNKNOWN_UNIT,
+    CONSOLE_YOU_ARE,
+    choice_lines,
+    identity_for,
+    printable,
+)
 from bot.channels.typed import pressed, typed_label
 from bot.usecases.surveying import point_payload
 from surveys import texts as T
@@ -132,10 +142,10 @@ def complete_report(chat: Chat, first: str) -> str:
     out = first
     # Free input: the choices are named, and a digit is the answer (a total of 1 document),
     # not "the first button".
-    assert T.CONSOLE_OR_TYPE.format(choices=T.SKIP_BUTTON) in out
+    assert CONSOLE_OR_TYPE.format(choices=T.SKIP_BUTTON) in out
     out = chat.say("1")
     assert "không lớn hơn 1)" in out
-    assert T.CONSOLE_OR_TYPE.format(choices=typed_label(T.BACK_TO_DENOMINATOR)) in out
+    assert CONSOLE_OR_TYPE.format(choices=typed_label(T.BACK_TO_DENOMINATOR)) in out
     out = chat.say("1")
     out = chat.say("50")
     # Typing a named choice's words presses it: back to the total.
@@ -156,12 +166,12 @@ def test_one_session_plays_a_unit_head_a_citizen_and_the_admin(tmp_path: Path) -
     point = catalogue.points[0]
     chat = Chat(tmp_path, config, "--as", "unit", UNIT)
     start = chat.ready()
-    assert T.CONSOLE_YOU_ARE.format(who=f"Thủ trưởng {UNIT_NAME} ({UNIT})") in start
+    assert CONSOLE_YOU_ARE.format(who=f"Thủ trưởng {UNIT_NAME} ({UNIT})") in start
     assert "/as admin · /as unit MÃ · /as citizen" in start
 
     # A wrong role changes nothing.
     out = chat.say("/as unit NOPE")
-    assert T.CONSOLE_UNKNOWN_UNIT.format(code="NOPE") in out
+    assert CONSOLE_UNKNOWN_UNIT.format(code="NOPE") in out
     assert chat.child.after == f"[Thủ trưởng {UNIT}] > "
 
     # The admin reminds the missing units; the reminder is not for the admin ...
@@ -193,7 +203,7 @@ def test_one_session_plays_a_unit_head_a_citizen_and_the_admin(tmp_path: Path) -
     for rating in ("5", "4"):
         out = chat.say(rating)
     out = chat.say("5")
-    assert T.CONSOLE_OR_TYPE.format(choices=T.SURVEY_SKIP) in out
+    assert CONSOLE_OR_TYPE.format(choices=T.SURVEY_SKIP) in out
     out = chat.say("Cán bộ hướng dẫn tận tình")
     thanks = catalogue.questionnaires[point.questionnaire].thanks
     assert thanks is not None and thanks.vi in out
@@ -210,16 +220,16 @@ def test_one_session_plays_a_unit_head_a_citizen_and_the_admin(tmp_path: Path) -
     assert re.search(r"• 13\. [^\n]*: 80% \(40/50\)", status), status
     line_14 = next(line for line in status.splitlines() if line.startswith("• 14."))
     assert "100%" in line_14 and "1 người" in line_14
-    chart = saved_path(status, T.CONSOLE_PHOTO)
+    chart = saved_path(status, CONSOLE_PHOTO)
     assert chart.parent == tmp_path / "files" and chart.read_bytes().startswith(b"\x89PNG")
     out = chat.say("/xuat")
-    workbook = saved_path(out, T.CONSOLE_FILE)
+    workbook = saved_path(out, CONSOLE_FILE)
     assert workbook.name.endswith(".xlsx") and workbook.read_bytes().startswith(b"PK")
 
     # Ctrl-D ends the session cleanly.
     chat.child.sendeof()
     tail = chat.end()
-    assert T.CONSOLE_BYE in tail
+    assert CONSOLE_BYE in tail
     assert chat.child.exitstatus == 0
     for word in NOISE:
         assert word not in chat.transcript, chat.transcript
@@ -247,7 +257,7 @@ def test_an_unknown_role_stops_with_one_line_and_status_2(
     config = write_config(tmp_path)
     assert main(["--config", str(config), "chat", "--as", "unit", "NOPE"]) == 2
     error = capsys.readouterr().err
-    assert error.strip() == "Lỗi cấu hình: --as: " + T.CONSOLE_UNKNOWN_UNIT.format(code="NOPE")
+    assert error.strip() == "Lỗi cấu hình: --as: " + CONSOLE_UNKNOWN_UNIT.format(code="NOPE")
     assert not (tmp_path / "bot.sqlite3").exists()  # refused before opening the database
 
 

@@ -25,6 +25,7 @@ from bot.app.cli import main
 from bot.app.config import load_config
 from bot.app.demo import SURVEYS, is_demo_database, prepare_file
 from bot.app.runtime import load_data
+from bot.channels.console import CONSOLE_BYE, CONSOLE_FILE, CONSOLE_PHOTO
 from bot.usecases.settings import Config
 from scheduler.calendar import CalendarRules, period_for_date, previous_period
 from surveys import texts as T
@@ -233,12 +234,12 @@ def test_status_chart_and_export_in_the_chat_read_like_a_real_quarter(demo: Demo
     assert f"Đã nộp: {sent}/{asked} đơn vị (đúng hạn {sent}, trễ hạn 0)" in status
     assert f"Chưa nộp ({asked - sent})" in status
     assert T.NOT_ENOUGH_DATA not in status  # every satisfaction target has its sample
-    assert saved_path(status, T.CONSOLE_PHOTO).read_bytes().startswith(b"\x89PNG")
+    assert saved_path(status, CONSOLE_PHOTO).read_bytes().startswith(b"\x89PNG")
 
     before = chat.say(f"/trangthai {previous}")
     assert f"trễ hạn {late})" in before and isinstance(late, int) and late >= 2
 
-    export = saved_path(chat.say("/xuat"), T.CONSOLE_FILE)
+    export = saved_path(chat.say("/xuat"), CONSOLE_FILE)
     book = openpyxl.load_workbook(export, read_only=True)
     cells = {
         str(cell)
@@ -249,7 +250,7 @@ def test_status_chart_and_export_in_the_chat_read_like_a_real_quarter(demo: Demo
     assert any("Châu Khánh" in cell for cell in cells)
 
     chat.child.sendintr()  # Ctrl-C at the prompt ends the session as cleanly as Ctrl-D
-    assert T.CONSOLE_BYE in chat.end()
+    assert CONSOLE_BYE in chat.end()
     assert chat.child.exitstatus == 0
     assert "Traceback" not in chat.transcript and "WARNING" not in chat.transcript
 

@@ -141,5 +141,5 @@ def test_the_extraction_script_leaves_up_to_date_catalogues_unchanged(tmp_path: 
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     subprocess.run(["sh", str(tmp_path / "tools" / "extract_messages.sh")], check=True, env=env)
     for relative in ("citizen.pot", *(f"{lang}/LC_MESSAGES/citizen.po" for lang in TRANSLATED)):
-        fresh = (tmp_path / "bot" / "locale" / relative).read_text(encoding="utf-8")
+        fresh = (tmp_path / "surveys" / "locale" / relative).read_text(encoding="utf-8")
         assert fresh == (i18n.LOCALE_DIR / relative).read_text(encoding="utf-8"), relative

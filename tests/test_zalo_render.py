@@ -10,6 +10,9 @@ import pytest
 from bot.app.config import _KNOWN_KEYS, load_config
 from bot.channels.typed import pressed
 from bot.channels.zalo import (
+    ZALO_NO_FILES,
+    ZALO_PICK_HINT,
+    ZALO_TYPE_NUMBER,
     by_words,
     choice_lines,
     failure_of,
@@ -21,7 +24,6 @@ from bot.channels.zalo import (
 from bot.channels.zalo_api import ZaloApi, ZaloApiError, ZaloNetworkError
 from bot.usecases.linking import is_code
 from bot.usecases.settings import ConfigError, ZaloConfig
-from surveys import texts as T
 from surveys.messages import Button, Outbound
 from tests.fakes.zalo_api import FakeZalo
 from tests.harness import free_port
@@ -44,7 +46,7 @@ def test_buttons_become_a_numbered_list_that_a_digit_presses() -> None:
         "1. Gửi báo cáo",
         "2. Sửa một mục",
         "3. Hủy",
-        T.ZALO_PICK_HINT,
+        ZALO_PICK_HINT,
     ]
     flat = [b for row in SUMMARY for b in row]
     assert pressed("2", flat, by_words(flat, False)) == flat[1]
@@ -62,7 +64,7 @@ def test_choices_of_a_question_that_takes_numbers_are_named_not_numbered() -> No
 
 def test_ratings_and_pre_numbered_options_are_not_numbered_twice() -> None:
     ratings = [Button(str(n), f"c:t:1.{n}") for n in range(1, 6)]
-    assert choice_lines(ratings, False) == [T.ZALO_TYPE_NUMBER.format(n=5)]
+    assert choice_lines(ratings, False) == [ZALO_TYPE_NUMBER.format(n=5)]
     assert pressed("4", ratings, by_words(ratings, False)) == ratings[3]
     fields = [Button("1. Đất đai", "c:t:0.dat_dai"), Button("2. Xây dựng", "c:t:0.xay_dung")]
     assert choice_lines(fields, False)[:2] == ["1. Đất đai", "2. Xây dựng"]
@@ -83,7 +85,7 @@ def test_long_texts_are_split_at_2000_characters_with_the_choices_last() -> None
     chunks = render("\n".join(lines), SUMMARY)
     assert len(chunks) >= 3
     assert all(1 <= len(c) <= 2000 for c in chunks)
-    assert chunks[-1].endswith(T.ZALO_PICK_HINT) and "1. Gửi báo cáo" in chunks[-1]
+    assert chunks[-1].endswith(ZALO_PICK_HINT) and "1. Gửi báo cáo" in chunks[-1]
     assert "\n".join(chunks).count("• Dòng") == 60
     [single] = render("x" * 2000, ())
     assert len(single) == 2000
@@ -91,8 +93,8 @@ def test_long_texts_are_split_at_2000_characters_with_the_choices_last() -> None
 
 def test_pictures_and_files_say_they_are_on_telegram_only() -> None:
     out = Outbound("c", "Biểu đồ tỷ lệ hài lòng", photo=b"\x89PNG")
-    assert render_outbound(out) == [f"Biểu đồ tỷ lệ hài lòng\n{T.ZALO_NO_FILES}"]
-    assert render_outbound(Outbound("c", "", document=("a.xlsx", b"x"))) == [T.ZALO_NO_FILES]
+    assert render_outbound(out) == [f"Biểu đồ tỷ lệ hài lòng\n{ZALO_NO_FILES}"]
+    assert render_outbound(Outbound("c", "", document=("a.xlsx", b"x"))) == [ZALO_NO_FILES]
 
 
 def test_the_last_message_that_says_something_decides_the_offer() -> None:

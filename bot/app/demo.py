@@ -55,10 +55,40 @@ from db.models import (
 from scheduler.calendar import Period, period_for_date, previous_period
 from scheduler.rounds import ensure_periodic_round, indicators_for, open_period_round, rules_of
 from surveys import survey_machine
-from surveys import texts as T
 from surveys.catalogue import Indicator, Question, ServicePoint, Unit
 from surveys.report_machine import Answer, Item, figure, problem
 from surveys.scoring import target_for_year
+from surveys.texts import d
+
+# --------------------------------------------------------------------------- sentences
+# What only this module says (the rest is in surveys/texts.py).
+
+DEMO_SKIP_REASON = "Đơn vị không giải quyết thủ tục hành chính thuộc loại này"
+
+def demo_not_overwritten(path: str) -> str:
+    return f"“{path}” đã có và không phải bản demo: không ghi đè. Chọn tệp khác bằng --out."
+
+def demo_round(
+    title: str, deadline: date, current: bool, asked: int, on_time: int, late: int, surveys: int
+) -> str:
+    when = "kỳ hiện tại" if current else "kỳ trước"
+    sent = on_time + late
+    count = f"{surveys:,}".replace(",", ".")
+    return (
+        f"• {title} — {when}, hạn nộp {d(deadline)}: {sent}/{asked} đơn vị đã nộp "
+        f"(đúng hạn {on_time}, trễ hạn {late}), {asked - sent} chưa nộp; {count} phiếu khảo sát"
+    )
+
+def demo_made(path: str, rounds: list[str], open_command: str, tries: list[str]) -> str:
+    return "\n".join(
+        [
+            f"Đã tạo dữ liệu demo tại {path}:",
+            *rounds,
+            f"Mở bằng: {open_command}",
+            "Rồi thử: " + " · ".join(tries),
+        ]
+    )
+
 
 SEED = 53  # Kế hoạch 53/KH-UBND
 SURVEYS = 2000  # counted answers in the current quarter
@@ -167,7 +197,7 @@ def prepare_file(path: Path) -> None:
     """Remove an earlier demo at ``path``; refuse to touch any other non-empty file, so that
     ``--out`` pointed at the real database by mistake destroys nothing."""
     if path.exists() and (path.is_dir() or path.stat().st_size > 0) and not is_demo_database(path):
-        raise DemoFileError(T.demo_not_overwritten(str(path)))
+        raise DemoFileError(demo_not_overwritten(str(path)))
     path.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -244,7 +274,7 @@ def answer_for(
 ) -> Answer:
     """A plausible answer of one unit, valid by the same rule as a typed one."""
     if profile.skips:
-        return {"skip": T.DEMO_SKIP_REASON}
+        return {"skip": DEMO_SKIP_REASON}
     goal = target_for_year(indicator.targets, year)
     share = unit_share(rng, trend, goal)
     wobble = 0.03 if indicator.code in STOCKS else 0.15
@@ -598,7 +628,7 @@ def describe(summary: DemoSummary, out: Path, config_path: Path | None, first_po
         config = f" --config {shlex.quote(str(config_path))}"
     command = f"cchc-bot{config} chat --db {shlex.quote(str(out))} --as admin"
     rounds = [
-        T.demo_round(r.title, r.deadline, r is summary.current, r.asked, r.on_time, r.late,
+        demo_round(r.title, r.deadline, r is summary.current, r.asked, r.on_time, r.late,
                      r.surveys)
         for r in (summary.current, summary.previous)
     ]  # fmt: skip
@@ -607,4 +637,4 @@ def describe(summary: DemoSummary, out: Path, config_path: Path | None, first_po
         tries.append(f"/as unit {summary.current.missing[0]} → /baocao")
     if first_point:
         tries.append(f"/as citizen → /start {first_point}")
-    return T.demo_made(str(out.resolve()), rounds, command, tries)
+    return demo_made(str(out.resolve()), rounds, command, tries)

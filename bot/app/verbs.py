@@ -21,6 +21,17 @@ from reports.poster import render_poster, write_poster
 from surveys import i18n, survey_machine
 from surveys import texts as T
 from surveys.catalogue import Catalogue
+from surveys.i18n import N_
+
+# --------------------------------------------------------------------------- sentences
+# What only this module says (the rest is in surveys/texts.py).
+
+ZALO_POSTER_INSTRUCTION = N_("Quét mã QR bằng Zalo, rồi gửi cho bot tin nhắn: {code}")
+
+ZALO_POSTER_CODE_ONLY = N_("Mở Zalo, nhắn tin cho bot của UBND huyện nội dung: {code}")
+
+ZALO_INVITE = "Gửi tin nhắn sau cho bot Zalo để đăng ký (dùng một lần, hết hạn sau {days} ngày):"
+
 
 
 def run(config: Config, catalogue: Catalogue, webhook: bool = False) -> int:
@@ -119,7 +130,7 @@ async def invite(config: Config, catalogue: Catalogue, unit_code: str, zalo: boo
     finally:
         await runtime.stop()
     if zalo:  # no deep links on Zalo: the invitation is a message to send to the bot
-        print(T.ZALO_INVITE.format(days=config.delivery.invite_days))
+        print(ZALO_INVITE.format(days=config.delivery.invite_days))
         print(payload)
         if config.zalo.chat_link:
             print(config.zalo.chat_link)
@@ -178,7 +189,7 @@ def _zalo_poster(
     """A poster for Zalo, which has no deep links: the code to send to the bot, big, and a QR
     code that opens the bot's chat (``[zalo] chat_link``; without it, the QR holds the code)."""
     link = config.zalo.chat_link
-    sentence = T.ZALO_POSTER_INSTRUCTION if link else T.ZALO_POSTER_CODE_ONLY
+    sentence = ZALO_POSTER_INSTRUCTION if link else ZALO_POSTER_CODE_ONLY
     instruction = i18n.translate(language, sentence).format(code=code)
     target.parent.mkdir(parents=True, exist_ok=True)
     render_poster(link or code, title, note, instruction).save(target, format="PNG")

@@ -39,10 +39,44 @@ from bot.usecases.router import Core
 from db.models import Member
 from scheduler.outbox import Sender
 from surveys import i18n
-from surveys import texts as T
 from surveys.catalogue import Catalogue
 from surveys.conversation import fold
+from surveys.i18n import N_
 from surveys.messages import Button, Inbound, Outbound
+
+# --------------------------------------------------------------------------- sentences
+# What only this module says (the rest is in surveys/texts.py).
+
+CONSOLE_HELP = (
+    "Trò chuyện với bot ngay trong terminal, như trong Telegram. Nút bấm hiện thành số "
+    "[1], [2]…: gõ số để bấm.\n"
+    "Đổi vai: /as admin · /as unit MÃ · /as citizen. Thoát: /thoat hoặc Ctrl-D."
+)
+
+CONSOLE_ROLE_USAGE = "Vai không hợp lệ. Dùng: admin, citizen hoặc unit MÃ (xem mã: cchc-bot units)."
+
+CONSOLE_UNKNOWN_UNIT = "Không có đơn vị báo cáo mã “{code}” (xem mã: cchc-bot units)."
+
+CONSOLE_ADMIN = "Cán bộ Phòng Nội vụ"
+
+CONSOLE_CITIZEN = "Người dân"
+
+CONSOLE_HEAD = "Thủ trưởng"
+
+CONSOLE_YOU_ARE = "— Bạn là: {who}."
+
+CONSOLE_NOW = "— Bây giờ bạn là: {who}. Gõ /help để xem việc có thể làm."
+
+CONSOLE_OR_TYPE = N_("(hoặc gõ: {choices})")
+
+CONSOLE_PHOTO = "[ảnh đã lưu: {path}]"
+
+CONSOLE_FILE = "[tệp đã lưu: {path}]"
+
+CONSOLE_FOR_OTHER = "(tin này gửi tới {who})"
+
+CONSOLE_BYE = "Tạm biệt!"
+
 
 CHANNEL = "console"
 ADMIN_ID = "admin"
@@ -89,16 +123,16 @@ def identity_for(role: str, catalogue: Catalogue) -> Identity:
     words = role.split()
     key = words[0].lower() if words else ""
     if key == "admin" and len(words) == 1:
-        return Identity(ADMIN_ID, T.CONSOLE_ADMIN, T.CONSOLE_ADMIN)
+        return Identity(ADMIN_ID, CONSOLE_ADMIN, CONSOLE_ADMIN)
     if key == "citizen" and len(words) == 1:
-        return Identity(CITIZEN_ID, T.CONSOLE_CITIZEN, T.CONSOLE_CITIZEN)
+        return Identity(CITIZEN_ID, CONSOLE_CITIZEN, CONSOLE_CITIZEN)
     if key == "unit" and len(words) == 2:
         unit = catalogue.org.unit(words[1])
         if unit is None or not unit.reports:
-            raise ValueError(T.CONSOLE_UNKNOWN_UNIT.format(code=words[1]))
-        name = f"{T.CONSOLE_HEAD} {unit.name} ({unit.code})"
-        return Identity(UNIT_PREFIX + unit.code, name, f"{T.CONSOLE_HEAD} {unit.code}")
-    raise ValueError(T.CONSOLE_ROLE_USAGE)
+            raise ValueError(CONSOLE_UNKNOWN_UNIT.format(code=words[1]))
+        name = f"{CONSOLE_HEAD} {unit.name} ({unit.code})"
+        return Identity(UNIT_PREFIX + unit.code, name, f"{CONSOLE_HEAD} {unit.code}")
+    raise ValueError(CONSOLE_ROLE_USAGE)
 
 
 def identity_of_chat(chat_id: str, catalogue: Catalogue) -> Identity | None:
@@ -133,13 +167,13 @@ def choice_lines(buttons: Sequence[Button], free_text: bool, language: str = "vi
         return []
     if free_text:
         names = " · ".join(typed_label(b.label) for b in buttons)
-        return ["   " + i18n.translate(language, T.CONSOLE_OR_TYPE).format(choices=names)]
+        return ["   " + i18n.translate(language, CONSOLE_OR_TYPE).format(choices=names)]
     numbered = leading_numbers(buttons)
     if numbered:  # a rating; then, on a survey's first question, its other languages
         lines = ["   " + "  ".join(f"[{n}]" for n in range(1, numbered + 1))]
         rest = " · ".join(typed_label(b.label) for b in buttons[numbered:])
         if rest:
-            lines.append("   " + i18n.translate(language, T.CONSOLE_OR_TYPE).format(choices=rest))
+            lines.append("   " + i18n.translate(language, CONSOLE_OR_TYPE).format(choices=rest))
         return lines
     return [f"   [{n}] {unnumbered(n, b.label)}" for n, b in enumerate(buttons, start=1)]
 
@@ -299,10 +333,10 @@ class ConsoleSession:
             self.term.line(f"🤖 {out.text}")
         if out.photo is not None:
             path = self._save("bieu-do.png", out.photo)
-            self.term.line("   " + T.CONSOLE_PHOTO.format(path=path))
+            self.term.line("   " + CONSOLE_PHOTO.format(path=path))
         if out.document is not None:
             path = self._save(*out.document)
-            self.term.line("   " + T.CONSOLE_FILE.format(path=path))
+            self.term.line("   " + CONSOLE_FILE.format(path=path))
         flat = [b for row in out.buttons for b in row]
         for line in choice_lines(flat, out.free_text, out.language):
             self.term.line(line)
@@ -314,7 +348,7 @@ class ConsoleSession:
         waiting = self.term.waiting
         if chat_id != self.identity.user_id:  # switched while it was on its way
             other = identity_of_chat(chat_id, self.catalogue)
-            self.term.line(T.CONSOLE_FOR_OTHER.format(who=other.name if other else chat_id))
+            self.term.line(CONSOLE_FOR_OTHER.format(who=other.name if other else chat_id))
         self.show(Outbound(chat_id, text, buttons))
         if waiting:
             self.term.prompt(self.term.prompt_text)
@@ -336,7 +370,7 @@ class ConsoleSession:
             return
         await self.register()
         self.buttons, self.free_text = [], False
-        self.term.line(T.CONSOLE_NOW.format(who=self.identity.name))
+        self.term.line(CONSOLE_NOW.format(who=self.identity.name))
         self.runtime.wake_outbox()  # what is waiting for the new person arrives now
 
     async def handle_line(self, line: str) -> bool:
@@ -354,15 +388,15 @@ class ConsoleSession:
             self.show(out)
         if command in HELP_COMMANDS:
             self.term.line("")
-            self.term.line(T.CONSOLE_HELP)
+            self.term.line(CONSOLE_HELP)
         return True
 
     async def run(self, reader: LineReader) -> None:
         """Talk until /thoat, the end of input or Ctrl-C; then let background work finish."""
         await self.register()
         self.runtime.start_background({CHANNEL: self}, only_chats=lambda: [self.identity.user_id])
-        self.term.line(T.CONSOLE_HELP)
-        self.term.line(T.CONSOLE_YOU_ARE.format(who=self.identity.name))
+        self.term.line(CONSOLE_HELP)
+        self.term.line(CONSOLE_YOU_ARE.format(who=self.identity.name))
         try:
             while True:
                 self.term.prompt(f"\n[{self.identity.prompt}] > ")
@@ -371,7 +405,7 @@ class ConsoleSession:
                 if line is None or not await self.handle_line(line):
                     break
         finally:
-            self.term.line(T.CONSOLE_BYE)
+            self.term.line(CONSOLE_BYE)
             await self.runtime.quiesce(QUIESCE_SECONDS)
 
 

@@ -49,8 +49,22 @@ from db.models import ChatOffer
 from reports.text import split_message
 from scheduler.outbox import SendError
 from surveys import i18n
-from surveys import texts as T
+from surveys.i18n import N_
 from surveys.messages import Button, Inbound, Outbound
+
+# --------------------------------------------------------------------------- sentences
+# What only this module says (the rest is in surveys/texts.py).
+
+ZALO_PICK_HINT = N_("(Gõ số thứ tự để chọn.)")
+
+ZALO_TYPE_NUMBER = N_("(Gõ một số từ 1 đến {n}.)")
+
+ZALO_OR_TYPE = N_("(hoặc gõ: {choices})")
+
+ZALO_TYPE_ONE_OF = N_("(Gõ một trong: {choices})")
+
+ZALO_NO_FILES = "(Ảnh biểu đồ, áp phích và tệp Excel hiện chỉ gửi được qua Telegram.)"
+
 
 log = logging.getLogger(__name__)
 
@@ -92,17 +106,17 @@ def choice_lines(buttons: Sequence[Button], free_text: bool, language: str = "vi
 
     names = " · ".join(typed_label(b.label) for b in buttons)
     if free_text:
-        return [hint(T.ZALO_OR_TYPE, choices=names)]
+        return [hint(ZALO_OR_TYPE, choices=names)]
     if by_words(buttons, free_text):
-        return [hint(T.ZALO_TYPE_ONE_OF, choices=names)]
+        return [hint(ZALO_TYPE_ONE_OF, choices=names)]
     numbered = leading_numbers(buttons)
     if numbered == len(buttons):
-        return [hint(T.ZALO_TYPE_NUMBER, n=len(buttons))]  # a 1–5 rating, labelled in the text
+        return [hint(ZALO_TYPE_NUMBER, n=len(buttons))]  # a 1–5 rating, labelled in the text
     if numbered:  # a rating, then words to type (a survey's other languages)
         rest = " · ".join(typed_label(b.label) for b in buttons[numbered:])
-        return [hint(T.ZALO_TYPE_NUMBER, n=numbered), hint(T.ZALO_OR_TYPE, choices=rest)]
+        return [hint(ZALO_TYPE_NUMBER, n=numbered), hint(ZALO_OR_TYPE, choices=rest)]
     return [f"{n}. {_label(n, b.label)}" for n, b in enumerate(buttons, start=1)] + [
-        hint(T.ZALO_PICK_HINT)
+        hint(ZALO_PICK_HINT)
     ]
 
 
@@ -117,7 +131,7 @@ def render(
     messages of at most 2000 characters (between lines where it can)."""
     lines = text.split("\n") if text else []
     if files:
-        lines.append(T.ZALO_NO_FILES)
+        lines.append(ZALO_NO_FILES)
     choices = choice_lines(flat(buttons), free_text, language)
     if choices:
         lines += ["", *choices] if lines else choices

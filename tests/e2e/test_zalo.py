@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from bot.channels.zalo import ZALO_TYPE_NUMBER
 from bot.usecases.surveying import respondent_key
 from db.models import (
     ChatOffer,
@@ -185,7 +186,7 @@ async def test_a_full_survey_typed_on_zalo_counts_once(zbot: Bot) -> None:
 
     rating = await zbot.zsay(CITIZEN, "2")  # Xây dựng
     assert "Câu 2/5" in rating[-1].text
-    assert T.ZALO_TYPE_NUMBER.format(n=5) in rating[-1].text
+    assert ZALO_TYPE_NUMBER.format(n=5) in rating[-1].text
     for n, digit in enumerate(["5", "4"], start=3):
         assert f"Câu {n}/5" in (await zbot.zsay(CITIZEN, digit))[-1].text
     comment = await zbot.zsay(CITIZEN, "2")
@@ -222,7 +223,7 @@ async def test_a_khmer_survey_typed_on_zalo_gives_its_hints_in_khmer(zbot: Bot) 
     first = await zbot.zsay(CITIZEN, "KM-S-DKDD-HUYEN")  # a Khmer poster's code, any case
     question = body(first)
     assert "សំណួរ 1/4" in question
-    assert i18n.translate("km", T.ZALO_TYPE_NUMBER).format(n=5) in question
+    assert i18n.translate("km", ZALO_TYPE_NUMBER).format(n=5) in question
     assert "🇻🇳 Tiếng Việt" not in question and "Tiếng Việt · EN" in question  # type to switch
     for digit in ("៥", "4", "5"):  # Khmer digits too
         last = await zbot.zsay(CITIZEN, digit)
