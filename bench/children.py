@@ -8,7 +8,7 @@ whichever comes first, and stops the benchmark with the helper's error.
 
 Run as a file (``python bench/NAME.py``), a benchmark first puts the project's root on
 ``sys.path`` (Python puts ``bench/`` there instead), so that it and its spawned children
-(which inherit ``sys.path``) find ``tests.fakes``, as under ``python -m bench.NAME``.
+(which inherit ``sys.path``) find ``tests.support.fakes``, as under ``python -m bench.NAME``.
 """
 
 from __future__ import annotations

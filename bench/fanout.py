@@ -13,7 +13,7 @@ What runs:
   dispatcher gets the config's ``[delivery]`` limits: ``messages_per_second = --rate``,
   ``per_chat_per_second`` and ``max_attempts`` default. Not the whole bot: no polling or
   webhook, no scheduler tick;
-* the fake Bot API server (tests/fakes/telegram_api.py) in a child process of its own,
+* the fake Bot API server (tests/support/fakes/telegram_api.py) in a child process of its own,
   limiting the bot token to ``--rate`` messages/s overall, whichever process sends
   (``rate_limit(per_second=R)``: a 429 with ``retry_after`` beyond it, kept up for the
   retry_after).
@@ -97,7 +97,7 @@ def _serve_fake(conn: Connection, rate: float) -> None:
 
 
 async def _fake_main(conn: Connection, rate: float) -> None:
-    from tests.fakes.telegram_api import FakeTelegram
+    from tests.support.fakes.telegram_api import FakeTelegram
 
     async with FakeTelegram(token=TOKEN) as tg:
         tg.rate_limit(per_second=rate)

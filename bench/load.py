@@ -2,7 +2,7 @@
 
 What runs, each in a process of its own:
 
-* the fake Bot API server (tests/fakes/telegram_api.py) with the citizens: each citizen opens
+* the fake Bot API server (tests/support/fakes/telegram_api.py) with the citizens: each citizen opens
   the land office's survey (``/start s-dkdd-huyen``) and sends its next answer as soon as
   the bot's reply to the previous one arrives (four answers: three ratings and a comment),
   so up to N updates wait at once;
@@ -116,7 +116,7 @@ def _serve(conn: Connection) -> None:
 
 
 async def _server_main(conn: Connection) -> None:
-    from tests.fakes.telegram_api import FakeTelegram, SentMessage
+    from tests.support.fakes.telegram_api import FakeTelegram, SentMessage
 
     class Watched(FakeTelegram):
         """The fake server, telling a listener about every message the bot sends."""

@@ -7,7 +7,7 @@ into ``surveys/locale/citizen.pot``; translators edit
 ``surveys/locale/<lang>/LC_MESSAGES/citizen.po`` with any PO editor, never the code. The
 ``.po`` files are compiled with Babel when first needed (in memory, so no binary file is
 kept in the repository). A sentence missing from a catalogue falls back to Vietnamese at
-run time, and a test fails the build before that can ship (tests/test_i18n.py).
+run time, and a test fails the build before that can ship (tests/integration/test_i18n.py).
 
 The questionnaires carry their own wording in every language they support (see
 ``surveys.catalogue.Wording``); this module only holds the bot's own sentences.

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import Bot, FakeClock, new_test, postgres_test_url, running_bot
+from tests.support.harness import Bot, FakeClock, new_test, postgres_test_url, running_bot
 
 PG_ONLY = Path(__file__).parent / "pg"
 
@@ -23,7 +23,7 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 @pytest.fixture(autouse=True)
 def _fresh_database() -> None:
-    """Every test starts on an empty database (see ``tests.harness.database_url``)."""
+    """Every test starts on an empty database (see ``tests.support.harness.database_url``)."""
     new_test()
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.usecases.registration import create_invitation
-from tests.fakes.telegram_api import SentMessage
-from tests.harness import Bot
+from tests.support.fakes.telegram_api import SentMessage
+from tests.support.harness import Bot
 
 
 async def invite_payload(bot: Bot, unit_code: str) -> str:

@@ -17,7 +17,7 @@ from db import repo
 from db.models import Member, OutboxMessage
 from scheduler.reminders import enqueue_round_reminders, manual_step
 from scheduler.rounds import ensure_periodic_round, rules_of
-from tests.harness import ADMIN, OTHER_ADMIN, Bot, FakeClock, running_bot, texts
+from tests.support.harness import ADMIN, OTHER_ADMIN, Bot, FakeClock, running_bot, texts
 
 FIRST = 700_000
 

@@ -12,7 +12,6 @@ import asyncio
 import os
 import signal
 import sys
-import time
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,8 +23,9 @@ from bot.app.runtime import load_data, open_runtime
 from db.models import Member, OutboxMessage
 from db.session import make_engine, make_sessionmaker
 from scheduler.outbox import Limits
-from tests.fakes.telegram_api import FakeTelegram, SentMessage
-from tests.harness import ADMIN, VN, write_config
+from tests.support.fakes.telegram_api import FakeTelegram, SentMessage
+from tests.support.harness import ADMIN, VN, write_config
+from tests.support.polling import until
 
 RECIPIENTS = 300
 FIRST = 800_000
@@ -53,13 +53,6 @@ async def start_bot(config: Path, log: Path) -> asyncio.subprocess.Process:
         stderr=asyncio.subprocess.STDOUT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
-
-
-async def until(condition: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not await condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
 
 
 async def test_sigkill_mid_fan_out_repeats_only_what_was_in_flight(tmp_path: Path) -> None:

@@ -39,8 +39,8 @@ from db.session import make_engine, make_sessionmaker
 from surveys import texts as T
 from tests.e2e.test_delivery import add_members, deliver_all, reminders_per_chat
 from tests.e2e.test_fanout_kill import start_bot
-from tests.fakes.telegram_api import FakeTelegram, SentMessage
-from tests.harness import ADMIN, VN, Bot, FakeClock, texts, wait_until, write_config
+from tests.support.fakes.telegram_api import FakeTelegram, SentMessage
+from tests.support.harness import ADMIN, VN, Bot, FakeClock, texts, wait_until, write_config
 
 LAND = "s-dkdd-huyen"  # questionnaire tthc, field fixed: three ratings and a comment
 LAND_NAME = "Chi nhánh Văn phòng Đăng ký đất đai huyện Long Phú"

@@ -46,8 +46,8 @@ from scheduler.reminders import REPORT_BUTTON_DATA
 from surveys.report_machine import MAX_COUNT, SKIP_REASON_MAX
 from tests.e2e.flows import invite_payload, register
 from tests.e2e.test_reporting import SMALL_CATALOGUE
-from tests.fakes.telegram_api import FakeTelegram, SentMessage
-from tests.harness import ADMIN, Bot, FakeClock, texts, write_config
+from tests.support.fakes.telegram_api import FakeTelegram, SentMessage
+from tests.support.harness import ADMIN, Bot, FakeClock, texts, write_config
 
 T_ = TypeVar("T_")
 

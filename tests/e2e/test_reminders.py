@@ -21,8 +21,8 @@ from db.models import OutboxMessage, Round
 from db.session import make_engine, make_sessionmaker
 from scheduler.reminders import REPORT_BUTTON_DATA
 from tests.e2e.flows import register
-from tests.fakes.telegram_api import SentMessage
-from tests.harness import ADMIN, OTHER_ADMIN, VN, Bot, FakeClock, running_bot, texts
+from tests.support.fakes.telegram_api import SentMessage
+from tests.support.harness import ADMIN, OTHER_ADMIN, VN, Bot, FakeClock, running_bot, texts
 
 PNV_HEAD = 501  # reports on 08/12, after the d-7 reminder
 PTP_HEAD = 502  # never reports

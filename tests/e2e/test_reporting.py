@@ -29,8 +29,8 @@ from db.models import (
 from scheduler.reminders import REPORT_BUTTON_DATA
 from surveys import texts as T
 from tests.e2e.flows import invite_payload
-from tests.fakes.telegram_api import SentMessage
-from tests.harness import ADMIN, Bot, FakeClock, running_bot, texts
+from tests.support.fakes.telegram_api import SentMessage
+from tests.support.harness import ADMIN, Bot, FakeClock, running_bot, texts
 
 PNV_CODES = ["2", "3a", "3b", "4a", "5a", "5b", "5c", "7", "9", "11a", "12"]
 PTP_CODES = ["1a", "1b", *PNV_CODES]  # Phòng Tư pháp also reports target 1 (the `units` key)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from db.models import Round, Submission
 from tests.e2e.flows import answer_until_summary, register
-from tests.harness import ADMIN, Bot, texts
+from tests.support.harness import ADMIN, Bot, texts
 
 HEAD = 601
 

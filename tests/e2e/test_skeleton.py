@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from db.models import Member, Submission, SubmissionValue, SurveyResponse
 from tests.e2e.flows import answer_until_summary, invite_payload, register
-from tests.harness import ADMIN, Bot, texts
+from tests.support.harness import ADMIN, Bot, texts
 
 HEAD = 501
 CITIZEN = 777

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from db.models import AdminChat, Round, Submission, SubmissionValue, SurveyDailyCount
 from scheduler.calendar import period_from_key
 from tests.e2e.flows import answer_until_summary, register
-from tests.harness import ADMIN, Bot, FakeClock, running_bot, texts
+from tests.support.harness import ADMIN, Bot, FakeClock, running_bot, texts
 
 PNV_HEAD = 501  # Phòng Nội vụ (phòng, ban)
 TTLP_HEAD = 502  # Thị trấn Long Phú (UBND xã, thị trấn)

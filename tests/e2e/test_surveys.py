@@ -14,7 +14,6 @@ import hmac
 import random
 import re
 from collections import Counter
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -32,9 +31,10 @@ from surveys import texts as T
 from surveys.numbers import format_percent
 from surveys.scoring import satisfaction_rate
 from tests.e2e.flows import register
-from tests.fakes.telegram_api import SentMessage
-from tests.harness import ADMIN, OTHER_ADMIN, Bot, FakeClock, running_bot, texts
-from tests.test_poster import png_encodes
+from tests.support.fakes.telegram_api import SentMessage
+from tests.support.harness import ADMIN, OTHER_ADMIN, Bot, FakeClock, running_bot, texts
+from tests.support.polling import until
+from tests.integration.test_poster import png_encodes
 
 CITIZEN = 731_245_998
 OTHER = 731_245_999
@@ -106,14 +106,6 @@ def line_of(text: str, start: str) -> str:
 
 async def status_text(bot: Bot) -> str:
     return texts(await bot.say(ADMIN, "/trangthai"))
-
-
-async def until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "timed out"
-        await asyncio.sleep(0.05)
 
 
 # --------------------------------------------------------------------------- the flow

@@ -13,8 +13,8 @@ import pytest
 
 from bot.app.config import _KNOWN_KEYS, load_config
 from bot.usecases.settings import ConfigError, WebhookConfig
-from tests.fakes.telegram_api import FakeTelegram
-from tests.harness import ADMIN, BotProcess, free_port, start_bot, wait_until, write_config
+from tests.support.fakes.telegram_api import FakeTelegram
+from tests.support.harness import ADMIN, BotProcess, free_port, start_bot, wait_until, write_config
 
 SECRET = "webhook-Secret_123"
 

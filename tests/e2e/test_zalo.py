@@ -33,9 +33,9 @@ from surveys import i18n
 from surveys import texts as T
 from surveys.survey_machine import field_of
 from tests.e2e.flows import answer_for, invite_payload, register
-from tests.fakes.telegram_api import FakeTelegram
-from tests.fakes.zalo_api import FakeZalo, ZaloSent
-from tests.harness import (
+from tests.support.fakes.telegram_api import FakeTelegram
+from tests.support.fakes.zalo_api import FakeZalo, ZaloSent
+from tests.support.harness import (
     ADMIN,
     ZALO_ADMIN,
     Bot,

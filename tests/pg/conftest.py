@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness import TEST_DATABASE_ENV, postgres_test_url
+from tests.support.harness import TEST_DATABASE_ENV, postgres_test_url
 
 if postgres_test_url() is None:
     raise pytest.UsageError(

@@ -6,7 +6,7 @@ and another candidate takes over within seconds."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,8 @@ from sqlalchemy import text
 
 from db.session import make_engine
 from scheduler.leader import LOCK_NAME, Election, database_election
-from tests.harness import database_url
+from tests.support.harness import database_url
+from tests.support.polling import until
 
 RETRY = 0.2  # the candidates' retry interval in these tests (the bot's: RETRY_SECONDS)
 
@@ -51,15 +52,6 @@ async def candidates(tmp_path: Path) -> AsyncIterator[list[Candidate]]:
     yield made
     for candidate in made:
         await candidate.stop()
-
-
-async def until(condition: Callable[[], bool], timeout: float) -> float:
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    while not condition():
-        assert loop.time() - started < timeout, "timed out"
-        await asyncio.sleep(0.01)
-    return loop.time() - started
 
 
 async def holder_pid(url: str) -> int | None:

@@ -20,7 +20,7 @@ from db.migrate import upgrade
 from db.models import OutboxMessage, Unit
 from db.session import make_engine, make_sessionmaker
 from surveys.catalogue import load_organisation
-from tests.harness import database_url
+from tests.support.harness import database_url
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 

@@ -28,8 +28,15 @@ from db.models import OutboxMessage
 from db.session import make_engine, make_sessionmaker
 from scheduler.leader import RETRY_SECONDS
 from scheduler.outbox import Limits
-from tests.fakes.telegram_api import FakeTelegram
-from tests.harness import BotProcess, database_url, free_port, start_bot, wait_until, write_config
+from tests.support.fakes.telegram_api import FakeTelegram
+from tests.support.harness import (
+    BotProcess,
+    database_url,
+    free_port,
+    start_bot,
+    wait_until,
+    write_config,
+)
 
 RECIPIENTS = 2000
 FIRST_CHAT = 50_000_000

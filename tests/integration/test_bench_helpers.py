@@ -16,7 +16,7 @@ import pytest
 
 from bench.children import HelperDied, receive, stop
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GENEROUS = 120  # seconds: only so that a regression fails instead of hanging the suite
 
 

@@ -18,7 +18,7 @@ from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.request import BaseRequest
 
 from bot.channels.telegram_request import AiohttpRequest
-from tests.fakes.local_http import serve_locally
+from tests.support.fakes.local_http import serve_locally
 
 TOKEN = "123:ABC"
 

@@ -3,12 +3,11 @@ a citizen's id, a failing send logged once per attempt and not in a loop."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,7 +18,8 @@ from bot.app.cli import main
 from bot.app.logs import LogfmtFormatter, fields_of
 from bot.channels.telegram import REPLY_ATTEMPTS
 from tests.e2e.test_delivery import add_members, deliver_all, remind
-from tests.harness import ADMIN, FakeClock, running_bot
+from tests.support.harness import ADMIN, FakeClock, running_bot
+from tests.support.polling import until
 
 CITIZEN = 987_654_321
 NAME, HANDLE = "Phạm Thị Hoa", "hoa_pham_1990"
@@ -61,14 +61,6 @@ def collected() -> Iterator[Collect]:
 
 def event(made: logging.LogRecord) -> str:
     return str(fields_of(made).get("event", ""))
-
-
-async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "timed out"
-        await asyncio.sleep(0.02)
 
 
 def record(msg: str, *args: object, **extra: object) -> logging.LogRecord:

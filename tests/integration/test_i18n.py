@@ -24,7 +24,7 @@ from surveys import texts as T
 from surveys.catalogue import CatalogueError, load_questionnaire
 from surveys.scoring import RATING_LABELS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 QUESTIONNAIRES = ROOT / "bot" / "data" / "questionnaires"
 TRANSLATED = [lang for lang in i18n.LANGUAGES if lang != i18n.SOURCE]
 

@@ -25,10 +25,10 @@ from bot.channels.zalo_api import ZaloApi, ZaloApiError, ZaloNetworkError
 from bot.usecases.linking import is_code
 from bot.usecases.settings import ConfigError, ZaloConfig
 from surveys.messages import Button, Outbound
-from tests.fakes.zalo_api import FakeZalo
-from tests.harness import free_port
+from tests.support.fakes.zalo_api import FakeZalo
+from tests.support.harness import free_port
 
-EXAMPLE = Path(__file__).parents[1] / "config.example.toml"
+EXAMPLE = Path(__file__).parents[2] / "config.example.toml"
 SUMMARY = (
     (Button("✅ Gửi báo cáo", "c:t:3.send"),),
     (Button("✏️ Sửa một mục", "c:t:3.edit"), Button("❌ Hủy", "c:t:3.cancel")),
@@ -273,7 +273,7 @@ def test_qr_and_invite_for_zalo_need_no_telegram(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from bot.app.cli import main
-    from tests.test_poster import png_encodes
+    from tests.integration.test_poster import png_encodes
 
     link = "https://zalo.me/s/1459232241454765289"
     config = tmp_path / "config.toml"

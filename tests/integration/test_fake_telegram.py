@@ -21,8 +21,8 @@ from telegram.error import (
 )
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from tests.fakes import FakeTelegram, SentMessage
-from tests.fakes.local_http import serve_locally
+from tests.support.fakes import FakeTelegram, SentMessage
+from tests.support.fakes.local_http import serve_locally
 
 USER = 1001
 

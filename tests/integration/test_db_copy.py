@@ -32,7 +32,7 @@ from db.models import (
     SurveyLink,
 )
 from db.session import make_engine, make_sessionmaker
-from tests.harness import database_url
+from tests.support.harness import database_url
 
 AT = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 # The tables that _fill puts rows in (the demo, and one row each in the tables it leaves empty).

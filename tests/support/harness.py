@@ -24,8 +24,9 @@ from bot.app.config import load_config
 from bot.app.runtime import Runtime, build_application, load_data
 from bot.usecases.settings import Config
 from surveys.catalogue import Catalogue
-from tests.fakes.telegram_api import FakeTelegram, SentMessage
-from tests.fakes.zalo_api import FakeZalo, ZaloSent
+from tests.support.fakes.telegram_api import FakeTelegram, SentMessage
+from tests.support.fakes.zalo_api import FakeZalo, ZaloSent
+from tests.support.polling import until
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 ADMIN = 9001
@@ -188,16 +189,16 @@ async def wait_until(
     condition: Callable[[], bool], *processes: BotProcess, timeout: float = 60.0
 ) -> None:
     """Wait for ``condition()`` while the processes live (their output is in the failure)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
+
+    def alive() -> None:
         for process in processes:
             if process.proc.returncode is not None:
                 raise AssertionError(f"a bot exited early:\n{process.output()}")
-        if loop.time() > deadline:
-            said = "\n".join(p.output()[-3000:] for p in processes)
-            raise AssertionError(f"timed out; the bots said:\n{said}")
-        await asyncio.sleep(0.05)
+
+    def said() -> str:
+        return "the bots said:\n" + "\n".join(p.output()[-3000:] for p in processes)
+
+    await until(condition, timeout, "the bots", interval=0.05, check=alive, details=said)
 
 
 def write_config(tmp: Path, tg: FakeTelegram, extra: str = "", name: str = "config.toml") -> Path:

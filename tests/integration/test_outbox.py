@@ -21,7 +21,7 @@ from db.models import Member, OutboxMessage, Round, Submission, Unit
 from db.session import make_engine, make_sessionmaker
 from scheduler.outbox import Dispatcher, Limits, RateLimiter, SendError
 from surveys.messages import Button
-from tests.harness import FakeClock
+from tests.support.harness import FakeClock
 
 START = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 09:00 in Long Phú
 ADMINS = (("fake", "9001"), ("fake", "9002"))

@@ -31,7 +31,7 @@ from scheduler.calendar import CalendarRules, period_for_date, previous_period
 from surveys import texts as T
 from surveys.catalogue import Catalogue
 from surveys.scoring import target_for_year
-from tests.test_chat_pty import Chat, saved_path, write_config
+from tests.integration.test_chat_pty import Chat, saved_path, write_config
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-DATA = Path(__file__).parents[1] / "bot" / "data"
+DATA = Path(__file__).parents[2] / "bot" / "data"
 LONGPHU = DATA / "longphu"
 QUESTIONNAIRES = DATA / "questionnaires"
 

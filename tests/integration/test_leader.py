@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from scheduler.leader import Election, LockSession, database_election
+from tests.support.polling import until
 
 
 @dataclass
@@ -100,16 +100,6 @@ def fast_election(server: FakeServer) -> Election:
 
 def candidate(server: FakeServer) -> Candidate:
     return Candidate(fast_election(server)).start()
-
-
-async def until(condition: Callable[[], bool], timeout: float = 2.0) -> float:
-    """Wait for ``condition``; returns the seconds it took."""
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    while not condition():
-        assert loop.time() - started < timeout, "timed out"
-        await asyncio.sleep(0.005)
-    return loop.time() - started
 
 
 async def test_exactly_one_of_three_candidates_leads() -> None:
