@@ -14,9 +14,9 @@ from surveys import i18n
 from surveys import texts as T
 from surveys.catalogue import Questionnaire, ServicePoint
 from surveys.scoring import RATING_LABELS
+from tests.integration.test_poster import png_encodes
 from tests.support.fakes.telegram_api import SentMessage
 from tests.support.harness import ADMIN, Bot, texts
-from tests.integration.test_poster import png_encodes
 
 # One point per questionnaire; each has its field fixed or asks it first.
 POINTS = {"tthc": "mc-huyen", "hanh_chinh": "p-tnmt", "y_te_giao_duc": "ttyt-huyen"}

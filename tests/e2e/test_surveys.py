@@ -31,10 +31,10 @@ from surveys import texts as T
 from surveys.numbers import format_percent
 from surveys.scoring import satisfaction_rate
 from tests.e2e.flows import register
+from tests.integration.test_poster import png_encodes
 from tests.support.fakes.telegram_api import SentMessage
 from tests.support.harness import ADMIN, OTHER_ADMIN, Bot, FakeClock, running_bot, texts
 from tests.support.polling import until
-from tests.integration.test_poster import png_encodes
 
 CITIZEN = 731_245_998
 OTHER = 731_245_999
