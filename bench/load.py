@@ -3,8 +3,9 @@
 What runs, each in a process of its own:
 
 * the fake Bot API server (tests/support/fakes/telegram_api.py) with the citizens: each
-  citizen opens the land office's survey (``/start s-dkdd-huyen``) and sends its next answer as soon as
-  the bot's reply to the previous one arrives (four answers: three ratings and a comment),
+  citizen opens the land office's survey (``/start s-dkdd-huyen``) and sends its next
+  answer as soon as the bot's reply to the previous one arrives (four answers: three
+  ratings and a comment),
   so up to N updates wait at once;
 * the survey bot: ``python -m bot.app.cli --config CFG run``, the real command, long polling the
   fake server, on a fresh SQLite file;
