@@ -73,11 +73,12 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Final, Self, TypeVar
+from typing import Any, Final, TypeVar
 
 import aiohttp
 from aiohttp import web
+
+from tests.support.fakes.base import FakeServer
 
 JSONDict = dict[str, Any]
 
@@ -275,32 +276,26 @@ class _Window:
         return len(self.events) >= self.limit
 
 
-class _Signal:
-    """Wakes every coroutine waiting on it; ``notify`` is sync so sync test helpers can call it."""
-
-    def __init__(self) -> None:
-        self._waiters: set[asyncio.Future[None]] = set()
-
-    def notify(self) -> None:
-        for waiter in self._waiters:
-            if not waiter.done():
-                waiter.set_result(None)
-        self._waiters.clear()
-
-    async def wait(self, timeout: float) -> None:
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.add(waiter)
-        try:
-            await asyncio.wait({waiter}, timeout=max(0.0, timeout))
-        finally:
-            self._waiters.discard(waiter)
-
-
 _Handler = Callable[[JSONDict], Awaitable[Any]]
 
 
-class FakeTelegram:
+class FakeTelegram(FakeServer):
     """An in-process Telegram Bot API on 127.0.0.1 (see the module docstring)."""
+
+    name = "fake Telegram"
+    client_max_size = 60 * 1024 * 1024  # documents and photos the bot uploads
+    shutdown_timeout = 2.0
+
+    def _started(self) -> None:
+        self.base_url = f"http://127.0.0.1:{self.port}/bot"
+        self.base_file_url = f"http://127.0.0.1:{self.port}/file/bot"
+
+    def _busy(self) -> bool:
+        return self._inflight > 0 or (self._polled and self._next_update_id - 1 > self._handed_out)
+
+    def _busy_detail(self) -> str:
+        undelivered = self._next_update_id - 1 - self._handed_out
+        return f"in flight: {self._inflight}, undelivered updates: {undelivered}"
 
     def __init__(
         self,
@@ -310,12 +305,11 @@ class FakeTelegram:
         *,
         bot_first_name: str = "CCHC Test Bot",
     ) -> None:
+        super().__init__()
         self.token = token
         self.bot_username = bot_username
         self.bot_id = bot_id
         self.bot_first_name = bot_first_name
-        self.port = 0
-        self.base_url = ""
         self.base_file_url = ""
 
         # observing
@@ -359,14 +353,6 @@ class FakeTelegram:
         self._file_ids = itertools.count(1)
         self._files: dict[str, bytes] = {}
         self._cursors: dict[int | None, int] = {}
-        self._inflight = 0
-        self._last_activity = time.monotonic()
-        self._update_signal = _Signal()
-        self._activity = _Signal()
-        self._closing = False
-        self._runner: web.AppRunner | None = None
-        self._session: aiohttp.ClientSession | None = None
-        self._pusher: asyncio.Task[None] | None = None
 
         self._methods: dict[str, _Handler] = {
             "getMe": self._get_me,
@@ -391,46 +377,6 @@ class FakeTelegram:
         self._canonical = {name.lower(): name for name in self._methods}
 
     # ------------------------------------------------------------------ lifecycle
-
-    async def start(self) -> None:
-        app = web.Application(client_max_size=60 * 1024 * 1024)
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
-        self.base_url = f"http://127.0.0.1:{self.port}/bot"
-        self.base_file_url = f"http://127.0.0.1:{self.port}/file/bot"
-        self._closing = False
-
-    async def stop(self) -> None:
-        self._closing = True
-        self._update_signal.notify()
-        self._activity.notify()
-        if self._pusher is not None:
-            self._pusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pusher
-            self._pusher = None
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     # ------------------------------------------------------------------ users act
 
@@ -576,24 +522,6 @@ class FakeTelegram:
                 )
             await self._activity.wait(remaining)
 
-    async def wait_idle(self, quiet: float = 0.3, timeout: float = 10.0) -> None:
-        """Wait until the bot has fetched every update and made no request for ``quiet`` s."""
-        deadline = time.monotonic() + timeout
-        while True:
-            now = time.monotonic()
-            busy = self._inflight > 0 or (
-                self._polled and self._next_update_id - 1 > self._handed_out
-            )
-            if not busy and now - self._last_activity >= quiet:
-                return
-            if now >= deadline:
-                raise AssertionError(
-                    f"bot not idle after {timeout}s (in flight: {self._inflight}, "
-                    f"undelivered updates: {self._next_update_id - 1 - self._handed_out})"
-                )
-            wait = quiet - (now - self._last_activity) if not busy else quiet
-            await self._activity.wait(min(max(wait, 0.01), deadline - now))
-
     @property
     def pending_updates(self) -> int:
         """Updates queued and not yet confirmed by getUpdates' offset (or the webhook)."""
@@ -715,10 +643,6 @@ class FakeTelegram:
                 self._inflight -= 1
                 self._touch()
 
-    def _touch(self) -> None:
-        self._last_activity = time.monotonic()
-        self._activity.notify()
-
     # ------------------------------------------------------------------ methods
 
     async def _ok(self, params: JSONDict) -> bool:
@@ -744,7 +668,7 @@ class FakeTelegram:
         self._polled = True
         self._poll_generation += 1
         generation = self._poll_generation
-        self._update_signal.notify()  # kick out an older pending poll
+        self._updates.notify()  # kick out an older pending poll
         offset = _int(params.get("offset"), 0)
         limit = min(max(_int(params.get("limit"), 100), 1), 100)
         timeout = max(_float(params.get("timeout"), 0.0), 0.0)
@@ -763,7 +687,7 @@ class FakeTelegram:
                     self._handed_out = max(self._handed_out, batch[-1]["update_id"])
                     self._touch()
                 return batch
-            await self._update_signal.wait(remaining)
+            await self._updates.wait(remaining)
 
     async def _set_webhook(self, params: JSONDict) -> bool:
         url = str(params.get("url") or "")
@@ -779,7 +703,7 @@ class FakeTelegram:
         self.webhook_url = url
         self.webhook_secret = None if secret is None else str(secret)
         self._poll_generation += 1
-        self._update_signal.notify()
+        self._updates.notify()
         if self._pusher is None or self._pusher.done():
             self._pusher = asyncio.create_task(self._push_updates())
         return True
@@ -789,7 +713,7 @@ class FakeTelegram:
             self._pending.clear()
         self.webhook_url = ""
         self.webhook_secret = None
-        self._update_signal.notify()
+        self._updates.notify()
         return True
 
     async def _get_webhook_info(self, params: JSONDict) -> JSONDict:
@@ -1006,7 +930,7 @@ class FakeTelegram:
         self._next_update_id += 1
         self._pending.append(update)
         self.updates.append(update)
-        self._update_signal.notify()
+        self._updates.notify()
         self._activity.notify()
 
     def _target_chat(self, params: JSONDict, *, check_blocked: bool = True) -> int:
@@ -1115,7 +1039,7 @@ class FakeTelegram:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
         while not self._closing and self.webhook_url:
             if not self._pending:
-                await self._update_signal.wait(1.0)
+                await self._updates.wait(1.0)
                 continue
             update = self._pending[0]
             headers = {}

@@ -27,17 +27,17 @@ Behaviour worth knowing:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import json
 import time
 from collections import deque
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final
 
 import aiohttp
 from aiohttp import web
+
+from tests.support.fakes.base import FakeServer
 
 JSONDict = dict[str, Any]
 
@@ -80,38 +80,29 @@ class _Fault:
     description: str
 
 
-class _Signal:
-    def __init__(self) -> None:
-        self._waiters: set[asyncio.Future[None]] = set()
-
-    def notify(self) -> None:
-        for waiter in self._waiters:
-            if not waiter.done():
-                waiter.set_result(None)
-        self._waiters.clear()
-
-    async def wait(self, timeout: float) -> None:
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.add(waiter)
-        try:
-            await asyncio.wait({waiter}, timeout=max(0.0, timeout))
-        finally:
-            self._waiters.discard(waiter)
-
-
-class FakeZalo:
+class FakeZalo(FakeServer):
     """An in-process Zalo Bot API (see the module docstring)."""
+
+    name = "fake Zalo"
+
+    async def wait_idle(self, quiet: float = 0.15, timeout: float = 10.0) -> None:
+        await super().wait_idle(quiet, timeout)
+
+    def _busy(self) -> bool:
+        return self._inflight > 0 or bool(self._pending)
+
+    def _busy_detail(self) -> str:
+        return f"in flight: {self._inflight}, undelivered: {len(self._pending)}"
 
     def __init__(
         self,
         token: str = "1459232241454765289:ZALO-TEST-TOKEN",
         account_name: str = "bot.CchcTest",
     ) -> None:
+        super().__init__()
         self.token = token
         self.bot_id = token.split(":", 1)[0]
         self.account_name = account_name
-        self.port = 0
-        self.base_url = ""
 
         self.sent: list[ZaloSent] = []
         self.requests: list[tuple[str, JSONDict]] = []
@@ -125,56 +116,9 @@ class FakeZalo:
         self._pending: deque[JSONDict] = deque()
         self._message_ids = itertools.count(1)
         self._cursors: dict[str | None, int] = {}
-        self._inflight = 0
         self._polls = 0
-        self._last_activity = time.monotonic()
-        self._updates = _Signal()
-        self._activity = _Signal()
-        self._closing = False
-        self._runner: web.AppRunner | None = None
-        self._session: aiohttp.ClientSession | None = None
-        self._pusher: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self._closing = False
-
-    async def stop(self) -> None:
-        self._closing = True
-        self._updates.notify()
-        self._activity.notify()
-        if self._pusher is not None:
-            self._pusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pusher
-            self._pusher = None
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     # ------------------------------------------------------------------ users act
 
@@ -240,21 +184,6 @@ class FakeZalo:
                     f"{len(found)}; sent since: {since}"
                 )
             await self._activity.wait(remaining)
-
-    async def wait_idle(self, quiet: float = 0.15, timeout: float = 10.0) -> None:
-        """Wait until every update was fetched and no request came for ``quiet`` seconds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            now = time.monotonic()
-            busy = self._inflight > 0 or bool(self._pending)
-            if not busy and now - self._last_activity >= quiet:
-                return
-            if now >= deadline:
-                raise AssertionError(
-                    f"zalo bot not idle after {timeout}s (in flight {self._inflight}, "
-                    f"undelivered {len(self._pending)})"
-                )
-            await self._activity.wait(min(quiet, deadline - now))
 
     @property
     def pending_updates(self) -> int:
@@ -452,11 +381,6 @@ class FakeZalo:
                 self._pending.popleft()
             else:
                 await asyncio.sleep(0.2)
-
-    def _touch(self) -> None:
-        self._last_activity = time.monotonic()
-        self._activity.notify()
-
 
 class _ApiError(Exception):
     def __init__(self, status: int, description: str) -> None:
