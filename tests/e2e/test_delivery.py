@@ -152,10 +152,9 @@ async def test_a_message_that_keeps_failing_is_given_up_after_max_attempts(
 async def test_a_slow_server_gets_each_reminder_once_and_concurrently(bot: Bot) -> None:
     chats = await add_members(bot, 20)
     bot.tg.delay = 0.3  # every answer is late (but within PTB's timeout)
-    started = time.monotonic()
     await remind(bot, 20)
     await bot.tg.wait_for(None, count=20, predicate=is_reminder)
-    assert time.monotonic() - started < 20 * 0.3 / 2  # not one after the other
+    assert bot.tg.peak_in_flight > 1  # not one after the other: several on the wire at once
     await deliver_all(bot)
     assert reminders_per_chat(bot) == Counter(dict.fromkeys(chats, 1))
     assert all((r.status, r.attempts) == ("sent", 1) for r in await rows(bot))

@@ -41,18 +41,19 @@ def reminders_per_chat(tg: FakeTelegram) -> Counter[int]:
 
 
 async def start_bot(config: Path, log: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.app.cli",
-        "--config",
-        str(config),
-        "run",
-        cwd=ROOT,
-        stdout=log.open("ab"),
-        stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    with log.open("ab") as output:  # the child has its own copy of the file
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.app.cli",
+            "--config",
+            str(config),
+            "run",
+            cwd=ROOT,
+            stdout=output,
+            stderr=asyncio.subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
 
 
 async def test_sigkill_mid_fan_out_repeats_only_what_was_in_flight(tmp_path: Path) -> None:

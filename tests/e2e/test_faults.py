@@ -41,6 +41,7 @@ from tests.e2e.test_delivery import add_members, deliver_all, reminders_per_chat
 from tests.e2e.test_fanout_kill import start_bot
 from tests.support.fakes.telegram_api import FakeTelegram, SentMessage
 from tests.support.harness import ADMIN, VN, Bot, FakeClock, texts, wait_until, write_config
+from tests.support.polling import until
 
 LAND = "s-dkdd-huyen"  # questionnaire tthc, field fixed: three ratings and a comment
 LAND_NAME = "Chi nhánh Văn phòng Đăng ký đất đai huyện Long Phú"
@@ -164,7 +165,8 @@ async def test_a_timeout_delivers_late_once_and_is_logged_once(
     [thanks] = await bot.tg.wait_for(citizen)
     bot.tg.delay = 0
     assert THANKS in thanks.body
-    await asyncio.sleep(5.2)
+    # the late answer to the timed-out send comes back (the fake was slower than the timeout)
+    await until(lambda: bot.tg.in_flight == 0, what="the delayed send to finish")
     await bot.idle()
     [again] = await bot.say(citizen, "5")
     assert again.body == T.NOT_UNDERSTOOD  # the survey was over: nothing is pending
@@ -212,14 +214,14 @@ async def test_a_second_writer_holding_sqlite_only_delays_the_bot(
             with second_writer(tmp_path / "busy.sqlite3") as other:
                 await asyncio.to_thread(other.execute, "BEGIN IMMEDIATE")
                 await asyncio.to_thread(other.execute, "SELECT count(*) FROM units")
-                held = time.monotonic()
                 bot.tg.user_sends(ADMIN, "/nhacnho")
                 send_surveys(bot.tg, citizens)
-                await asyncio.sleep(3.0)
+                # The bot has taken every update (it confirmed them with its next poll) and
+                # waits for the lock: nothing is answered while the other writer holds it.
+                await until(lambda: bot.tg.pending_updates == 0, what="the bot to take them")
                 assert [m for m in tg.sent if m.chat_id in [*citizens, ADMIN]] == []
                 await asyncio.to_thread(other.execute, "COMMIT")
             await thanked(bot, citizens)
-            assert time.monotonic() - held >= 3.0
             await deliver_all(bot)
             for user in citizens:
                 assert each_question_then_thanks(tg.sent_to(user)), texts(tg.sent_to(user))

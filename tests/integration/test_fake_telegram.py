@@ -23,6 +23,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from tests.support.fakes import FakeTelegram, SentMessage
 from tests.support.fakes.local_http import serve_locally
+from tests.support.polling import until
 
 USER = 1001
 
@@ -306,7 +307,7 @@ async def test_second_poller_gets_conflict_and_webhook_excludes_polling(
     tg: FakeTelegram, bot: Bot
 ) -> None:
     first = asyncio.create_task(bot.get_updates(timeout=2))
-    await asyncio.sleep(0.05)
+    await until(lambda: any(m == "getUpdates" for m, _ in tg.requests), what="the first poll")
     async with Bot(tg.token, base_url=tg.base_url) as other:
         assert await other.get_updates(timeout=0) == ()
     with pytest.raises(Conflict):

@@ -22,6 +22,7 @@ from db.session import make_engine, make_sessionmaker
 from scheduler.outbox import Dispatcher, Limits, RateLimiter, SendError
 from surveys.messages import Button
 from tests.support.harness import FakeClock
+from tests.support.polling import until
 
 START = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 09:00 in Long Phú
 ADMINS = (("fake", "9001"), ("fake", "9002"))
@@ -412,14 +413,13 @@ async def test_an_idle_dispatcher_wakes_by_itself_when_a_retry_comes_due(
 
     await queue(sessions, FakeClock(real() + timedelta(seconds=0.3)), ["7"])
     sender = FakeSender()
-    task = asyncio.create_task(Dispatcher(sessions, {"fake": sender}, real, FAST).run_forever())
-    started = asyncio.get_running_loop().time()
-    while not sender.sent:
-        await asyncio.sleep(0.01)
-    waited = asyncio.get_running_loop().time() - started
+    # An hour between polls: only the retry's own due time can wake it.
+    dispatcher = Dispatcher(sessions, {"fake": sender}, real, FAST)
+    task = asyncio.create_task(dispatcher.run_forever(poll_seconds=3600))
+    waited = await until(lambda: bool(sender.sent), what="the retry to be sent")
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-    assert 0.25 <= waited < 1.5  # when it was due, not at the next 2-second poll
+    assert waited >= 0.25  # when it was due (0.3 s), not before; and not at the next poll
 
 
 # --------------------------------------------------------------------------- logging
@@ -442,7 +442,11 @@ async def test_a_failing_claim_is_logged_once_and_its_recovery_once(
     async with asyncio.timeout(10):  # the next claim succeeds (later on a loaded machine)
         while not any("works again" in r.getMessage() for r in caplog.records):
             await asyncio.sleep(0.01)
-    await asyncio.sleep(0.1)  # more successful claims: not logged again
+    sender = d.senders["fake"]
+    for n in range(2):  # more successful claims (each row sent proves one): not logged again
+        await queue(made, clock, [f"after-{n}"], step=f"after-{n}")
+        d.wake()
+        await until(lambda n=n: any(chat == f"after-{n}" for chat, *_ in sender.sent))
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     recovered = [r for r in caplog.records if "works again" in r.getMessage()]
@@ -516,7 +520,7 @@ async def test_rate_limiter_waits_for_answers_when_every_slot_is_on_the_wire() -
     limiter = RateLimiter(1, now=time, sleep=time.sleep)
     await limiter.acquire()
     second = asyncio.create_task(limiter.acquire())
-    await asyncio.sleep(0.01)
+    await until(lambda: bool(limiter._released._waiters))  # parked until a slot is released
     assert not second.done()  # the one allowed send has not answered yet
     time.now += 0.4
     limiter.release()

@@ -21,6 +21,7 @@ from db.models import OutboxMessage, Unit
 from db.session import make_engine, make_sessionmaker
 from surveys.catalogue import load_organisation
 from tests.support.harness import database_url
+from tests.support.polling import until
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 
@@ -108,6 +109,18 @@ async def _count_once(
         await repo.save_conversation(session, "telegram", "501", "report", {"n": seen + 1}, NOW)
 
 
+async def lock_waiters(engine: AsyncEngine) -> bool:
+    """Whether some other backend of this database is waiting for a lock."""
+    async with engine.connect() as connection:
+        waiting = await connection.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
+        )
+    return bool(waiting)
+
+
 async def test_two_processes_handling_one_person_do_not_lose_an_update(
     engines: list[AsyncEngine],
 ) -> None:
@@ -117,8 +130,9 @@ async def test_two_processes_handling_one_person_do_not_lose_an_update(
     one = asyncio.create_task(_count_once(first, started_first, go))
     await started_first.wait()
     two = asyncio.create_task(_count_once(second, started_second, go))
-    await asyncio.sleep(0.3)
-    # The second handler waits for the person's lock before it reads anything.
+    # The second handler waits for the person's lock before it reads anything: PostgreSQL
+    # shows its backend waiting on a lock.
+    await until(lambda: lock_waiters(engines[2]), what="the second handler to wait for the lock")
     assert not started_second.is_set()
     go.set()
     await asyncio.wait_for(asyncio.gather(one, two), 30)

@@ -219,7 +219,8 @@ async def test_one_elected_process_sends_2000_reminders_exactly_once_within_the_
 
         await wait_until(lambda: len(f.delivered()) == RECIPIENTS, *f.processes, timeout=120)
         await all_sent(f.url, f.processes, timeout=30)
-        await asyncio.sleep(1.0)  # anything sent twice would show up by now
+        for process in f.processes:  # stopped: nothing more can be sent, the counts are final
+            assert await process.stop() == 0, process.output()
 
         delivered = f.delivered()
         assert set(delivered) == set(CHATS)
@@ -228,7 +229,8 @@ async def test_one_elected_process_sends_2000_reminders_exactly_once_within_the_
         [sender] = f.senders()  # exactly one process sent, all of it
         assert f.proxies[sender].sent == RECIPIENTS
         first_at = f.proxies[sender].first_at
-        assert first_at is not None and first_at - queued_at < 2.0  # its 1-second poll found them
+        # found by its 1-second poll of the table (nobody told it): seconds, not a long wait
+        assert first_at is not None and first_at - queued_at < 15.0
         elected = [p.output().count("event=dispatcher_elected") for p in f.processes]
         assert elected == [int(n == sender) for n in range(count)]
         f.no_tracebacks()
@@ -254,11 +256,13 @@ async def test_killing_the_sending_process_mid_fan_out_hands_over_and_loses_noth
         first_at = f.proxies[successor].first_at
         assert first_at is not None
         failover = first_at - killed_at
-        assert failover < RETRY_SECONDS + 3.0, failover  # its next try of the lock, and a claim
+        # its next tries of the lock, and a claim: seconds, not the lease's expiry
+        assert failover < RETRY_SECONDS + 15.0, failover
 
         await wait_until(lambda: len(f.delivered()) == RECIPIENTS, *survivors, timeout=180)
         await all_sent(f.url, survivors, timeout=60)
-        await asyncio.sleep(1.0)
+        for process in survivors:  # stopped: nothing more can be sent, the counts are final
+            assert await process.stop() == 0, process.output()
 
         delivered = f.delivered()
         assert set(delivered) == set(CHATS)  # nobody lost

@@ -11,6 +11,7 @@ import pytest
 from telegram import CallbackQuery, Chat, Message, Update, User
 
 from bot.channels.telegram import CONCURRENT_UPDATES, PerPersonUpdates, _person_of
+from tests.support.polling import until
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 
@@ -184,7 +185,8 @@ async def test_a_failing_or_cancelled_update_does_not_block_the_next() -> None:
     )
     never_run = recorder.handle(3, 0.0)
     third = asyncio.create_task(processor.process_update(message_update(3, 5), never_run))
-    await asyncio.sleep(0.02)  # 1 has failed, 2 is running, 3 waits for the lock
+    await until(lambda: first.done() and ("start", 2) in recorder.events)
+    # 1 has failed, 2 is running, 3 waits for the lock
     third.cancel()
     with pytest.raises(RuntimeError, match="handler failed"):
         await first

@@ -51,7 +51,8 @@ class FakeServer(ABC):
     def __init__(self) -> None:
         self.port = 0
         self.base_url = ""
-        self._inflight = 0  # requests being answered now
+        self._inflight_now = 0  # requests being answered now, long polls aside
+        self.peak_in_flight = 0  # the most answered at once
         self._last_activity = time.monotonic()
         self._updates = Signal()  # an update was queued (wakes a long poll)
         self._activity = Signal()  # a request came or ended (wakes wait_idle)
@@ -111,6 +112,20 @@ class FakeServer(ABC):
     @abstractmethod
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         """Answer one request of the platform's API."""
+
+    @property
+    def in_flight(self) -> int:
+        """Requests being answered now, long polls aside (a delayed sendMessage, say)."""
+        return self._inflight
+
+    @property
+    def _inflight(self) -> int:
+        return self._inflight_now
+
+    @_inflight.setter
+    def _inflight(self, count: int) -> None:
+        self._inflight_now = count
+        self.peak_in_flight = max(self.peak_in_flight, count)
 
     def _busy(self) -> bool:
         """Whether the bot still has something to fetch or a request open."""
