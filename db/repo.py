@@ -507,6 +507,64 @@ async def daily_counts(
 QUEUED = "outbox_queued"  # session.info key: this transaction queued outbox rows
 
 
+def add_member(
+    session: AsyncSession,
+    unit_code: str,
+    channel: str,
+    user_id: str,
+    name: str,
+    now: datetime,
+    *,
+    chat_id: str | None = None,
+    person_id: int | None = None,
+) -> Member:
+    """Register a unit head's account (``chat_id``: their private chat, the user id by
+    default; ``person_id``: the first account of a person who linked a second one)."""
+    member = Member(
+        unit_code=unit_code,
+        channel=channel,
+        user_id=user_id,
+        chat_id=chat_id if chat_id is not None else user_id,
+        display_name=name,
+        registered_at=now,
+        person_id=person_id,
+    )
+    session.add(member)
+    return member
+
+
+def outbox_row(
+    dedupe_key: str,
+    channel: str,
+    chat_id: str,
+    text: str,
+    now: datetime,
+    *,
+    round_id: int | None = None,
+    member_id: int | None = None,
+    step: str | None = None,
+    buttons: list[list[dict[str, str]]] | None = None,
+) -> dict[str, Any]:
+    """One outbox row as every producer queues it: pending, due ``now``, never tried.
+
+    ``dedupe_key`` names what the message is about (``remind:…``, ``overdue:…``,
+    ``feedback:…``), so that queueing it a second time is a no-op (``enqueue``)."""
+    return {
+        "dedupe_key": dedupe_key,
+        "channel": channel,
+        "chat_id": chat_id,
+        "round_id": round_id,
+        "member_id": member_id,
+        "step": step,
+        "text": text,
+        "buttons": buttons,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
 async def enqueue(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
     """Queue messages; a row whose dedupe_key is already queued is silently skipped.
 

@@ -772,16 +772,9 @@ class Dispatcher:
         await repo.enqueue(
             session,
             [
-                {
-                    "dedupe_key": f"unreachable:{member.id}:{channel}:{chat}",
-                    "channel": channel,
-                    "chat_id": chat,
-                    "text": text,
-                    "status": "pending",
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "created_at": now,
-                }
+                repo.outbox_row(
+                    f"unreachable:{member.id}:{channel}:{chat}", channel, chat, text, now
+                )
                 for channel, chat in self.admin_chats()
             ],
         )

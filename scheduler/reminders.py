@@ -88,23 +88,19 @@ async def enqueue_round_reminders(
     rows: list[dict[str, Any]] = []
     for key, member in keyed.items():
         unit = by_code[member.unit_code]
+        text = T.reminder(unit.name, round_.title, round_.deadline, days_left < 0, days_left)
         rows.append(
-            {
-                "dedupe_key": key,
-                "channel": member.channel,
-                "chat_id": member.chat_id,
-                "round_id": round_.id,
-                "member_id": member.id,
-                "step": step,
-                "text": T.reminder(
-                    unit.name, round_.title, round_.deadline, days_left < 0, days_left
-                ),
-                "buttons": [[{"label": T.REMIND_BUTTON, "data": REPORT_BUTTON_DATA}]],
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
+            repo.outbox_row(
+                key,
+                member.channel,
+                member.chat_id,
+                text,
+                now,
+                round_id=round_.id,
+                member_id=member.id,
+                step=step,
+                buttons=[[{"label": T.REMIND_BUTTON, "data": REPORT_BUTTON_DATA}]],
+            )
         )
     queued = 0
     for start in range(0, len(rows), CHUNK):  # SQLite allows only so many bound values

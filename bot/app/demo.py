@@ -340,16 +340,10 @@ async def _heads(
 ) -> dict[str, Member]:
     heads: dict[str, Member] = {}
     for unit in ctx.catalogue.org.reporting_units():
-        member = Member(
-            unit_code=unit.code,
-            channel=CHANNEL,
-            user_id=f"{CHANNEL}-{unit.code}",
-            chat_id=f"{CHANNEL}-{unit.code}",
-            display_name=person_name(rng),
-            registered_at=since,
+        user_id = f"{CHANNEL}-{unit.code}"
+        heads[unit.code] = repo.add_member(
+            session, unit.code, CHANNEL, user_id, person_name(rng), since
         )
-        session.add(member)
-        heads[unit.code] = member
     await session.flush()
     return heads
 

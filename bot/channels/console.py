@@ -36,6 +36,7 @@ from sqlalchemy import select
 from bot.channels.typed import leading_numbers, pressed, typed_label, unnumbered
 from bot.usecases.context import Context
 from bot.usecases.router import Core
+from db import repo
 from db.models import Member
 from scheduler.outbox import Sender
 from surveys import i18n
@@ -304,16 +305,8 @@ class ConsoleSession:
                 )
             )
             if member is None:
-                session.add(
-                    Member(
-                        unit_code=code,
-                        channel=CHANNEL,
-                        user_id=self.identity.user_id,
-                        chat_id=self.identity.user_id,
-                        display_name=self.identity.name,
-                        registered_at=self.runtime.ctx.now(),
-                    )
-                )
+                me, now = self.identity, self.runtime.ctx.now()
+                repo.add_member(session, code, CHANNEL, me.user_id, me.name, now)
 
     # -------------------------------------------------------------- output
 

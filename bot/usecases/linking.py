@@ -124,16 +124,15 @@ async def use_code(ctx: Context, session: AsyncSession, person: Person, code: st
     if getattr(claimed, "rowcount", 0) != 1:  # used by someone else a moment ago
         return T.LINK_INVALID
     source.person_id = first_id
-    session.add(
-        Member(
-            unit_code=source.unit_code,
-            channel=person.channel,
-            user_id=person.user_id,
-            chat_id=person.chat_id,
-            display_name=person.name,
-            registered_at=now,
-            person_id=first_id,
-        )
+    repo.add_member(
+        session,
+        source.unit_code,
+        person.channel,
+        person.user_id,
+        person.name,
+        now,
+        chat_id=person.chat_id,
+        person_id=first_id,
     )
     # Whatever this account was doing alone (a survey) ends: from now on it shares the
     # conversation of the first account.

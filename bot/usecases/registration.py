@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.usecases.context import Context
 from bot.usecases.people import Person
-from db.models import AdminChat, Invitation, Member
+from db import repo
+from db.models import AdminChat, Invitation
 from surveys import texts as T
 
 INVITE_PREFIX = "i-"
@@ -48,15 +49,9 @@ async def accept_invitation(ctx: Context, session: AsyncSession, person: Person,
     unit = ctx.catalogue.org.unit(invitation.unit_code)
     if unit is None:
         return T.INVITE_INVALID
-    member = Member(
-        unit_code=unit.code,
-        channel=person.channel,
-        user_id=person.user_id,
-        chat_id=person.chat_id,
-        display_name=person.name,
-        registered_at=now,
+    member = repo.add_member(
+        session, unit.code, person.channel, person.user_id, person.name, now, chat_id=person.chat_id
     )
-    session.add(member)
     await session.flush()
     # Claim the invitation only if nobody claimed it meanwhile (single use, even when racing).
     claimed = await session.execute(

@@ -269,16 +269,7 @@ async def _forward_feedback(
     recipients = ctx.admin_accounts()
     recipients += [(c.channel, c.chat_id) for c in await repo.admin_chats(session)]
     rows = [
-        {
-            "dedupe_key": f"feedback:{response.id}:{channel}:{chat}",
-            "channel": channel,
-            "chat_id": chat,
-            "text": text,
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
+        repo.outbox_row(f"feedback:{response.id}:{channel}:{chat}", channel, chat, text, now)
         for channel, chat in recipients
     ]
     await repo.enqueue(session, rows)

@@ -102,19 +102,15 @@ async def _overdue_to_admins(
     return await repo.enqueue(
         session,
         [
-            {
-                "dedupe_key": f"overdue:{round_.id}:{step}:{channel}:{chat}"
-                + (f":{n}" if n else ""),
-                "channel": channel,
-                "chat_id": chat,
-                "round_id": round_.id,
-                "step": step,
-                "text": text,
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
+            repo.outbox_row(
+                f"overdue:{round_.id}:{step}:{channel}:{chat}" + (f":{n}" if n else ""),
+                channel,
+                chat,
+                text,
+                now,
+                round_id=round_.id,
+                step=step,
+            )
             for channel, chat in recipients
             for n, text in enumerate(parts)
         ],
@@ -184,18 +180,8 @@ async def nudge_idle_reports(ctx: Context, session: AsyncSession, now: datetime)
     rows = []
     for conv in idle:
         conv.nudged_at = now
-        rows.append(
-            {
-                "dedupe_key": f"nudge:{conv.channel}:{conv.user_id}:{conv.updated_at.isoformat()}",
-                "channel": conv.channel,
-                "chat_id": conv.user_id,
-                "text": T.NUDGE,
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-        )
+        key = f"nudge:{conv.channel}:{conv.user_id}:{conv.updated_at.isoformat()}"
+        rows.append(repo.outbox_row(key, conv.channel, conv.user_id, T.NUDGE, now))
     return await repo.enqueue(session, rows)
 
 
