@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -85,3 +86,22 @@ async def identify(ctx: Context, session: AsyncSession, inbound: Inbound) -> Per
         first_account=first,
         platform_language=i18n.supported(inbound.language_code),
     )
+
+
+class Role(Enum):
+    """Who may use a chat command. The router checks it once, before the command runs
+    (``bot.usecases.router.COMMANDS``)."""
+
+    ANYONE = "anyone"
+    STAFF = "staff"  # admins and registered unit heads
+    STATUS = "status"  # admins, and the admin groups they registered
+    ADMIN = "admin"  # admins of Phòng Nội vụ ([access] admins)
+
+    def allows(self, person: Person) -> bool:
+        if self is Role.STAFF:
+            return person.is_admin or person.member is not None
+        if self is Role.STATUS:
+            return person.may_see_status
+        if self is Role.ADMIN:
+            return person.is_admin
+        return True

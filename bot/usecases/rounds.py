@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.usecases.context import Context
 from bot.usecases.people import Person
-from bot.usecases.render import say, tell
+from bot.usecases.render import say
 from db import repo
 from db.models import Round
 from surveys import texts as T
@@ -80,8 +80,6 @@ async def _listing(ctx: Context, session: AsyncSession) -> str:
 async def round_command(
     ctx: Context, session: AsyncSession, person: Person, args: str
 ) -> list[Outbound]:
-    if not person.is_admin:
-        return tell(person, T.ADMIN_ONLY)
     words = args.split()
     if not words:
         return say(person.chat_id, await _listing(ctx, session))

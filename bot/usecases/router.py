@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.usecases import linking, status, surveying, unit_reports
 from bot.usecases.context import Context
 from bot.usecases.official_figures import official_command
-from bot.usecases.people import Person, identify
+from bot.usecases.people import Person, Role, identify
 from bot.usecases.qr import qr_command
 from bot.usecases.registration import INVITE_PREFIX, accept_invitation, register_group
 from bot.usecases.render import parse_button, say, tell
@@ -37,30 +39,6 @@ MAX_TEXT = 2000
 _TYPED_INVITE = re.compile(r"i-[A-Za-z0-9_-]{20,64}")
 _TYPED_RECORD = re.compile(r"r-[A-Za-z0-9_-]{12,64}")
 
-COMMANDS: dict[str, str] = {
-    "start": "start",
-    "help": "help",
-    "trogiup": "help",
-    "report": "report",
-    "baocao": "report",
-    "cancel": "cancel",
-    "huy": "cancel",
-    "status": "status",
-    "trangthai": "status",
-    "remind": "remind",
-    "nhacnho": "remind",
-    "units": "units",
-    "donvi": "units",
-    "round": "round",
-    "dotxuat": "round",
-    "export": "export",
-    "xuat": "export",
-    "qr": "qr",
-    "khaosat_chinhthuc": "official",
-    "official": "official",
-    "lienket": "link",
-    "link": "link",
-}
 
 
 def without_nul(inbound: Inbound) -> Inbound:
@@ -125,7 +103,7 @@ class Core:
         command = inbound.command
         if command is not None:
             name, args = command
-            return await self._command(session, person, COMMANDS.get(name, ""), args)
+            return await self._command(session, person, name, args)
         if inbound.text is None or not inbound.text.strip():
             return tell(person, T.NOT_UNDERSTOOD) if inbound.chat_type == "private" else []
         if inbound.chat_type != "private":
@@ -182,45 +160,41 @@ class Core:
     async def _command(
         self, session: AsyncSession, person: Person, name: str, args: str
     ) -> list[Outbound]:
-        private = person.chat_id == person.user_id or person.channel == "console"
-        if name == "start":
-            return await self._start(session, person, args, private)
-        if name == "help":
-            return say(person.chat_id, self._help(person), language=person.language)
-        if name == "status":
-            return await status.status(self.ctx, session, person, args)
-        if name == "export":
-            return await status.export(self.ctx, session, person, args)
-        if name == "remind":
-            return await self._remind(session, person)
-        if name == "round":
-            return await round_command(self.ctx, session, person, args)
-        if name == "qr":
-            return await qr_command(self.ctx, session, person, args)
-        if name == "official":
-            return await official_command(self.ctx, session, person, args)
-        if name == "units":
-            if not person.is_admin:
-                return tell(person, T.ADMIN_ONLY)
-            lines = [f"{u.code} — {u.name}" for u in self.ctx.catalogue.org.reporting_units()]
-            return say(person.chat_id, "\n".join(lines))
-        if name == "link":
-            if not private:
-                return tell(person, T.GROUP_PRIVATE_ONLY)
-            return say(person.chat_id, await linking.link_command(self.ctx, session, person, args))
-        if name == "cancel":
-            conv = await repo.conversation(session, *person.conversation_key)
-            if conv is None:
-                return tell(person, T.NOTHING_TO_CANCEL)
-            await repo.save_conversation(
-                session, *person.conversation_key, conv.kind, None, self.ctx.now()
-            )
-            return tell(person, T.CANCELLED)
-        if name == "report":
-            if not private:
-                return tell(person, T.GROUP_PRIVATE_ONLY)
-            return await self._report(session, person, args)
-        return tell(person, T.UNKNOWN_COMMAND)
+        """Run a chat command from the table below, once its place and role are checked."""
+        command = BY_NAME.get(name)
+        if command is None:
+            return tell(person, T.UNKNOWN_COMMAND)
+        if command.private_only and not is_private(person):
+            return tell(person, T.GROUP_PRIVATE_ONLY)
+        if not command.role.allows(person):
+            return command.refuse(person)
+        return await command.handler(self, session, person, args)
+
+    async def _help_command(
+        self, session: AsyncSession, person: Person, args: str
+    ) -> list[Outbound]:
+        return say(person.chat_id, self._help(person), language=person.language)
+
+    async def _units(self, session: AsyncSession, person: Person, args: str) -> list[Outbound]:
+        lines = [f"{u.code} — {u.name}" for u in self.ctx.catalogue.org.reporting_units()]
+        return say(person.chat_id, "\n".join(lines))
+
+    async def _link(self, session: AsyncSession, person: Person, args: str) -> list[Outbound]:
+        return say(person.chat_id, await linking.link_command(self.ctx, session, person, args))
+
+    async def _cancel(self, session: AsyncSession, person: Person, args: str) -> list[Outbound]:
+        conv = await repo.conversation(session, *person.conversation_key)
+        if conv is None:
+            return tell(person, T.NOTHING_TO_CANCEL)
+        await repo.save_conversation(
+            session, *person.conversation_key, conv.kind, None, self.ctx.now()
+        )
+        return tell(person, T.CANCELLED)
+
+    async def _start_command(
+        self, session: AsyncSession, person: Person, args: str
+    ) -> list[Outbound]:
+        return await self._start(session, person, args, is_private(person))
 
     async def _start(
         self, session: AsyncSession, person: Person, payload: str, private: bool
@@ -254,8 +228,6 @@ class Core:
             return await unit_reports.begin(
                 self.ctx, session, person, person.unit, args, by_admin=False
             )
-        if not person.is_admin:
-            return tell(person, T.MEMBER_ONLY)
         code, _, rest = args.partition(" ")
         if not code:
             resumed = await unit_reports.resume_admin(self.ctx, session, person)
@@ -267,9 +239,7 @@ class Core:
             self.ctx, session, person, unit, rest.strip(), by_admin=True
         )
 
-    async def _remind(self, session: AsyncSession, person: Person) -> list[Outbound]:
-        if not person.is_admin:
-            return tell(person, T.ADMIN_ONLY)
+    async def _remind(self, session: AsyncSession, person: Person, args: str) -> list[Outbound]:
         round_ = await status.current_round(self.ctx, session)
         today = self.ctx.today()
         queued, units = await enqueue_round_reminders(
@@ -281,3 +251,73 @@ class Core:
             self.ctx.now(),
         )
         return say(person.chat_id, T.remind_queued(queued, units))
+
+
+def is_private(person: Person) -> bool:
+    """A private chat with the bot (the console is one)."""
+    return person.chat_id == person.user_id or person.channel == "console"
+
+
+Handler = Callable[[Core, AsyncSession, Person, str], Awaitable[list[Outbound]]]
+
+
+def _admin_only(person: Person) -> list[Outbound]:
+    return tell(person, T.ADMIN_ONLY)
+
+
+@dataclass(frozen=True)
+class Command:
+    """One chat command: its name and aliases (typed with "/"), what runs it, who may use
+    it and what someone else is told, and whether it works only in a private chat."""
+
+    name: str
+    aliases: tuple[str, ...]
+    handler: Handler
+    role: Role = Role.ANYONE
+    refuse: Callable[[Person], list[Outbound]] = _admin_only
+    private_only: bool = False
+
+
+def _use_case(
+    run: Callable[[Context, AsyncSession, Person, str], Awaitable[list[Outbound]]],
+) -> Handler:
+    """A use case's command function as a handler of the table."""
+
+    def handler(core: Core, session: AsyncSession, person: Person, args: str) -> Awaitable[
+        list[Outbound]
+    ]:
+        return run(core.ctx, session, person, args)
+
+    return handler
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("start", (), Core._start_command),
+    Command("help", ("trogiup",), Core._help_command),
+    Command(
+        "report",
+        ("baocao",),
+        Core._report,
+        Role.STAFF,
+        refuse=lambda person: tell(person, T.MEMBER_ONLY),
+        private_only=True,
+    ),
+    Command("cancel", ("huy",), Core._cancel),
+    Command("status", ("trangthai",), _use_case(status.status), Role.STATUS),
+    Command("export", ("xuat",), _use_case(status.export), Role.STATUS),
+    Command("remind", ("nhacnho",), Core._remind, Role.ADMIN),
+    Command("units", ("donvi",), Core._units, Role.ADMIN),
+    Command("round", ("dotxuat",), _use_case(round_command), Role.ADMIN),
+    Command(
+        "qr",
+        (),
+        _use_case(qr_command),
+        Role.STAFF,
+        refuse=lambda person: say(person.chat_id, T.QR_STAFF_ONLY),
+    ),
+    Command("official", ("khaosat_chinhthuc",), _use_case(official_command), Role.ADMIN),
+    Command("link", ("lienket",), Core._link, private_only=True),
+)
+BY_NAME: dict[str, Command] = {
+    alias: command for command in COMMANDS for alias in (command.name, *command.aliases)
+}

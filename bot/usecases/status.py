@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.usecases.context import Context
 from bot.usecases.people import Person
-from bot.usecases.render import say, tell
+from bot.usecases.render import say
 from db import repo
 from db.models import Round
 from reports.drilldown import indicator_lines, unit_lines
@@ -54,8 +54,6 @@ async def _round(ctx: Context, session: AsyncSession, key: str) -> Round | None:
 
 
 async def status(ctx: Context, session: AsyncSession, person: Person, args: str) -> list[Outbound]:
-    if not person.may_see_status:
-        return tell(person, T.ADMIN_ONLY)
     arg = args.strip()
     catalogue = ctx.catalogue
     if arg and not ROUND_KEY.match(arg):
@@ -100,8 +98,6 @@ def export_name(round_: Round) -> str:
 
 
 async def export(ctx: Context, session: AsyncSession, person: Person, args: str) -> list[Outbound]:
-    if not person.may_see_status:
-        return tell(person, T.ADMIN_ONLY)
     round_ = await _round(ctx, session, args.strip())
     if round_ is None:
         return say(person.chat_id, T.ROUND_UNKNOWN.format(key=args.strip()))
