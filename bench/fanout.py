@@ -3,7 +3,7 @@
 What runs:
 
 * the bot side: ``--processes`` bot processes (1 by default), spawned, each with the real
-  outbox ``Dispatcher`` (scheduler/outbox.py) started the way the bot starts it
+  outbox ``Dispatcher`` (scheduler/outbox/) started the way the bot starts it
   (``bot.app.runtime.start_dispatcher``: on PostgreSQL, only the process elected by
   ``scheduler.leader`` sends) and ``TelegramSender`` around the python-telegram-bot ``Bot``
   that ``bot.app.runtime.build_application`` builds from a config file. The database (SQLite,
