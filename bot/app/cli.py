@@ -15,6 +15,10 @@ from bot.usecases.settings import Config, ConfigError
 from surveys import i18n
 from surveys.catalogue import Catalogue, CatalogueError
 
+# What `cchc-bot units` says of each unit in its third column.
+UNIT_REPORTS = "báo cáo"
+UNIT_SILENT = "không báo cáo"
+
 EXIT_CONFIG = 2
 
 
@@ -62,7 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--round", dest="round_key", default="", help="mã kỳ, vd. 2026-Q4")
     export.add_argument("--out", type=Path, required=True, help="tệp .xlsx")
     export.add_argument("--db", type=Path, help="tệp SQLite thay cho [database] url (vd. bản demo)")
-    sub.add_parser("units", help="liệt kê đơn vị: MÃ<TAB>TÊN")
+    sub.add_parser(
+        "units",
+        help="liệt kê đơn vị: MÃ<TAB>TÊN<TAB>báo cáo | không báo cáo "
+        "(chỉ mời được thủ trưởng đơn vị báo cáo)",
+    )
     invite = sub.add_parser("invite", help="tạo đường dẫn đăng ký cho thủ trưởng một đơn vị")
     invite.add_argument("unit", help="mã đơn vị (xem cchc-bot units)")
     invite.add_argument(
@@ -132,7 +140,7 @@ def _dispatch(args: argparse.Namespace, config: Config, catalogue: Catalogue) ->
         return asyncio.run(verbs.export(config, catalogue, args.round_key, args.out, args.db))
     if args.command == "units":
         for unit in catalogue.org.units:
-            print(f"{unit.code}\t{unit.name}")
+            print(f"{unit.code}\t{unit.name}\t{UNIT_REPORTS if unit.reports else UNIT_SILENT}")
         return 0
     if args.command == "points":
         for point in catalogue.points:

@@ -26,6 +26,12 @@ from surveys.i18n import N_
 # --------------------------------------------------------------------------- sentences
 # What only this module says (the rest is in surveys/texts.py).
 
+TELEGRAM_UNREACHABLE = (
+    "không kết nối được Telegram để hỏi tên bot ({kind}); đặt [telegram] bot_username "
+    "trong cấu hình thì không cần hỏi Telegram"
+)
+TELEGRAM_REFUSED = "Telegram từ chối token này khi hỏi tên bot; kiểm tra lại token"
+
 ZALO_POSTER_INSTRUCTION = N_("Quét mã QR bằng Zalo, rồi gửi cho bot tin nhắn: {code}")
 
 ZALO_POSTER_CODE_ONLY = N_("Mở Zalo, nhắn tin cho bot của UBND huyện nội dung: {code}")
@@ -111,9 +117,17 @@ async def _bot_username(config: Config) -> str:
             "[telegram] bot_username", "cần tên bot (hoặc [telegram] token để hỏi Telegram)"
         )
     from telegram import Bot
+    from telegram.error import InvalidToken, TelegramError
 
-    async with Bot(config.telegram.token, base_url=config.telegram.base_url) as bot:
-        return bot.username
+    try:
+        async with Bot(config.telegram.token, base_url=config.telegram.base_url) as bot:
+            return bot.username
+    except InvalidToken:
+        raise ConfigError("[telegram] token", TELEGRAM_REFUSED) from None
+    except TelegramError as exc:  # NetworkError, TimedOut: no answer from Telegram
+        # the error's kind only: its text could carry the request's URL, with the token
+        problem = TELEGRAM_UNREACHABLE.format(kind=type(exc).__name__)
+        raise ConfigError("[telegram] bot_username", problem) from None
 
 
 async def invite(config: Config, catalogue: Catalogue, unit_code: str, zalo: bool = False) -> int:

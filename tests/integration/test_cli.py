@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -30,13 +31,34 @@ def cchc(tmp_path: Path, *args: str, config: str = "") -> subprocess.CompletedPr
     )
 
 
-def test_units_lists_code_tab_name(tmp_path: Path) -> None:
+def test_units_lists_code_tab_name_and_whether_the_unit_reports(tmp_path: Path) -> None:
     result = cchc(tmp_path, "units")
     assert result.returncode == 0, result.stderr
     org = load_organisation(OrgConfig().units)
     lines = result.stdout.splitlines()
-    assert lines == [f"{u.code}\t{u.name}" for u in org.units]
-    assert "PNV\tPhòng Nội vụ" in lines
+    marks = {True: "báo cáo", False: "không báo cáo"}
+    assert lines == [f"{u.code}\t{u.name}\t{marks[u.reports]}" for u in org.units]
+    assert "PNV\tPhòng Nội vụ\tbáo cáo" in lines
+    assert "LP\tUBND huyện Long Phú\tkhông báo cáo" in lines  # the district itself
+
+
+def test_invite_and_qr_say_in_one_line_when_telegram_cannot_be_reached(tmp_path: Path) -> None:
+    """Without [telegram] bot_username the CLI asks Telegram for the bot's name: a closed
+    port on 127.0.0.1 stands for a Telegram it cannot reach."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # nobody listens once the socket is closed
+    (tmp_path / "config.toml").write_text(
+        f'[telegram]\ntoken = "123456:TEST-TOKEN"\nbase_url = "http://127.0.0.1:{port}/bot"\n'
+        '[survey]\nsecret = "a-test-secret-of-enough-length"\n',
+        encoding="utf-8",
+    )
+    for args in (("invite", "PNV"), ("qr", "mc-huyen", "--out", str(tmp_path / "p.png"))):
+        result = cchc(tmp_path, *args)
+        assert result.returncode == 2, result.stderr
+        [line] = result.stderr.strip().splitlines()
+        assert "không kết nối được Telegram" in line and "bot_username" in line
+        assert "Traceback" not in result.stderr and "TEST-TOKEN" not in result.stderr
 
 
 def test_points_lists_code_tab_name(tmp_path: Path) -> None:
