@@ -214,6 +214,38 @@ def _str(entry: Mapping[str, Any], key: str, where: str, *, required: bool = Tru
     return value.strip()
 
 
+def _known_keys(entry: Any, allowed: frozenset[str], where: str) -> Mapping[str, Any]:
+    """The entry as a table whose every key is one the format knows: a misspelt key would
+    otherwise be silently ignored (and, say, empty 14a)."""
+    if not isinstance(entry, Mapping):
+        raise CatalogueError(f"{where}: phải là một bảng khóa = giá trị")
+    for key in entry:
+        if key not in allowed:
+            known = ", ".join(sorted(allowed))
+            raise CatalogueError(
+                f"{where}: khóa '{key}' không có trong định dạng (các khóa: {known})"
+            )
+    return entry
+
+
+_UNITS_FILE_KEYS = frozenset({"kinds", "unit"})
+_UNIT_KEYS = frozenset({"code", "name", "kind", "parent", "reports"})
+_INDICATORS_FILE_KEYS = frozenset({"indicator"})
+_INDICATOR_KEYS = frozenset(
+    {
+        "code", "target_no", "name", "purpose", "kind", "numerator_label",
+        "denominator_label", "unit_kinds", "units", "direction", "targets", "fields", "part_of",
+    }
+)  # fmt: skip
+_POINTS_FILE_KEYS = frozenset({"kinds", "point"})
+_POINT_KEYS = frozenset({"code", "name", "kind", "questionnaire", "unit", "field"})
+_QUESTIONNAIRE_KEYS = frozenset({"code", "title", "intro", "thanks", "languages", "question"})
+_QUESTION_KEYS = frozenset({"id", "kind", "text", "options", "feeds", "sets_field", "optional"})
+_OPTION_KEYS = frozenset({"value", "label"})
+# Kinds of indicator whose targets are percentages (0–100); a count's target is a number.
+_PERCENT_KINDS = frozenset({"ratio", "percent", "survey"})
+
+
 def _year_table(raw: Any, where: str) -> dict[int, Any]:
     if raw is None:
         return {}
@@ -228,7 +260,7 @@ def _year_table(raw: Any, where: str) -> dict[int, Any]:
 
 
 def load_organisation(path: Path) -> Organisation:
-    data = _read(path)
+    data = _known_keys(_read(path), _UNITS_FILE_KEYS, str(path))
     kinds = data.get("kinds", {})
     if not isinstance(kinds, dict) or not kinds:
         raise CatalogueError(f"{path}: thiếu bảng [kinds]")
@@ -236,6 +268,7 @@ def load_organisation(path: Path) -> Organisation:
     seen: set[str] = set()
     for n, entry in enumerate(data.get("unit", []), start=1):
         where = f"{path}: [[unit]] thứ {n}"
+        entry = _known_keys(entry, _UNIT_KEYS, where)
         code = _str(entry, "code", where).upper()
         if not _UNIT_CODE.match(code):
             raise CatalogueError(f"{where}: mã '{code}' chỉ gồm A-Z, 0-9, '-' (tối đa 16 ký tự)")
@@ -243,10 +276,12 @@ def load_organisation(path: Path) -> Organisation:
             raise CatalogueError(f"{where}: mã '{code}' bị trùng")
         kind = _str(entry, "kind", where)
         if kind not in kinds:
-            raise CatalogueError(f"{where}: loại '{kind}' không có trong [kinds]")
+            raise CatalogueError(f"{where}: khóa 'kind': loại '{kind}' không có trong [kinds]")
         parent = entry.get("parent")
         if parent is not None and str(parent).upper() not in seen:
-            raise CatalogueError(f"{where}: đơn vị cha '{parent}' phải được khai báo trước")
+            raise CatalogueError(
+                f"{where}: khóa 'parent': đơn vị cha '{parent}' phải được khai báo trước"
+            )
         seen.add(code)
         units.append(
             Unit(
@@ -263,11 +298,13 @@ def load_organisation(path: Path) -> Organisation:
 
 
 def load_indicators(path: Path, org: Organisation) -> IndicatorCatalogue:
-    data = _read(path)
+    data = _known_keys(_read(path), _INDICATORS_FILE_KEYS, str(path))
     indicators: list[Indicator] = []
     for n, entry in enumerate(data.get("indicator", []), start=1):
         where = f"{path}: [[indicator]] thứ {n}"
+        entry = _known_keys(entry, _INDICATOR_KEYS, where)
         code = _str(entry, "code", where).lower()
+        where = f"{path}: [[indicator]] thứ {n} (mã {code})"
         if not _INDICATOR_CODE.match(code):
             raise CatalogueError(f"{where}: mã chỉ tiêu '{code}' không hợp lệ")
         kind = _str(entry, "kind", where)
@@ -277,21 +314,30 @@ def load_indicators(path: Path, org: Organisation) -> IndicatorCatalogue:
         unit_kinds = tuple(entry.get("unit_kinds", ()))
         for k in unit_kinds:
             if k not in org.kinds:
-                raise CatalogueError(f"{where}: loại đơn vị '{k}' không có trong tổ chức")
+                raise CatalogueError(
+                    f"{where}: khóa 'unit_kinds': loại đơn vị '{k}' không có trong tổ chức"
+                )
         units = tuple(str(u).upper() for u in entry.get("units", ()))
         for u in units:
             if org.unit(u) is None:
-                raise CatalogueError(f"{where}: đơn vị '{u}' không có trong tổ chức")
+                raise CatalogueError(f"{where}: khóa 'units': đơn vị '{u}' không có trong tổ chức")
         direction = entry.get("direction", "min")
         if direction not in ("min", "max"):
             raise CatalogueError(f"{where}: direction phải là min hoặc max")
-        targets = {y: float(v) for y, v in _year_table(entry.get("targets"), where).items()}
+        targets = _targets(entry.get("targets"), kind, f"{where}: khóa 'targets'")
         fields = {
-            y: tuple(str(f) for f in v) for y, v in _year_table(entry.get("fields"), where).items()
+            y: _fields(v, f"{where}: khóa 'fields' năm {y}")
+            for y, v in _year_table(entry.get("fields"), f"{where}: khóa 'fields'").items()
         }
+        target_no = entry.get("target_no", 0)
+        if not isinstance(target_no, int) or isinstance(target_no, bool) or target_no < 0:
+            raise CatalogueError(f"{where}: khóa 'target_no' phải là số nguyên (số chỉ tiêu)")
+        part_of = entry.get("part_of")
+        if part_of is not None and not isinstance(part_of, str):
+            raise CatalogueError(f"{where}: khóa 'part_of' phải là mã một chỉ tiêu")
         indicator = Indicator(
             code=code,
-            target_no=int(entry.get("target_no", 0)),
+            target_no=target_no,
             name=_str(entry, "name", where),
             kind=indicator_kind,
             purpose=_str(entry, "purpose", where, required=False),
@@ -302,13 +348,48 @@ def load_indicators(path: Path, org: Organisation) -> IndicatorCatalogue:
             direction=direction,
             targets=targets,
             fields_by_year=fields,
-            part_of=entry.get("part_of"),
+            part_of=part_of.strip().lower() if part_of is not None else None,
         )
         indicators.append(indicator)
     codes = [i.code for i in indicators]
     if len(set(codes)) != len(codes):
         raise CatalogueError(f"{path}: mã chỉ tiêu bị trùng")
+    by_code = {i.code: i for i in indicators}
+    for n, indicator in enumerate(indicators, start=1):
+        if indicator.part_of is None:
+            continue
+        whole = by_code.get(indicator.part_of)
+        if whole is None or whole is indicator or whole.kind != indicator.kind:
+            raise CatalogueError(
+                f"{path}: [[indicator]] thứ {n} (mã {indicator.code}): khóa 'part_of': "
+                f"'{indicator.part_of}' phải là mã một chỉ tiêu khác cùng loại {indicator.kind}"
+            )
     return IndicatorCatalogue(tuple(indicators))
+
+
+def _targets(raw: Any, kind: str, where: str) -> dict[int, float]:
+    """Targets by year; a percentage's within 0–100, a count's not negative."""
+    targets: dict[int, float] = {}
+    for year, value in _year_table(raw, where).items():
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise CatalogueError(f"{where}: năm {year}: chỉ tiêu phải là một số")
+        if kind in _PERCENT_KINDS and not 0 <= value <= 100:
+            raise CatalogueError(f"{where}: năm {year}: chỉ tiêu {value} phải trong 0–100 (%)")
+        if value < 0:
+            raise CatalogueError(f"{where}: năm {year}: chỉ tiêu {value} không được âm")
+        targets[year] = float(value)
+    return targets
+
+
+def _fields(raw: Any, where: str) -> tuple[str, ...]:
+    """Field codes (lĩnh vực), each one of ``FIELD_LABELS``."""
+    if not isinstance(raw, list) or not raw:
+        raise CatalogueError(f"{where}: phải là danh sách mã lĩnh vực, ví dụ [\"dat_dai\"]")
+    for code in raw:
+        if code not in FIELD_LABELS:
+            known = ", ".join(FIELD_LABELS)
+            raise CatalogueError(f"{where}: lĩnh vực '{code}' không có (các mã: {known})")
+    return tuple(str(c) for c in raw)
 
 
 _LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
@@ -367,12 +448,13 @@ def _required_wording(
 
 
 def load_questionnaire(path: Path) -> Questionnaire:
-    data = _read(path)
     where = str(path)
+    data = _known_keys(_read(path), _QUESTIONNAIRE_KEYS, where)
     languages = _languages(data, where)
     questions: list[Question] = []
     for n, entry in enumerate(data.get("question", []), start=1):
         qwhere = f"{path}: [[question]] thứ {n}"
+        entry = _known_keys(entry, _QUESTION_KEYS, qwhere)
         kind = _str(entry, "kind", qwhere)
         if kind not in ("rating", "choice", "text"):
             raise CatalogueError(f"{qwhere}: kind phải là rating, choice hoặc text")
@@ -383,10 +465,18 @@ def load_questionnaire(path: Path) -> Questionnaire:
                 Option(str(v), Wording.vietnamese(label)) for v, label in RATING_LABELS.items()
             )
         else:
+            owhere = f"{qwhere}: khóa 'options'"
             options = tuple(
-                Option(_str(o, "value", qwhere), _required_wording(o, "label", qwhere, languages))
-                for o in entry.get("options", ())
+                Option(_str(o, "value", owhere), _required_wording(o, "label", owhere, languages))
+                for o in (_known_keys(o, _OPTION_KEYS, owhere) for o in entry.get("options", ()))
             )
+            if len({o.value for o in options}) != len(options):
+                raise CatalogueError(f"{owhere}: giá trị phương án bị trùng")
+            if entry.get("sets_field"):
+                _fields([o.value for o in options], owhere)
+        feeds = entry.get("feeds", ())
+        if not isinstance(feeds, list | tuple) or not all(isinstance(f, str) for f in feeds):
+            raise CatalogueError(f"{qwhere}: khóa 'feeds' phải là danh sách mã chỉ tiêu")
         if kind == "choice" and len(options) < 2:
             raise CatalogueError(f"{qwhere}: câu hỏi lựa chọn cần ít nhất 2 phương án")
         questions.append(
@@ -395,7 +485,7 @@ def load_questionnaire(path: Path) -> Questionnaire:
                 kind=question_kind,
                 text=_required_wording(entry, "text", qwhere, languages),
                 options=options,
-                feeds=tuple(entry.get("feeds", ())),
+                feeds=tuple(f.strip().lower() for f in feeds),
                 sets_field=bool(entry.get("sets_field", False)),
                 optional=bool(entry.get("optional", False)),
             )
@@ -419,22 +509,32 @@ def load_questionnaire(path: Path) -> Questionnaire:
 def load_points(
     path: Path, org: Organisation, questionnaires: Mapping[str, Questionnaire]
 ) -> tuple[ServicePoint, ...]:
-    data = _read(path)
+    data = _known_keys(_read(path), _POINTS_FILE_KEYS, str(path))
+    kinds = data.get("kinds")
+    if not isinstance(kinds, Mapping) or not kinds:
+        raise CatalogueError(f"{path}: thiếu bảng [kinds] (các loại điểm khảo sát)")
     points: list[ServicePoint] = []
     for n, entry in enumerate(data.get("point", []), start=1):
         where = f"{path}: [[point]] thứ {n}"
+        entry = _known_keys(entry, _POINT_KEYS, where)
         code = _str(entry, "code", where).lower()
         if not _POINT_CODE.match(code):
             raise CatalogueError(f"{where}: mã điểm '{code}' chỉ gồm a-z, 0-9, '-' (tối đa 24)")
+        where = f"{path}: [[point]] thứ {n} (mã {code})"
+        kind = _str(entry, "kind", where)
+        if kind not in kinds:
+            raise CatalogueError(f"{where}: khóa 'kind': loại '{kind}' không có trong [kinds]")
         questionnaire = _str(entry, "questionnaire", where)
         if questionnaire not in questionnaires:
-            raise CatalogueError(f"{where}: không có bộ câu hỏi '{questionnaire}'")
+            raise CatalogueError(
+                f"{where}: khóa 'questionnaire': không có bộ câu hỏi '{questionnaire}'"
+            )
         unit = entry.get("unit")
         if unit is not None and org.unit(str(unit)) is None:
-            raise CatalogueError(f"{where}: đơn vị '{unit}' không có trong tổ chức")
+            raise CatalogueError(f"{where}: khóa 'unit': đơn vị '{unit}' không có trong tổ chức")
         fixed = entry.get("field")
-        if fixed is not None and fixed not in FIELD_LABELS:
-            raise CatalogueError(f"{where}: lĩnh vực '{fixed}' không hợp lệ")
+        if fixed is not None:
+            _fields([fixed], f"{where}: khóa 'field'")
         # A name given in one string is a proper name, the same for everyone; a table of
         # languages gives it in each language of the point's questionnaire.
         names = _required_wording(
@@ -448,7 +548,7 @@ def load_points(
                 code=code,
                 name=names.vi,
                 names=names if len(names.by_language) > 1 else None,
-                kind=_str(entry, "kind", where),
+                kind=kind,
                 questionnaire=questionnaire,
                 unit=str(unit).upper() if unit is not None else None,
                 field=fixed,
@@ -464,10 +564,19 @@ def load_catalogue(
 ) -> Catalogue:
     org = load_organisation(units)
     catalogue = load_indicators(indicators, org)
-    questionnaires = {
-        q.code: q
-        for q in (load_questionnaire(p) for p in sorted(questionnaires_dir.glob("*.toml")))
-    }
+    files = {path: load_questionnaire(path) for path in sorted(questionnaires_dir.glob("*.toml"))}
+    questionnaires = {q.code: q for q in files.values()}
+    # A rating feeds a survey target itself (14, 15, 16); a part (14a) is its whole
+    # restricted by field, so nothing feeds it directly.
+    surveyed = {i.code for i in catalogue.survey_targets() if i.part_of is None}
+    for path, questionnaire in files.items():
+        for question in questionnaire.questions:
+            for target in question.feeds:
+                if target not in surveyed:
+                    raise CatalogueError(
+                        f"{path}: [[question]] id {question.id}: khóa 'feeds': '{target}' "
+                        f"không phải chỉ tiêu khảo sát (các mã: {', '.join(sorted(surveyed))})"
+                    )
     return Catalogue(
         org=org,
         indicators=catalogue,

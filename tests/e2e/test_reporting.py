@@ -181,12 +181,23 @@ name = "Số cuộc kiểm tra đã thực hiện"
 purpose = "Số liệu phục vụ đánh giá chỉ tiêu 12"
 kind = "count"
 units = ["PNV"]
+""" + "".join(  # the survey targets the shipped questionnaires feed (asked of no unit)
+    f"""
+[[indicator]]
+code = "{code}"
+target_no = {code}
+name = "Mức độ hài lòng (chỉ tiêu {code})"
+kind = "survey"
+unit_kinds = []
 """
+    for code in ("14", "15", "16")
+)
 
 
 @pytest.fixture
 async def small(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Bot]:
-    """The bot with three indicators for Phòng Nội vụ: a ratio, a percent and a count."""
+    """The bot with three indicators for Phòng Nội vụ: a ratio, a percent and a count (and
+    the survey targets, which no unit is asked)."""
     path = tmp_path / "indicators.toml"
     path.write_text(SMALL_CATALOGUE, encoding="utf-8")
     async with running_bot(tmp_path, clock, f'[org]\nindicators = "{path}"\n') as running:

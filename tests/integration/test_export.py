@@ -97,6 +97,9 @@ fields = { 2025 = ["dat_dai", "xay_dung"], 2030 = ["dat_dai", "xay_dung", "dau_t
 """
 
 POINTS = """
+[kinds]
+mot_cua = "Bộ phận Một cửa"
+
 [[point]]
 code = "mc-huyen"
 name = "Bộ phận Một cửa huyện"
