@@ -65,7 +65,8 @@ DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 MIN_SAMPLE = 30
 WARM_UP = 3  # runs before the timed ones: compiled statements cached, pages read once
 
-# Aggregate key: (day, point, field, target) -> [level1..level5, respondents, fully_satisfied]
+# Aggregate key: (day, point, field, target) -> [level1..level5, respondents, fully_satisfied,
+# Σm², Σy², Σy·m] (the sums the interval over respondents needs)
 Counts = dict[tuple[date, str, str, str], list[int]]
 
 
@@ -240,6 +241,10 @@ def response_rows(
                     bucket[level - 1] += 1
                 bucket[5] += 1
                 bucket[6] += all(level >= 4 for level in levels)
+                m, y = len(levels), sum(level >= 4 for level in levels)
+                bucket[7] += m * m
+                bucket[8] += y * y
+                bucket[9] += y * m
         started = _utc(day, 3600 + rng.randrange(30_000))
         chunk.append(
             {
@@ -267,7 +272,7 @@ async def build_surveys(
     engine: AsyncEngine, catalogue: Catalogue, size: int, first: date, rng: random.Random
 ) -> int:
     """The responses and their daily aggregate rows; returns the number of aggregate rows."""
-    counts: Counts = defaultdict(lambda: [0] * 7)
+    counts: Counts = defaultdict(lambda: [0] * 10)
     for part in response_rows(catalogue, size, first, TODAY, rng, counts):
         async with engine.begin() as connection:
             await connection.execute(insert(SurveyResponse), part)
@@ -280,6 +285,9 @@ async def build_surveys(
             **{f"level{n + 1}": bucket[n] for n in range(5)},
             "respondents": bucket[5],
             "fully_satisfied": bucket[6],
+            "answers_sq": bucket[7],
+            "satisfied_sq": bucket[8],
+            "satisfied_answers": bucket[9],
         }
         # Day by day, as the live code creates them: a round's rows lie together on disk.
         for (day, point, field, target), bucket in sorted(counts.items())

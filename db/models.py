@@ -247,6 +247,11 @@ class SurveyDailyCount(Base):
     level5: Mapped[int] = mapped_column(Integer, default=0)
     respondents: Mapped[int] = mapped_column(Integer, default=0)
     fully_satisfied: Mapped[int] = mapped_column(Integer, default=0)
+    # Sums over respondents i of m_i² (their answers), y_i² (their answers at 4–5) and
+    # y_i·m_i: what the interval over respondents needs (surveys.scoring.cluster_rate).
+    answers_sq: Mapped[float] = mapped_column(Float, default=0.0)
+    satisfied_sq: Mapped[float] = mapped_column(Float, default=0.0)
+    satisfied_answers: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class SurveyLink(Base):

@@ -438,14 +438,24 @@ async def complete_response(
 
 
 _DAILY_COUNTS = cast(Table, SurveyDailyCount.__table__)
-DAILY_COUNTERS = (*(f"level{n}" for n in range(1, 6)), "respondents", "fully_satisfied")
+DAILY_COUNTERS = (
+    *(f"level{n}" for n in range(1, 6)),
+    "respondents",
+    "fully_satisfied",
+    "answers_sq",
+    "satisfied_sq",
+    "satisfied_answers",
+)
 
 
 def daily_count_row(
     day: date, point: str, field: str, target: str, levels: Sequence[int]
 ) -> dict[str, Any]:
     """One respondent's share of a target's row in the day's aggregates: a count per rating
-    level, one respondent, fully satisfied when every rating for the target is 4 or 5."""
+    level, one respondent, fully satisfied when every rating for the target is 4 or 5, and
+    their squares for the interval over respondents (``surveys.scoring.cluster_rate``)."""
+    answers = len(levels)
+    satisfied = sum(1 for level in levels if level >= 4)
     return {
         "day": day,
         "point_code": point,
@@ -454,6 +464,9 @@ def daily_count_row(
         **{f"level{n}": levels.count(n) for n in range(1, 6)},
         "respondents": 1,
         "fully_satisfied": int(all(level >= 4 for level in levels)),
+        "answers_sq": float(answers * answers),
+        "satisfied_sq": float(satisfied * satisfied),
+        "satisfied_answers": float(satisfied * answers),
     }
 
 

@@ -23,7 +23,7 @@ from db.models import (
 from reports.figures import IndicatorFigure, SatisfactionFigure, StatusFigures
 from scheduler.rounds import missing_units, unit_is_asked
 from surveys.catalogue import Catalogue, Indicator
-from surveys.scoring import aggregate_ratio, is_met, satisfaction_rate, target_for_year
+from surveys.scoring import aggregate_ratio, cluster_rate, is_met, target_for_year
 
 
 def fields_for(indicator: Indicator, year: int) -> tuple[str, ...]:
@@ -33,6 +33,10 @@ def fields_for(indicator: Indicator, year: int) -> tuple[str, ...]:
         if y >= year:
             return indicator.fields_by_year[y]
     return indicator.fields_by_year[years[-1]] if years else ()
+
+
+# The sums over respondents the interval needs, per daily aggregate row (db.models).
+CLUSTER_SUMS = ("answers_sq", "satisfied_sq", "satisfied_answers")
 
 
 async def daily_totals(session: AsyncSession, start: date, end: date) -> list[Any]:
@@ -45,6 +49,7 @@ async def daily_totals(session: AsyncSession, start: date, end: date) -> list[An
             c.field,
             *(func.sum(getattr(c, f"level{n}")).label(f"level{n}") for n in range(1, 6)),
             func.sum(c.respondents).label("respondents"),
+            *(func.sum(getattr(c, name)).label(name) for name in CLUSTER_SUMS),
         )
         .where(c.day >= start, c.day <= end)
         .group_by(c.target, c.field)
@@ -62,6 +67,7 @@ async def satisfaction(
 ) -> tuple[SatisfactionFigure, ...]:
     levels: dict[str, dict[int, int]] = defaultdict(lambda: dict.fromkeys(range(1, 6), 0))
     people: dict[str, int] = defaultdict(int)
+    sums: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(CLUSTER_SUMS, 0.0))
     rows = await daily_totals(session, start, end)
     targets = catalogue.indicators.survey_targets()
     for indicator in targets:
@@ -74,10 +80,19 @@ async def satisfaction(
             for n in range(1, 6):
                 bucket[n] += getattr(row, f"level{n}")
             people[indicator.code] += row.respondents
+            for name in CLUSTER_SUMS:
+                sums[indicator.code][name] += float(getattr(row, name) or 0.0)
     out = []
     for indicator in targets:
-        rate = satisfaction_rate(levels[indicator.code])
-        enough = rate.n > 0 and people[indicator.code] >= min_sample
+        counts = levels[indicator.code]
+        rate = cluster_rate(
+            satisfied=counts[4] + counts[5],
+            answers=sum(counts.values()),
+            respondents=people[indicator.code],
+            min_sample=min_sample,
+            **sums[indicator.code],
+        )
+        enough = rate.enough
         goal = target_for_year(indicator.targets, year)
         out.append(
             SatisfactionFigure(

@@ -3,8 +3,19 @@
 The satisfaction rate follows the national practice (SIPAS, QĐ 1001/QĐ-BNV 2023; QĐ 56/QĐ-BYT
 2024): the share of valid answers at level 4 (Hài lòng) or 5 (Rất hài lòng) on the five-level
 scale. A mean score is never turned into a percentage. Every rate carries its sample size and
-a 95 % Wilson interval, and is flagged as not enough data below a minimum sample, so that
-nobody reads "100 %" from two answers.
+a 95 % interval, and is flagged as not enough data below a minimum sample, so that nobody
+reads "100 %" from two answers.
+
+The sampled unit is the respondent, not the answer: one person's ratings of four items are
+not four independent draws. So the satisfaction rate of a target, Σy / Σm over respondents
+(m answers each, y of them at 4–5), is a ratio estimator with respondents as clusters, and
+its interval comes from the linearised variance of that ratio (``cluster_rate``; Cochran,
+*Sampling Techniques*, 3rd ed. 1977, §6.4–6.5 and §9A.2; Kish, *Survey Sampling*, 1965,
+§6.3): the Wilson interval with the effective sample size p(1 − p) / var(p) (Korn &
+Graubard, "Confidence intervals for proportions with small expected number of positive
+counts estimated from survey data", *Survey Methodology* 24(2), 1998). When every respondent
+gives one answer it is exactly Wilson's interval on the answers; when each gives all their
+answers alike it is Wilson's interval on the number of respondents.
 """
 
 from __future__ import annotations
@@ -67,14 +78,7 @@ def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, flo
         raise ValueError("no interval without any answer (n == 0)")
     if not z > 0:
         raise ValueError("z must be positive")
-    p = successes / n
-    z2 = z * z
-    denominator = 1 + z2 / n
-    centre = (p + z2 / (2 * n)) / denominator
-    half = z / denominator * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
-    low = 0.0 if successes == 0 else max(0.0, centre - half)
-    high = 1.0 if successes == n else min(1.0, centre + half)
-    return low, high
+    return _wilson(successes / n, n, z)
 
 
 def _rate(satisfied: int, n: int, min_sample: int) -> Rate:
@@ -91,6 +95,60 @@ def _rate(satisfied: int, n: int, min_sample: int) -> Rate:
         high=100 * high,
         enough=n >= min_sample,
     )
+
+
+def cluster_rate(
+    satisfied: int,
+    answers: int,
+    respondents: int,
+    answers_sq: float,
+    satisfied_sq: float,
+    satisfied_answers: float,
+    min_sample: int = DEFAULT_MIN_SAMPLE,
+) -> Rate:
+    """The satisfaction rate Σy / Σm with its 95 % interval over respondents.
+
+    Arguments are sums over the respondents i of a target: ``satisfied`` Σy_i (answers at
+    4–5), ``answers`` Σm_i, ``respondents`` their number n, and Σm_i², Σy_i², Σy_i·m_i. With
+    p = Σy / Σm, the linearised variance is var(p) = Σ(y_i − p·m_i)² / (Σm)², expanded as
+    (Σy² − 2p·Σym + p²·Σm²) / (Σm)² so that it adds up from daily aggregates. (The
+    n / (n − 1) factor is left out, so that one answer each gives Wilson's interval exactly.)
+    The interval is Wilson's on the effective sample size n_eff = p(1 − p) / var(p), kept
+    between n and Σm; when p is 0 or 1 (no variance to measure) n_eff is n, the cautious
+    choice. ``enough`` counts respondents against ``min_sample``.
+    """
+    if min(satisfied, answers, respondents) < 0 or satisfied > answers:
+        raise ValueError("counts must satisfy 0 <= satisfied <= answers")
+    if min_sample < 0:
+        raise ValueError("min_sample must not be negative")
+    if answers == 0 or respondents == 0:
+        return Rate(satisfied=satisfied, n=answers, rate=None, low=None, high=None, enough=False)
+    p = satisfied / answers
+    spread = satisfied_sq - 2 * p * satisfied_answers + p * p * answers_sq
+    variance = max(0.0, spread) / (answers * answers)
+    effective = float(respondents)
+    if variance > TOLERANCE**2 and 0 < p < 1:
+        effective = min(float(answers), max(float(respondents), p * (1 - p) / variance))
+    low, high = _wilson(p, effective)
+    return Rate(
+        satisfied=satisfied,
+        n=answers,
+        rate=100 * p,
+        low=100 * low,
+        high=100 * high,
+        enough=respondents >= min_sample,
+    )
+
+
+def _wilson(p: float, n: float, z: float = Z_95) -> tuple[float, float]:
+    """Wilson's interval for a share ``p`` of ``n`` draws (``n`` may be an effective size)."""
+    z2 = z * z
+    denominator = 1 + z2 / n
+    centre = (p + z2 / (2 * n)) / denominator
+    half = z / denominator * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+    low = 0.0 if p <= 0 else max(0.0, centre - half)
+    high = 1.0 if p >= 1 else min(1.0, centre + half)
+    return low, high
 
 
 def satisfaction_rate(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -292,22 +293,14 @@ async def test_the_target_in_force_follows_the_rounds_year(
     )
 
 
-def _count(
-    day: date, field: str, target: str, levels: tuple[int, int, int, int, int], people: int
-) -> SurveyDailyCount:
-    return SurveyDailyCount(
-        day=day,
-        point_code="mc-huyen",
-        field=field,
-        target=target,
-        level1=levels[0],
-        level2=levels[1],
-        level3=levels[2],
-        level4=levels[3],
-        level5=levels[4],
-        respondents=people,
-        fully_satisfied=0,
-    )
+def _count(day: date, field: str, target: str, *respondents: list[int]) -> SurveyDailyCount:
+    """The day's aggregate row of these respondents' ratings, summed as the bot sums them."""
+    row: dict[str, Any] = {}
+    for levels in respondents:
+        share = repo.daily_count_row(day, "mc-huyen", field, target, levels)
+        for name in repo.DAILY_COUNTERS:
+            row[name] = row.get(name, 0) + share[name]
+    return SurveyDailyCount(day=day, point_code="mc-huyen", field=field, target=target, **row)
 
 
 @pytest.mark.parametrize(
@@ -317,19 +310,22 @@ async def test_satisfaction_sums_the_daily_counts_of_the_window(
     engine: AsyncEngine, catalogue: Catalogue, key: str, day: date
 ) -> None:
     counts = [
-        _count(day, "dat_dai", "14", (0, 1, 0, 2, 3), 2),  # 5 of 6 satisfied
-        _count(day, "dau_tu", "14", (1, 1, 1, 1, 0), 2),  # 1 of 4: in 14a from 2026 only
-        _count(day, "ho_tich", "14", (0, 0, 0, 0, 10), 4),
-        _count(day, "", "15", (0, 0, 1, 1, 1), 1),  # one person, below the minimum of 3
-        _count(date(2020, 1, 1), "dat_dai", "14", (50, 0, 0, 0, 0), 50),  # outside the window
+        _count(day, "dat_dai", "14", [5, 5, 4], [4, 5, 2]),  # 5 of 6 satisfied
+        _count(day, "dau_tu", "14", [1, 2], [3, 4]),  # 1 of 4: in 14a from 2026 only
+        _count(day, "ho_tich", "14", [5, 5, 5], [5, 5, 5], [5, 5], [5, 5]),
+        _count(day, "", "15", [3, 4, 5]),  # one person, below the minimum of 3
+        _count(date(2020, 1, 1), "dat_dai", "14", *([1] for _ in range(50))),  # outside
     ]
     figures = await _figures_of(engine, catalogue, key, {}, counts)
     by_target = {s.target: s for s in figures.satisfaction}
     fourteen = by_target["14"]
     assert (fourteen.satisfied, fourteen.n, fourteen.respondents) == (16, 20, 8)
     assert fourteen.rate == pytest.approx(80) and fourteen.enough and fourteen.met is False
-    assert fourteen.low == pytest.approx(58.40, abs=0.01)
-    assert fourteen.high == pytest.approx(91.93, abs=0.01)
+    # Over the 8 respondents (y satisfied of m answers): Σ(y − 0.8·m)² = 4.48, so
+    # var = 4.48 / 20² = 0.0112 and n_eff = 0.8 · 0.2 / 0.0112 ≈ 14.3: Wilson on 14.3 draws,
+    # wider than on the 20 answers (58.40–91.93), narrower than on 8 people (45.49–95.04).
+    assert fourteen.low == pytest.approx(54.16, abs=0.01)
+    assert fourteen.high == pytest.approx(93.12, abs=0.01)
     fourteen_a = by_target["14a"]
     if key.startswith("2025"):  # đất đai and xây dựng only
         assert (fourteen_a.satisfied, fourteen_a.n, fourteen_a.respondents) == (5, 6, 2)

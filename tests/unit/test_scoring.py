@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from surveys.scoring import (
     RATING_LABELS,
     aggregate_ratio,
+    cluster_rate,
     fully_satisfied_share,
     is_met,
     portal_level,
@@ -293,3 +294,59 @@ def test_aggregate_ratio_edge_cases() -> None:
     assert aggregate_ratio([(0, 0), (0, 0)]) is None
     assert aggregate_ratio([(0, 0), (3, 4)]) == pytest.approx(75.0)
     assert aggregate_ratio(iter([(1, 2), (1, 2)])) == pytest.approx(50.0)
+
+
+# --------------------------------------------------------------------------- over respondents
+
+
+def _sums(respondents: list[list[int]]) -> dict[str, float]:
+    """cluster_rate's arguments for these respondents' ratings (one list each)."""
+    ys = [sum(r >= 4 for r in ratings) for ratings in respondents]
+    ms = [len(ratings) for ratings in respondents]
+    return {
+        "satisfied": sum(ys),
+        "answers": sum(ms),
+        "respondents": len(respondents),
+        "answers_sq": float(sum(m * m for m in ms)),
+        "satisfied_sq": float(sum(y * y for y in ys)),
+        "satisfied_answers": float(sum(y * m for y, m in zip(ys, ms, strict=True))),
+    }
+
+
+def test_one_answer_each_gives_wilson_on_the_answers() -> None:
+    people = [[5]] * 37 + [[2]] * 13
+    rate = cluster_rate(**_sums(people))
+    low, high = wilson_interval(37, 50)
+    assert rate.rate == pytest.approx(74.0)
+    assert (rate.low, rate.high) == (pytest.approx(100 * low), pytest.approx(100 * high))
+
+
+def test_alike_answers_give_wilson_on_the_respondents() -> None:
+    people = [[5, 4, 5, 4]] * 37 + [[2, 3, 1, 2]] * 13  # 200 answers, 50 people
+    rate = cluster_rate(**_sums(people))
+    on_people = wilson_interval(37, 50)
+    on_answers = wilson_interval(148, 200)
+    assert rate.n == 200 and rate.rate == pytest.approx(74.0)
+    assert (rate.low, rate.high) == (
+        pytest.approx(100 * on_people[0]),
+        pytest.approx(100 * on_people[1]),
+    )
+    assert rate.high - rate.low > 100 * (on_answers[1] - on_answers[0]) * 1.9  # about √4 wider
+
+
+def test_mixed_answers_fall_between_and_the_minimum_sample_counts_people() -> None:
+    people = [[5, 4, 2], [4, 4, 4], [1, 5, 3], [5, 5, 5], [2, 2, 4]] * 8  # 40 people
+    rate = cluster_rate(**_sums(people), min_sample=41)
+    satisfied = sum(r >= 4 for p in people for r in p)
+    on_answers = wilson_interval(satisfied, 120)
+    on_people = wilson_interval(round(satisfied / 3), 40)
+    assert rate.low is not None and rate.high is not None
+    assert on_people[0] * 100 - 1 < rate.low < on_answers[0] * 100
+    assert not rate.enough  # 40 respondents < 41, however many answers
+
+
+def test_all_satisfied_is_judged_on_the_respondents() -> None:
+    rate = cluster_rate(**_sums([[5, 5, 5]] * 10))
+    assert rate.rate == 100 and rate.high == 100
+    assert rate.low == pytest.approx(100 * wilson_interval(10, 10)[0])
+    assert cluster_rate(0, 0, 0, 0, 0, 0).rate is None

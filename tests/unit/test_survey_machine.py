@@ -254,6 +254,9 @@ def test_ratings_are_grouped_by_target_and_counted_once_per_respondent(cat: Cata
         **{"level1": 0, "level2": 0, "level3": 1, "level4": 0, "level5": 1},
         "respondents": 1,
         "fully_satisfied": 0,  # a 3: not every rating is 4 or 5
+        "answers_sq": 4.0,  # m = 2 answers for the target
+        "satisfied_sq": 1.0,  # y = 1 of them at 4–5
+        "satisfied_answers": 2.0,
     }
     assert repo.daily_count_row(row["day"], "p", "", "14", [4, 5])["fully_satisfied"] == 1
 
