@@ -85,10 +85,13 @@ async def enqueue_round_reminders(
         for key in queued_before.all():
             del keyed[key]
     days_left = (round_.deadline - today).days
+    recipient = catalogue.org.recipient()
     rows: list[dict[str, Any]] = []
     for key, member in keyed.items():
         unit = by_code[member.unit_code]
-        text = T.reminder(unit.name, round_.title, round_.deadline, days_left < 0, days_left)
+        text = T.reminder(
+            unit.name, round_.title, round_.deadline, days_left < 0, days_left, recipient
+        )
         rows.append(
             repo.outbox_row(
                 key,

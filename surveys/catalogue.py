@@ -51,6 +51,8 @@ class Unit:
 class Organisation:
     kinds: dict[str, str]
     units: tuple[Unit, ...]
+    # the unit reports are sent through (Phòng Nội vụ in the 2022 sample): [organisation]
+    collecting_office: str | None = None
 
     def unit(self, code: str) -> Unit | None:
         return self._by_code().get(code.upper())
@@ -60,6 +62,19 @@ class Organisation:
 
     def kind_label(self, kind: str) -> str:
         return self.kinds.get(kind, kind)
+
+    @property
+    def root(self) -> Unit:
+        """The organisation itself: its first unit without a parent."""
+        return next((u for u in self.units if u.parent is None), self.units[0])
+
+    def recipient(self) -> str:
+        """Where reports are sent, as a reminder names it, from the data files:
+        "UBND huyện Long Phú (qua Phòng Nội vụ)"."""
+        office = self.unit(self.collecting_office) if self.collecting_office else None
+        if office is None or office.code == self.root.code:
+            return self.root.name
+        return f"{self.root.name} (qua {office.name})"
 
     def _by_code(self) -> dict[str, Unit]:
         return {u.code: u for u in self.units}
@@ -228,7 +243,8 @@ def _known_keys(entry: Any, allowed: frozenset[str], where: str) -> Mapping[str,
     return entry
 
 
-_UNITS_FILE_KEYS = frozenset({"kinds", "unit"})
+_UNITS_FILE_KEYS = frozenset({"organisation", "kinds", "unit"})
+_ORGANISATION_KEYS = frozenset({"collecting_office"})
 _UNIT_KEYS = frozenset({"code", "name", "kind", "parent", "reports"})
 _INDICATORS_FILE_KEYS = frozenset({"indicator"})
 _INDICATOR_KEYS = frozenset(
@@ -253,7 +269,7 @@ def _year_table(raw: Any, where: str) -> dict[int, Any]:
         raise CatalogueError(f"{where}: phải là bảng năm = giá trị")
     out: dict[int, Any] = {}
     for key, value in raw.items():
-        if not str(key).isdigit():
+        if not (str(key).isascii() and str(key).isdigit()):
             raise CatalogueError(f"{where}: năm '{key}' không hợp lệ")
         out[int(key)] = value
     return dict(sorted(out.items()))
@@ -294,7 +310,18 @@ def load_organisation(path: Path) -> Organisation:
         )
     if not units:
         raise CatalogueError(f"{path}: không có đơn vị nào ([[unit]])")
-    return Organisation(kinds={str(k): str(v) for k, v in kinds.items()}, units=tuple(units))
+    where = f"{path}: [organisation]"
+    about = _known_keys(data.get("organisation", {}), _ORGANISATION_KEYS, where)
+    office = about.get("collecting_office")
+    if office is not None and str(office).upper() not in seen:
+        raise CatalogueError(
+            f"{where}: khóa 'collecting_office': đơn vị '{office}' không có trong tổ chức"
+        )
+    return Organisation(
+        kinds={str(k): str(v) for k, v in kinds.items()},
+        units=tuple(units),
+        collecting_office=str(office).upper() if office is not None else None,
+    )
 
 
 def load_indicators(path: Path, org: Organisation) -> IndicatorCatalogue:

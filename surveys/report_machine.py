@@ -487,7 +487,7 @@ def _on_pick(sheet: Sheet, state: State, choice: str | None, typed: str, word: s
         return _to_summary(sheet, state, [])
     code = (choice or typed).strip().lower()
     item = sheet.item(code)
-    if item is None and code.isdigit() and 1 <= int(code) <= len(sheet.items):
+    if item is None and code.isascii() and code.isdigit() and 1 <= int(code) <= len(sheet.items):
         item = sheet.items[int(code) - 1]  # a position, when no item has that code
     if item is None:
         return ReportStep(state, [_pick(sheet)])

@@ -15,7 +15,7 @@ does I/O.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from surveys.i18n import N_
 
@@ -101,17 +101,23 @@ GROUP_REGISTERED = "Đã đăng ký nhóm này nhận thông tin cải cách hà
 # --------------------------------------------------------------------------- reminders
 
 
-def reminder(unit: str, period: str, deadline: date, overdue: bool, days_left: int) -> str:
+def reminder(
+    unit: str, period: str, deadline: date, overdue: bool, days_left: int, recipient: str
+) -> str:
+    """A unit's reminder, worded as Phòng Nội vụ writes it: what is due, where it goes
+    (``recipient``: "UBND huyện Long Phú (qua Phòng Nội vụ)", from the data files) and the
+    deadline as the plan states it, "trước ngày 15" (``deadline`` is the last day on time)."""
+    before = d(deadline + timedelta(days=1))
     if overdue:
         return (
-            f"⚠️ {unit} chưa nộp báo cáo cải cách hành chính {period}. "
-            f"Hạn nộp là {d(deadline)} (đã quá hạn {-days_left} ngày). "
+            f"⚠️ {unit} chưa nộp báo cáo cải cách hành chính {period} về {recipient}. "
+            f"Hạn nộp là trước ngày {before} (đã quá hạn {-days_left} ngày). "
             "Đề nghị thủ trưởng đơn vị nộp ngay: gõ /baocao hoặc bấm nút bên dưới."
         )
     when = "hôm nay là ngày cuối" if days_left == 0 else f"còn {days_left} ngày"
     return (
-        f"🔔 Nhắc nộp báo cáo cải cách hành chính {period} của {unit}.\n"
-        f"Hạn nộp: {d(deadline)} ({when}). Gõ /baocao hoặc bấm nút bên dưới để nhập."
+        f"🔔 Nhắc nộp báo cáo cải cách hành chính {period} của {unit}: gửi về {recipient} "
+        f"trước ngày {before} ({when}).\nGõ /baocao hoặc bấm nút bên dưới để nhập."
     )
 
 

@@ -99,7 +99,7 @@ def _untag(given: Input, seq: int) -> Input | None:
     if not isinstance(given, Pressed):
         return given
     number, sep, choice = given.choice.partition(SEQ_SEP)
-    if not sep or not number.isdigit() or int(number) != seq or not choice:
+    if not sep or not (number.isascii() and number.isdigit()) or int(number) != seq or not choice:
         return None
     return Pressed(choice)
 

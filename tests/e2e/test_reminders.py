@@ -154,7 +154,8 @@ async def test_a_quarter_of_reminders_in_working_hours_each_once(quarter_bot: Bo
     assert "còn 10 ngày" in wording[1] and "còn 3 ngày" in wording[2]
     assert "còn 3 ngày" in wording[3] and "hôm nay là ngày cuối" in wording[4]
     assert "đã quá hạn 2 ngày" in wording[5] and "đã quá hạn 3 ngày" in wording[6]
-    assert all("Hạn nộp" in b and "14/12/2026" in b for b in wording)
+    where, when = "UBND huyện Long Phú (qua Phòng Nội vụ)", "trước ngày 15/12/2026"
+    assert all(where in b and when in b for b in wording)  # to whom, by when, as the plan says
     assert await steps_sent(bot, PTP_HEAD) == [
         ("2026-Q4", "open"),
         ("2026-Q4", "d-7"),

@@ -36,7 +36,7 @@ async def test_remind_report_and_status(bot: Bot) -> None:
     queued = await bot.say(ADMIN, "/remind")
     assert "Đã xếp 1 lời nhắc" in texts(queued)
     [reminder] = await bot.tg.wait_for(HEAD, predicate=lambda m: "Nhắc nộp" in m.body)
-    assert "Quý IV/2026" in reminder.body and "14/12/2026" in reminder.body
+    assert "Quý IV/2026" in reminder.body and "trước ngày 15/12/2026" in reminder.body
     assert any("Nhập báo cáo" in label for label, _ in reminder.buttons())
     again = await bot.say(ADMIN, "/nhacnho")
     assert "Không có lời nhắc mới" in texts(again)  # at most once per recipient per day

@@ -40,6 +40,12 @@ TYPOS = [
     ),
     ("units.toml", 'parent = "LP"', 'parent = "PL"', ["[[unit]] thứ", "'parent'", "PL"]),
     ("units.toml", 'kind = "phong_ban"', 'kind = "phong_bann"', ["'kind'", "phong_bann"]),
+    (
+        "units.toml",
+        'collecting_office = "PNV"',
+        'collecting_office = "PVN"',
+        ["[organisation]", "'collecting_office'", "PVN"],
+    ),
     ("points.toml", 'kind = "y_te"', 'kind = "yte"', ["[[point]] thứ", "'kind'", "yte"]),
     (
         "points.toml",
