@@ -17,14 +17,18 @@ timeout is lengthened by the write timeout (20 s by default for files, as in PTB
 Parameters are sent as a JSON body, which the Bot API accepts like a form; files as
 multipart/form-data. A proxy named by ``HTTPS_PROXY``/``HTTP_PROXY`` (and ``NO_PROXY``) is
 used, as python-telegram-bot's default client does: an office network may only reach
-Telegram through one.
+Telegram through one. It is looked up once per host, not per request: aiohttp's
+``trust_env`` reads the environment and ``~/.netrc`` again for every request (in a worker
+thread), which tripled the client's CPU per request (README, "Benchmarks").
 """
 
 from __future__ import annotations
 
 import aiohttp
+from aiohttp.helpers import BasicAuth, get_env_proxy_for_url
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+from yarl import URL
 
 DEFAULT_TIMEOUT = 5.0  # seconds, python-telegram-bot's default read/connect timeout
 DEFAULT_POOL_TIMEOUT = 1.0  # python-telegram-bot's default wait for a free connection
@@ -47,12 +51,14 @@ def _sum(first: float | None, second: float | None) -> float | None:
 class AiohttpRequest(BaseRequest):
     """Bot API requests over one aiohttp session with up to ``connections`` connections."""
 
-    __slots__ = ("_connections", "_read_timeout", "_session")
+    __slots__ = ("_connections", "_proxies", "_read_timeout", "_session")
 
     def __init__(self, connections: int = 256, read_timeout: float | None = DEFAULT_TIMEOUT):
         self._connections = connections
         self._read_timeout = read_timeout
         self._session: aiohttp.ClientSession | None = None
+        # (scheme, host, port) -> the proxy the environment names for it, if any
+        self._proxies: dict[tuple[str, str, int | None], tuple[URL, BasicAuth | None] | None] = {}
 
     @property
     def read_timeout(self) -> float | None:
@@ -65,8 +71,21 @@ class AiohttpRequest(BaseRequest):
                 connector=connector,
                 headers={"User-Agent": self.USER_AGENT},
                 timeout=aiohttp.ClientTimeout(total=None),
-                trust_env=True,  # HTTPS_PROXY and NO_PROXY, as with PTB's default (httpx)
+                trust_env=False,  # the proxy is looked up once per host: _proxy_for
             )
+            self._proxies.clear()  # the environment may have changed since the last session
+
+    def _proxy_for(self, url: str) -> tuple[URL, BasicAuth | None] | None:
+        """The proxy ``HTTPS_PROXY``/``HTTP_PROXY`` name for this URL's host, unless
+        ``NO_PROXY`` exempts it; read from the environment once per host."""
+        target = URL(url)
+        key = (target.scheme, target.host or "", target.port)
+        if key not in self._proxies:
+            try:
+                self._proxies[key] = get_env_proxy_for_url(target)
+            except LookupError:  # no proxy for this host
+                self._proxies[key] = None
+        return self._proxies[key]
 
     async def shutdown(self) -> None:
         if self._session is not None and not self._session.closed:
@@ -102,9 +121,16 @@ class AiohttpRequest(BaseRequest):
                 body.add_field(field, content, filename=filename, content_type=mime)
         elif request_data is not None:
             body, headers = request_data.json_payload, JSON
+        proxy, proxy_auth = self._proxy_for(url) or (None, None)
         try:
             async with self._session.request(
-                method, url, data=body, headers=headers, timeout=timeout
+                method,
+                url,
+                data=body,
+                headers=headers,
+                timeout=timeout,
+                proxy=proxy,
+                proxy_auth=proxy_auth,
             ) as response:
                 return response.status, await response.read()
         except TimeoutError as exc:

@@ -16,7 +16,9 @@ from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.request import BaseRequest
+from yarl import URL
 
+from bot.channels import telegram_request
 from bot.channels.telegram_request import AiohttpRequest
 from tests.support.fakes.local_http import serve_locally
 
@@ -150,6 +152,33 @@ async def test_the_proxy_named_in_the_environment_is_used(
     assert status == 200
     [seen] = server.seen
     assert seen.path == "/bot1:A/getMe"
+
+
+async def test_the_proxy_is_looked_up_once_per_host_and_no_proxy_is_obeyed(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """trust_env made aiohttp read the environment and ~/.netrc for every request (three
+    times the client's CPU): the proxy is now read once per host."""
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", server.base)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")  # the test server itself is reached directly
+    looked_up: list[str] = []
+    original = telegram_request.get_env_proxy_for_url
+
+    def counting(url: URL) -> Any:
+        looked_up.append(str(url.host))
+        return original(url)
+
+    monkeypatch.setattr(telegram_request, "get_env_proxy_for_url", counting)
+    async with AiohttpRequest() as request:
+        for _ in range(3):
+            status, _ = await request.do_request("http://api.telegram.invalid/bot1:A/getMe", "POST")
+            assert status == 200  # through the proxy
+        status, _ = await request.do_request(f"{server.base}/getMe", "POST")
+        assert status == 200  # directly: NO_PROXY
+    assert looked_up == ["api.telegram.invalid", "127.0.0.1"]
+    assert [seen.path for seen in server.seen] == ["/bot1:A/getMe"] * 3 + ["/getMe"]
 
 
 async def test_an_error_status_becomes_ptbs_exception(server: Server) -> None:
