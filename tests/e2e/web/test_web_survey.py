@@ -3,8 +3,10 @@ router, state machine and counting as the chat channels."""
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -12,9 +14,11 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from bot.channels.web.app import COOKIE, build_app
+from bot.config import load_config
+from bot.runtime import load_data, serve_zalo
 from db.models import SurveyResponse
 from tests.e2e.test_surveys import LAND, stored_texts
-from tests.harness import Bot
+from tests.harness import Bot, database_url, free_port
 
 POINT = LAND.removeprefix("s-")
 
@@ -27,6 +31,13 @@ async def site(bot: Bot) -> AsyncIterator[str]:
         yield str(server.make_url(""))
     finally:
         await server.close()
+
+
+async def until_true(check: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
+    """Wait until ``check`` holds (the server is up), failing after ``timeout`` seconds."""
+    async with asyncio.timeout(timeout):
+        while not await check():
+            await asyncio.sleep(0.05)
 
 
 def jar() -> aiohttp.CookieJar:
@@ -99,3 +110,33 @@ async def test_hostile_requests_get_clear_pages_and_change_nothing(bot: Bot, sit
         refused = await stranger.post(f"/s/{POINT}", data={"csrf": csrf, "a": buttons[0]})
         assert refused.status == 403
     assert await counted(bot) == []
+
+
+async def test_run_serves_the_web_with_no_telegram_token(tmp_path: Path) -> None:
+    """An office without Telegram: the bot on the web alone, in the same process."""
+    port = free_port()
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[database]\nurl = "{database_url(tmp_path)}"\n'
+        '[survey]\nsecret = "a-test-secret-of-enough-length"\n'
+        f'[web]\nenabled = true\nlisten = "127.0.0.1:{port}"\n',
+        encoding="utf-8",
+    )
+    config = load_config(path, environ={})
+    assert config.telegram.token is None
+    stop = asyncio.Event()
+    serving = asyncio.create_task(serve_zalo(config, load_data(config), stop))
+    try:
+        async with aiohttp.ClientSession(cookie_jar=jar()) as http:
+
+            async def page() -> bool:
+                try:
+                    got = await http.get(f"http://127.0.0.1:{port}/s/{POINT}")
+                except aiohttp.ClientConnectionError:
+                    return False
+                return got.status == 200 and "Câu 1/4" in await got.text()
+
+            await until_true(page)
+    finally:
+        stop.set()
+        await serving
