@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -13,12 +13,13 @@ import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
+from bot.app.config import load_config
+from bot.app.runtime import load_data, serve_zalo
 from bot.channels.web.app import COOKIE, build_app
-from bot.config import load_config
-from bot.runtime import load_data, serve_zalo
 from db.models import SurveyResponse
 from tests.e2e.test_surveys import LAND, stored_texts
-from tests.harness import Bot, database_url, free_port
+from tests.support.harness import Bot, database_url, free_port
+from tests.support.polling import until
 
 POINT = LAND.removeprefix("s-")
 
@@ -31,13 +32,6 @@ async def site(bot: Bot) -> AsyncIterator[str]:
         yield str(server.make_url(""))
     finally:
         await server.close()
-
-
-async def until_true(check: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
-    """Wait until ``check`` holds (the server is up), failing after ``timeout`` seconds."""
-    async with asyncio.timeout(timeout):
-        while not await check():
-            await asyncio.sleep(0.05)
 
 
 def jar() -> aiohttp.CookieJar:
@@ -136,7 +130,7 @@ async def test_run_serves_the_web_with_no_telegram_token(tmp_path: Path) -> None
                     return False
                 return got.status == 200 and "Câu 1/4" in await got.text()
 
-            await until_true(page)
+            await until(page, what="the web page served")
     finally:
         stop.set()
         await serving
