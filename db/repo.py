@@ -12,6 +12,7 @@ from typing import Any, cast
 from sqlalchemy import (
     Table,
     bindparam,
+    case,
     delete,
     event,
     func,
@@ -170,14 +171,19 @@ _MEMBER_AND_CONVERSATION = (
     .outerjoin(
         Conversation,
         (Conversation.channel == bindparam("channel"))
-        & (Conversation.user_id == bindparam("user_id")),
+        & (
+            Conversation.user_id
+            == case(
+                (Member.id.is_(None), bindparam("pseudonym")), else_=bindparam("user_id")
+            )
+        ),
     )
     .outerjoin(SurveyResponse, SurveyResponse.id == Conversation.state["rid"].as_integer())
 )
 
 
 async def member_and_conversation(
-    session: AsyncSession, channel: str, user_id: str
+    session: AsyncSession, channel: str, user_id: str, pseudonym: str | None = None
 ) -> Member | None:
     """``member_of``, reading in the same query what the core reads next for a citizen in
     the middle of a survey: the conversation kept under this account and the survey
@@ -187,11 +193,17 @@ async def member_and_conversation(
     ``conversation`` finds it without a query; the response is held there too, so that
     ``session.get`` finds it in the session. A survey answer costs one query here instead
     of three. The person's lock is taken first, as ``conversation`` does.
+
+    A citizen's conversation is kept under their ``pseudonym`` (the keyed hash), an
+    official's (a member, or no pseudonym given) under the account's id.
     """
-    await lock_person(session, channel, user_id)
-    params = {"channel": channel, "user_id": user_id}
+    params = {"channel": channel, "user_id": user_id, "pseudonym": pseudonym or user_id}
+    # Lock what the conversation is kept under; a member with a pseudonym given has their
+    # conversation under the id, which ``conversation`` locks when it reads it.
+    await lock_person(session, channel, params["pseudonym"])
     member, conv, response = (await session.execute(_MEMBER_AND_CONVERSATION, params)).one()
-    _conversations_read(session)[channel, user_id] = conv
+    key = user_id if member is not None else params["pseudonym"]
+    _conversations_read(session)[channel, key] = conv
     if response is not None:  # the session holds its rows weakly
         session.info.setdefault(_HELD, []).append(response)
     return member

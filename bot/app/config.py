@@ -28,6 +28,7 @@ from bot.usecases.settings import (
     OrgConfig,
     SurveyConfig,
     TelegramConfig,
+    WebConfig,
     WebhookConfig,
     ZaloConfig,
 )
@@ -149,6 +150,27 @@ def _webhook(table: dict[str, Any], env: Mapping[str, str]) -> WebhookConfig:
     )
 
 
+def _web(table: dict[str, Any]) -> WebConfig:
+    w = "web"
+    listen = _get(table, w, "listen", str, WebConfig.listen)
+    host, colon, port = listen.rpartition(":")
+    if not colon or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ConfigError("[web] listen", "phải có dạng địa_chỉ:cổng, ví dụ 127.0.0.1:8080")
+    public = _get(table, w, "public_url", str, None) or None
+    if public is not None and not public.startswith(("https://", "http://")):
+        raise ConfigError("[web] public_url", "phải bắt đầu bằng https://")
+    rate = int(_get(table, w, "requests_per_minute", int, WebConfig.requests_per_minute))
+    if not 10 <= rate <= 100_000:
+        raise ConfigError("[web] requests_per_minute", "phải từ 10 đến 100000")
+    return WebConfig(
+        enabled=_get(table, w, "enabled", bool, False),
+        listen=listen,
+        public_url=public,
+        trust_proxy=_get(table, w, "trust_proxy", bool, False),
+        requests_per_minute=rate,
+    )
+
+
 _ZALO_SECRET = re.compile(r"[A-Za-z0-9_-]{8,256}")
 
 
@@ -225,6 +247,7 @@ _KNOWN_KEYS: dict[str, frozenset[str]] = {
         {"messages_per_second", "per_chat_per_second", "max_attempts", "invite_days"}
     ),
     "webhook": frozenset({"listen", "port", "url_path", "url", "secret_token", "max_connections"}),
+    "web": frozenset({"enabled", "listen", "public_url", "trust_proxy", "requests_per_minute"}),
     "zalo": frozenset(
         {
             "enabled",
@@ -376,4 +399,5 @@ def load_config(path: Path | None = None, *, environ: dict[str, str] | None = No
         delivery=delivery,
         webhook=_webhook(_table(data, "webhook"), env),
         zalo=_zalo(_table(data, "zalo"), env),
+        web=_web(_table(data, "web")),
     )

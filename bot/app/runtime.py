@@ -146,6 +146,24 @@ async def start_zalo(runtime: Runtime, webhook: bool = False) -> Sender:
     return channel.sender
 
 
+async def start_web(runtime: Runtime) -> None:
+    """Serve the web channel on ``[web] listen`` (``Runtime.stop_background`` stops it)."""
+    from aiohttp import web
+
+    from bot.channels.web.app import build_app
+
+    runner = web.AppRunner(build_app(runtime.ctx, runtime.core), access_log=None)
+    await runner.setup()
+    host, port = runtime.ctx.config.web.host_port
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    runtime.closers.append(runner.cleanup)
+    log.info("web channel on http://%s:%d", host, port)
+
+
 async def serve_zalo(
     config: Config,
     catalogue: Catalogue,
@@ -153,12 +171,16 @@ async def serve_zalo(
     webhook: bool = False,
     clock: Clock = system_clock,
 ) -> None:
-    """The bot on Zalo alone (no Telegram token), until ``stop`` is set."""
+    """The bot without Telegram (no token): on Zalo and/or the web, until ``stop`` is set."""
     runtime = await open_runtime(config, catalogue, clock)
     try:
-        sender = await start_zalo(runtime, webhook)
-        start_background(runtime, {ZALO: sender})
-        log.info("cchc-bot started on Zalo only")
+        senders: dict[str, Sender] = {}
+        if config.zalo.enabled:
+            senders[ZALO] = await start_zalo(runtime, webhook)
+        if config.web.enabled:
+            await start_web(runtime)
+        start_background(runtime, senders)
+        log.info("cchc-bot started without Telegram")
         await stop.wait()
     finally:
         await runtime.stop()
@@ -243,6 +265,8 @@ def build_application(
         senders: dict[str, Sender] = {CHANNEL: TelegramSender(app.bot)}
         if config.zalo.enabled:
             senders[ZALO] = await start_zalo(runtime, zalo_webhook)
+        if config.web.enabled:
+            await start_web(runtime)
         start_background(runtime, senders)
         log.info("cchc-bot started as @%s", runtime.ctx.bot_username)
 

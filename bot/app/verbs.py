@@ -52,9 +52,9 @@ def run(config: Config, catalogue: Catalogue, webhook: bool = False) -> int:
         config.zalo.require_token()
         if webhook:
             config.zalo.require_webhook()
-        if not config.telegram.token:
-            asyncio.run(_zalo_only(config, catalogue, webhook))
-            return 0
+    if not config.telegram.token and (config.zalo.enabled or config.web.enabled):
+        asyncio.run(_zalo_only(config, catalogue, webhook))
+        return 0
     if not webhook:
         app = build_application(config, catalogue)
         app.run_polling(stop_signals=stop_signals, close_loop=True)
@@ -76,7 +76,7 @@ def run(config: Config, catalogue: Catalogue, webhook: bool = False) -> int:
 
 
 async def _zalo_only(config: Config, catalogue: Catalogue, webhook: bool) -> None:
-    """``run`` with Zalo enabled and no Telegram token: Zalo alone until SIGINT/SIGTERM."""
+    """``run`` with no Telegram token: Zalo and/or the web until SIGINT/SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

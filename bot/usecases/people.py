@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from enum import Enum
 
@@ -30,6 +32,9 @@ class Person:
     first_account: tuple[str, str] | None = None
     # the shipped language the person's app is set to (Telegram's language_code), if any
     platform_language: str | None = None
+    # a citizen's keyed hash (``citizen_key``): their conversation is kept under it, so no
+    # table holds a citizen's platform id (nor a web visitor's cookie); None for officials
+    pseudonym: str | None = None
 
     @property
     def language(self) -> str:
@@ -54,14 +59,29 @@ class Person:
 
         A real account rather than a made-up "person" key, so that what reads conversations
         as chats (the scheduler's nudge, "busy reporting") keeps working."""
-        return self.first_account or (self.channel, self.user_id)
+        if self.first_account is not None:
+            return self.first_account
+        return (self.channel, self.pseudonym or self.user_id)
+
+
+def citizen_key(ctx: Context, channel: str, user_id: str) -> str:
+    """The keyed hash (HMAC-SHA256 with ``[survey] secret``) that stands for a citizen;
+    the raw id is never stored."""
+    message = f"{channel}:{user_id}".encode()
+    return hmac.new(ctx.config.survey.secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 async def identify(ctx: Context, session: AsyncSession, inbound: Inbound) -> Person:
     """Who sent ``inbound``. Most messages come from citizens in the middle of a survey:
     their member lookup also reads the conversation the core looks at next
     (``repo.member_and_conversation``), so that costs no query of its own."""
-    member = await repo.member_and_conversation(session, inbound.channel, inbound.user_id)
+    is_admin = ctx.is_admin(inbound.channel, inbound.user_id)
+    pseudonym = None if is_admin else citizen_key(ctx, inbound.channel, inbound.user_id)
+    member = await repo.member_and_conversation(
+        session, inbound.channel, inbound.user_id, pseudonym
+    )
+    if member is not None:
+        pseudonym = None
     if member is not None and member.unreachable_at is not None:
         # They wrote to the bot, so it can reach them again: reminders resume.
         member.unreachable_at = None
@@ -79,12 +99,13 @@ async def identify(ctx: Context, session: AsyncSession, inbound: Inbound) -> Per
         user_id=inbound.user_id,
         chat_id=inbound.chat_id,
         name=inbound.display_name or inbound.user_id,
-        is_admin=ctx.is_admin(inbound.channel, inbound.user_id),
+        is_admin=is_admin,
         member=member,
         unit=unit,
         in_admin_group=in_group,
         first_account=first,
         platform_language=i18n.supported(inbound.language_code),
+        pseudonym=pseudonym,
     )
 
 

@@ -140,6 +140,34 @@ class ZaloConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    """The web channel (``bot/channels/web``): citizens answer the survey in a browser.
+
+    ``listen`` is ``host:port``; ``public_url`` the address people reach it at (behind
+    nginx), for the links it prints; ``trust_proxy`` lets that proxy's X-Forwarded-Proto
+    say the page was asked over HTTPS (Secure cookies); ``requests_per_minute`` is the
+    generous per-address limit (read, not enforced yet)."""
+
+    enabled: bool = False
+    listen: str = "127.0.0.1:8080"
+    public_url: str | None = None
+    trust_proxy: bool = False
+    requests_per_minute: int = 300
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]") or "127.0.0.1", int(port)
+
+    def base_url(self) -> str:
+        """Where the pages are reached: ``public_url``, else the listen address."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host, port = self.host_port
+        return f"http://{host}:{port}"
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None
     timezone: ZoneInfo
@@ -152,6 +180,7 @@ class Config:
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
     zalo: ZaloConfig = field(default_factory=ZaloConfig)
+    web: WebConfig = field(default_factory=WebConfig)
 
     def require_token(self) -> str:
         if not self.telegram.token:

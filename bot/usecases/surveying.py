@@ -17,8 +17,6 @@ Rules kept here (the questions themselves are in ``surveys.survey_machine``):
 from __future__ import annotations
 
 import copy
-import hashlib
-import hmac
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -26,7 +24,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.usecases.context import Context, new_token
-from bot.usecases.people import Person
+from bot.usecases.people import Person, citizen_key
 from bot.usecases.registration import token_hash
 from bot.usecases.render import outbound, say, say_in, tell
 from db import repo
@@ -46,9 +44,8 @@ Outcome = Literal["counted", "repeat", "link_used"]
 
 
 def respondent_key(ctx: Context, channel: str, user_id: str) -> str:
-    """The keyed hash that stands for a citizen; the raw id is never stored."""
-    message = f"{channel}:{user_id}".encode()
-    return hmac.new(ctx.config.survey.secret.encode(), message, hashlib.sha256).hexdigest()
+    """The keyed hash that stands for a citizen (``people.citizen_key``)."""
+    return citizen_key(ctx, channel, user_id)
 
 
 def point_payload(point: ServicePoint) -> str:

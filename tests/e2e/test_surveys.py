@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from bot.usecases.people import citizen_key
 from db.models import (
     Conversation,
     OfficialSurveyFigure,
@@ -334,7 +335,9 @@ async def test_old_buttons_change_nothing(bot: Bot) -> None:
     assert hint.body == T.SURVEY_OLD_BUTTON and again.body == nxt.body
     [open_response] = [r for r in await responses(bot) if r.status == "open"]
     async with bot.runtime.ctx.sessions() as session:
-        conv = await session.get(Conversation, ("telegram", str(CITIZEN)))
+        key = citizen_key(bot.runtime.ctx, "telegram", str(CITIZEN))
+        assert await session.get(Conversation, ("telegram", str(CITIZEN))) is None
+        conv = await session.get(Conversation, ("telegram", key))
         assert conv is not None and conv.state["m"]["answers"] == {"tiep_can_thu_tuc": 4}
     assert open_response.point_code == "p-tnmt"
     assert (await daily(bot), [(r.status, r.answers) for r in await responses(bot)][:1]) == before
@@ -529,3 +532,39 @@ async def test_a_survey_started_before_midnight_counts_for_the_day_it_is_finishe
     assert response.status == "counted" and response.day == date(2026, 11, 21)
     assert response.started_at < response.completed_at  # type: ignore[operator]
     assert response.completed_at - response.started_at == timedelta(minutes=10)  # type: ignore[operator]
+
+
+async def stored_texts(bot: Bot) -> list[str]:
+    """Every value of every column of every table, as text (the whole schema, so a table
+    added later is scanned too)."""
+    from sqlalchemy import Text, cast
+
+    from db.models import Base
+
+    values: list[str] = []
+    async with bot.runtime.ctx.sessions() as session:
+        for table in Base.metadata.sorted_tables:
+            for column in table.columns:
+                rows = await session.execute(select(cast(column, Text)).select_from(table))
+                values += [str(v) for (v,) in rows if v is not None]
+    return values
+
+
+async def test_no_table_holds_a_citizens_platform_id(bot: Bot) -> None:
+    """A survey finished, one abandoned, one expired: the citizens' ids are nowhere."""
+    finisher, leaver, sleeper = 777000111, 777000222, 777000333
+    last = await survey(bot, finisher, LAND, ["4", "5", "4", "bỏ qua"])
+    assert last.body.startswith("Cảm ơn")
+    await bot.say(leaver, f"/start {LAND}")
+    await bot.say(leaver, "4")
+    await bot.say(sleeper, f"/start {LAND}")
+    bot.clock.advance(minutes=31)
+    [expired] = await bot.say(sleeper, "4")
+    assert "hết hạn" in expired.body
+    statuses = Counter(r.status for r in await responses(bot))
+    assert statuses == {"counted": 1, "open": 1, "expired": 1}
+    assert len(await bot.scalars(select(Conversation))) == 1  # the leaver's, under the hash
+    stored = "\n".join(await stored_texts(bot))
+    assert respondent(bot, leaver) in stored  # the scan does see the tables
+    for citizen in (finisher, leaver, sleeper):
+        assert str(citizen) not in stored
