@@ -227,6 +227,10 @@ class SurveyResponse(Base):
     record_code: Mapped[str | None] = mapped_column(String(64))
     started_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
+    # Where it was given (CHANNELS); NULL for responses stored before channels were recorded
+    channel: Mapped[str | None] = mapped_column(String(16))
+    # The counter tablet it was given on (a kiosk counts visits, not people)
+    kiosk_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("kiosk_devices.id"))
 
 
 class SurveyDailyCount(Base):
@@ -240,6 +244,8 @@ class SurveyDailyCount(Base):
     point_code: Mapped[str] = mapped_column(String(24), primary_key=True)
     field: Mapped[str] = mapped_column(String(16), primary_key=True)  # "" when none
     target: Mapped[str] = mapped_column(String(8), primary_key=True)
+    # The channel the answers came by; "" for rows aggregated before channels were recorded
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True, default="")
     level1: Mapped[int] = mapped_column(Integer, default=0)
     level2: Mapped[int] = mapped_column(Integer, default=0)
     level3: Mapped[int] = mapped_column(Integer, default=0)
@@ -252,6 +258,20 @@ class SurveyDailyCount(Base):
     answers_sq: Mapped[float] = mapped_column(Float, default=0.0)
     satisfied_sq: Mapped[float] = mapped_column(Float, default=0.0)
     satisfied_answers: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class KioskDevice(Base):
+    """A counter tablet (``cchc-bot kiosk POINT``): only the hash of its key is kept; a
+    revoked device's page is refused. ``last_counted_at`` spaces its counted answers."""
+
+    __tablename__ = "kiosk_devices"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    point_code: Mapped[str] = mapped_column(String(24))
+    label: Mapped[str] = mapped_column(String(100), default="")
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_counted_at: Mapped[datetime | None]
 
 
 class SurveyLink(Base):

@@ -461,7 +461,7 @@ DAILY_COUNTERS = (
 
 
 def daily_count_row(
-    day: date, point: str, field: str, target: str, levels: Sequence[int]
+    day: date, point: str, field: str, target: str, levels: Sequence[int], channel: str = ""
 ) -> dict[str, Any]:
     """One respondent's share of a target's row in the day's aggregates: a count per rating
     level, one respondent, fully satisfied when every rating for the target is 4 or 5, and
@@ -473,6 +473,7 @@ def daily_count_row(
         "point_code": point,
         "field": field,
         "target": target,
+        "channel": channel,
         **{f"level{n}": levels.count(n) for n in range(1, 6)},
         "respondents": 1,
         "fully_satisfied": int(all(level >= 4 for level in levels)),
@@ -486,7 +487,7 @@ def _add_to_daily_counts(insert: Any) -> Any:
     """INSERT the day's row for a target, or add to its counters when it is there."""
     stmt = insert(_DAILY_COUNTS)
     return stmt.on_conflict_do_update(
-        index_elements=["day", "point_code", "field", "target"],
+        index_elements=["day", "point_code", "field", "target", "channel"],
         set_={name: _DAILY_COUNTS.c[name] + stmt.excluded[name] for name in DAILY_COUNTERS},
     )
 
@@ -504,11 +505,12 @@ async def add_to_daily_counts(
     point: str,
     field: str,
     levels_by_target: Mapping[str, Sequence[int]],
+    channel: str = "",
 ) -> None:
     """Add one respondent's ratings to the day's aggregate row of each target they feed
-    (``{"14": [4, 5, 3]}``), in one statement."""
+    (``{"14": [4, 5, 3]}``) for the channel they came by, in one statement."""
     rows = [
-        daily_count_row(day, point, field, target, levels)
+        daily_count_row(day, point, field, target, levels, channel)
         for target, levels in levels_by_target.items()
     ]
     if rows:

@@ -28,6 +28,7 @@ from db import repo
 from db.models import Round, Submission, ValueRevision
 from db.models import Unit as UnitRow
 from reports.figures import StatusFigures
+from reports.text import channel_label
 from scheduler.rounds import missing_units
 from surveys.catalogue import FIELD_LABELS, Catalogue
 from surveys.numbers import format_number, format_percent
@@ -103,6 +104,7 @@ class SurveyRow:
     field: str  # "" when the response had no field
     target: str
     levels: tuple[int, int, int, int, int]  # answers at levels 1..5
+    channel: str = ""  # the channel the answers came by ("" before channels were kept)
     respondents: int = 0  # people who answered (one person may give several ratings)
     fully_satisfied: int = 0  # people whose every rating was 4 or 5 ("hài lòng toàn diện")
 
@@ -250,9 +252,9 @@ async def _survey_rows(
     session: AsyncSession, catalogue: Catalogue, start: date, end: date
 ) -> tuple[SurveyRow, ...]:
     # level1..level5, respondents, fully_satisfied
-    sums: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0] * 7)
+    sums: dict[tuple[str, str, str, str], list[int]] = defaultdict(lambda: [0] * 7)
     for row in await repo.daily_counts(session, start, end):
-        bucket = sums[(row.point_code, row.field, row.target)]
+        bucket = sums[(row.point_code, row.field, row.target, row.channel)]
         for n in range(5):
             bucket[n] += getattr(row, f"level{n + 1}")
         bucket[5] += row.respondents
@@ -260,19 +262,20 @@ async def _survey_rows(
     point_order = {p.code: n for n, p in enumerate(catalogue.points)}
     field_order = {f: n for n, f in enumerate(FIELD_LABELS)}
 
-    def key(k: tuple[str, str, str]) -> tuple[int, str, int, str, str]:
-        point, field, target = k
+    def key(k: tuple[str, str, str, str]) -> tuple[int, str, int, str, str, str]:
+        point, field, target, channel = k
         return (
             point_order.get(point, len(point_order)),
             point,
             field_order.get(field, len(field_order)),
             field,
             target.zfill(4),
+            channel,
         )
 
     out = []
-    for point, field, target in sorted(sums, key=key):
-        totals = sums[(point, field, target)]
+    for point, field, target, channel in sorted(sums, key=key):
+        totals = sums[(point, field, target, channel)]
         found = catalogue.point(point)
         out.append(
             SurveyRow(
@@ -283,6 +286,7 @@ async def _survey_rows(
                 levels=(totals[0], totals[1], totals[2], totals[3], totals[4]),
                 respondents=totals[5],
                 fully_satisfied=totals[6],
+                channel=channel,
             )
         )
     return tuple(out)
@@ -522,6 +526,7 @@ SURVEY_HEADERS = (
     "Mức 5",
     "Số người trả lời",
     "Hài lòng toàn diện (số người)",
+    "Kênh",
 )
 
 
@@ -540,8 +545,9 @@ def _survey(ws: Worksheet, rows: Sequence[SurveyRow]) -> None:
             _put(ws, r, 8 + level, count, COUNT_FORMAT)
         _put(ws, r, 13, row.respondents, COUNT_FORMAT)
         _put(ws, r, 14, row.fully_satisfied, COUNT_FORMAT)
+        _put(ws, r, 15, channel_label(row.channel))
     ws.auto_filter.ref = f"A1:{get_column_letter(len(SURVEY_HEADERS))}{max(len(rows) + 1, 2)}"
-    _widths(ws, (16, 36, 20, 9, 12, 14, 13, 8, 8, 8, 8, 8, 12, 14))
+    _widths(ws, (16, 36, 20, 9, 12, 14, 13, 8, 8, 8, 8, 8, 12, 14, 14))
 
 
 def write_xlsx(data: ExportData) -> bytes:

@@ -38,6 +38,15 @@ class SatisfactionFigure:
 
 
 @dataclass(frozen=True)
+class ChannelShare:
+    """Counted survey responses that came by one channel over the round's window."""
+
+    channel: str  # telegram | zalo | web | kiosk | console | "" (before channels were kept)
+    responses: int
+    share: float  # percent of all counted responses in the window
+
+
+@dataclass(frozen=True)
 class StatusFigures:
     round_key: str
     round_title: str
@@ -52,6 +61,7 @@ class StatusFigures:
     missing: dict[str, tuple[str, ...]] = field(default_factory=dict)  # kind label -> names
     indicators: tuple[IndicatorFigure, ...] = ()
     satisfaction: tuple[SatisfactionFigure, ...] = ()
+    channels: tuple[ChannelShare, ...] = ()  # largest first
 
     @property
     def days_left(self) -> int:

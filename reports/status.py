@@ -19,8 +19,9 @@ from db.models import (
     Submission,
     SubmissionValue,
     SurveyDailyCount,
+    SurveyResponse,
 )
-from reports.figures import IndicatorFigure, SatisfactionFigure, StatusFigures
+from reports.figures import ChannelShare, IndicatorFigure, SatisfactionFigure, StatusFigures
 from scheduler.rounds import missing_units, unit_is_asked
 from surveys.catalogue import Catalogue, Indicator
 from surveys.scoring import aggregate_ratio, cluster_rate, is_met, target_for_year
@@ -112,6 +113,22 @@ async def satisfaction(
     return tuple(out)
 
 
+async def channel_shares(
+    session: AsyncSession, start: date, end: date
+) -> tuple[ChannelShare, ...]:
+    """The counted responses of ``start``..``end`` by the channel they came by, largest
+    first (ties by name), each with its share of the window's counted responses."""
+    r = SurveyResponse
+    rows = await session.execute(
+        select(func.coalesce(r.channel, ""), func.count())
+        .where(r.status == "counted", r.day >= start, r.day <= end)
+        .group_by(func.coalesce(r.channel, ""))
+    )
+    counts = sorted(((str(c), int(n)) for c, n in rows), key=lambda cn: (-cn[1], cn[0]))
+    total = sum(n for _, n in counts)
+    return tuple(ChannelShare(c, n, 100.0 * n / total) for c, n in counts)
+
+
 async def status_figures(
     session: AsyncSession, catalogue: Catalogue, round_: Round, today: date, min_sample: int
 ) -> StatusFigures:
@@ -186,6 +203,7 @@ async def status_figures(
             ),
             await official_figures(session, round_.id),
         ),
+        channels=await channel_shares(session, round_.window_start, round_.window_end),
     )
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from reports.figures import IndicatorFigure, SatisfactionFigure, StatusFigures
+from collections.abc import Sequence
+
+from reports.figures import ChannelShare, IndicatorFigure, SatisfactionFigure, StatusFigures
 from surveys import texts as T
 from surveys.numbers import format_number, format_percent
 
@@ -46,6 +48,27 @@ def _satisfaction_line(f: SatisfactionFigure) -> str:
     )
 
 
+CHANNEL_LABELS = {
+    "web": "trang web",
+    "kiosk": "máy tại quầy",
+    "zalo": "Zalo",
+    "telegram": "Telegram",
+    "console": "dòng lệnh",
+    "": "chưa ghi kênh",
+}
+
+
+def channel_label(channel: str) -> str:
+    return CHANNEL_LABELS.get(channel, channel)
+
+
+def channel_line(shares: Sequence[ChannelShare]) -> str:
+    """"Kênh trả lời (340 phiếu): trang web 61,8%, Zalo 23,5%, …" """
+    total = sum(s.responses for s in shares)
+    parts = ", ".join(f"{channel_label(s.channel)} {format_percent(s.share)}" for s in shares)
+    return f"Kênh trả lời ({format_number(total)} phiếu): {parts}"
+
+
 def status_lines(f: StatusFigures) -> list[str]:
     if f.closed:
         when = "đã đóng"
@@ -71,6 +94,8 @@ def status_lines(f: StatusFigures) -> list[str]:
     if f.satisfaction:
         lines += ["", "MỨC ĐỘ HÀI LÒNG (khảo sát qua bot):"]
         lines += [_satisfaction_line(s) for s in f.satisfaction]
+    if f.channels:
+        lines.append(channel_line(f.channels))
     return lines
 
 

@@ -94,6 +94,10 @@ SEED = 53  # Kế hoạch 53/KH-UBND
 SURVEYS = 2000  # counted answers in the current quarter
 SURVEYS_BEFORE = 1800  # and in the previous one
 CHANNEL = "demo"  # the demo's unit heads: no adapter sends on this channel
+# The channels the demo's citizens answer by, about as a rural one-stop counter would see
+# them: the web page from the poster first, Zalo next, few on Telegram (README, Web survey)
+DEMO_CHANNELS = ("web", "zalo", "kiosk", "telegram")
+DEMO_CHANNEL_WEIGHTS = (50, 30, 15, 5)
 
 # Per-quarter sizes (denominators) by indicator and unit kind, for a district like Long Phú.
 # A catalogue of another district falls back to DEFAULT_SIZE.
@@ -494,11 +498,13 @@ class DailyTally:
     """The ``survey_daily_counts`` rows of many responses, added up in memory (the same sums
     ``repo.add_to_daily_counts`` keeps one response at a time) and written in one go."""
 
-    rows: dict[tuple[date, str, str, str], dict[str, Any]]
+    rows: dict[tuple[date, str, str, str, str], dict[str, Any]]
 
-    def add(self, day: date, point: str, field: str, target: str, levels: list[int]) -> None:
-        share = repo.daily_count_row(day, point, field, target, levels)
-        row = self.rows.setdefault((day, point, field, target), share)
+    def add(
+        self, day: date, point: str, field: str, target: str, levels: list[int], channel: str
+    ) -> None:
+        share = repo.daily_count_row(day, point, field, target, levels, channel)
+        row = self.rows.setdefault((day, point, field, target, channel), share)
         if row is not share:
             for name in repo.DAILY_COUNTERS:
                 row[name] += share[name]
@@ -534,6 +540,7 @@ async def _surveys(
         started = office_moment(rng, day, tz, now - timedelta(minutes=2))
         day = started.astimezone(tz).date()
         field = survey_machine.field_of(questionnaire, point, answers)
+        channel = rng.choices(DEMO_CHANNELS, DEMO_CHANNEL_WEIGHTS)[0]
         responses.append(
             {
                 "point_code": point.code,
@@ -547,10 +554,11 @@ async def _surveys(
                 "record_code": None,
                 "started_at": started,
                 "completed_at": started + timedelta(seconds=rng.randint(25, 90)),
+                "channel": channel,
             }
         )
         for target, levels in survey_machine.ratings_by_target(questionnaire, answers).items():
-            tally.add(day, point.code, field or "", target, levels)
+            tally.add(day, point.code, field or "", target, levels, channel)
     await session.execute(insert(SurveyResponse), responses)
     await session.execute(insert(SurveyDailyCount), list(tally.rows.values()))
     return count

@@ -146,6 +146,8 @@ async def begin(
             "answers": {},
             "record_code": record,
             "started_at": now,
+            "channel": person.channel,
+            "kiosk_id": None,
         },
     )
     step = survey_machine.start(questionnaire, point, lang)
@@ -247,7 +249,7 @@ async def _aggregate(
 ) -> None:
     by_target = survey_machine.ratings_by_target(questionnaire, response.answers)
     await repo.add_to_daily_counts(
-        session, response.day, point.code, response.field or "", by_target
+        session, response.day, point.code, response.field or "", by_target, response.channel or ""
     )
 
 

@@ -245,9 +245,10 @@ def test_ratings_are_grouped_by_target_and_counted_once_per_respondent(cat: Cata
     answers = {"field": "dat_dai", "tiep_nhan": 5, "chung": 3, "gop_y": "Tốt"}  # ket_qua skipped
     by_target = survey_machine.ratings_by_target(tthc, answers)
     assert by_target == {"14": [5, 3]}  # the field and the comment are no ratings
-    row = repo.daily_count_row(date(2026, 11, 20), "dkdd-huyen", "dat_dai", "14", [5, 3])
+    row = repo.daily_count_row(date(2026, 11, 20), "dkdd-huyen", "dat_dai", "14", [5, 3], "web")
     assert row == {
         "day": date(2026, 11, 20),
+        "channel": "web",
         "point_code": "dkdd-huyen",
         "field": "dat_dai",
         "target": "14",
