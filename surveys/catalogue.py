@@ -158,6 +158,7 @@ class ServicePoint:
     unit: str | None = None
     field: str | None = None
     names: Wording | None = None  # the name for citizens, where translated
+    kiosk: str | None = None  # the counter tablet's short questionnaire (``kiosk`` key)
 
     def name_in(self, language: str) -> str:
         return self.names(language) if self.names is not None else self.name
@@ -254,7 +255,7 @@ _INDICATOR_KEYS = frozenset(
     }
 )  # fmt: skip
 _POINTS_FILE_KEYS = frozenset({"kinds", "point"})
-_POINT_KEYS = frozenset({"code", "name", "kind", "questionnaire", "unit", "field"})
+_POINT_KEYS = frozenset({"code", "name", "kind", "questionnaire", "unit", "field", "kiosk"})
 _QUESTIONNAIRE_KEYS = frozenset({"code", "title", "intro", "thanks", "languages", "question"})
 _QUESTION_KEYS = frozenset({"id", "kind", "text", "options", "feeds", "sets_field", "optional"})
 _OPTION_KEYS = frozenset({"value", "label"})
@@ -556,6 +557,16 @@ def load_points(
             raise CatalogueError(
                 f"{where}: khóa 'questionnaire': không có bộ câu hỏi '{questionnaire}'"
             )
+        kiosk = entry.get("kiosk")
+        if kiosk is not None and kiosk not in questionnaires:
+            raise CatalogueError(f"{where}: khóa 'kiosk': không có bộ câu hỏi '{kiosk}'")
+        rated = kiosk is not None and any(
+            q.kind == "rating" for q in questionnaires[kiosk].questions
+        )
+        if kiosk is not None and not rated:
+            raise CatalogueError(
+                f"{where}: khóa 'kiosk': bộ câu hỏi '{kiosk}' không có câu đánh giá (rating)"
+            )
         unit = entry.get("unit")
         if unit is not None and org.unit(str(unit)) is None:
             raise CatalogueError(f"{where}: khóa 'unit': đơn vị '{unit}' không có trong tổ chức")
@@ -579,6 +590,7 @@ def load_points(
                 questionnaire=questionnaire,
                 unit=str(unit).upper() if unit is not None else None,
                 field=fixed,
+                kiosk=str(kiosk) if kiosk is not None else None,
             )
         )
     if len({p.code for p in points}) != len(points):

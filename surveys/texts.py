@@ -324,6 +324,20 @@ SURVEY_ALREADY_COUNTED = N_(
 )
 
 
+# The web page and the counter tablet (bot/channels/web)
+WEB_SEND = N_("Gửi")
+WEB_LANGUAGE = N_("Ngôn ngữ")
+KIOSK_WAITING = N_("Xin mời ông/bà chạm vào một nút để đánh giá")
+KIOSK_OLD_SCREEN = N_("Màn hình này đã cũ. Xin mời ông/bà đánh giá lại từ đầu.")
+KIOSK_IDLE = N_("Lượt đánh giá trước chưa xong đã quá một phút nên không được tính.")
+KIOSK_FOLLOW_UP_SEND = N_("Gửi đánh giá")
+KIOSK_FOLLOW_UP_SKIP = N_("Gửi, không chọn lý do")
+KIOSK_BACK_SOON = N_("Màn hình sẽ trở về trang đánh giá sau ít giây.")
+POSTER_OTHER_WAYS = N_("Hoặc trên Zalo: {zalo} · Telegram: {telegram}")
+POSTER_ZALO_WAY = N_("Hoặc trên Zalo: {zalo}")
+POSTER_TELEGRAM_WAY = N_("Hoặc trên Telegram: {telegram}")
+
+
 POSTER_INSTRUCTION = N_(
     "Quét mã QR bằng điện thoại để đánh giá mức độ hài lòng (ẩn danh, dưới 1 phút)"
 )

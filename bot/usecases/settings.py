@@ -141,12 +141,13 @@ class ZaloConfig:
 
 @dataclass(frozen=True)
 class WebConfig:
-    """The web channel (``bot/channels/web``): citizens answer the survey in a browser.
+    """The web channel (``bot/channels/web``): citizens answer the survey in a browser or
+    at the counter tablet.
 
     ``listen`` is ``host:port``; ``public_url`` the address people reach it at (behind
     nginx), for the links it prints; ``trust_proxy`` lets that proxy's X-Forwarded-Proto
     say the page was asked over HTTPS (Secure cookies); ``requests_per_minute`` is the
-    generous per-address limit (read, not enforced yet)."""
+    generous per-address limit (``bot/channels/web/limits.py``: 429 past it)."""
 
     enabled: bool = False
     listen: str = "127.0.0.1:8080"

@@ -234,14 +234,12 @@ async def _finish(
             return "link_used"
     if await repo.complete_response(session, response, completed, count=True) != "counted":
         return "repeat"
-    await _aggregate(session, questionnaire, point, response)
-    feedback = survey_machine.low_rating_comment(questionnaire, answers)
-    if feedback is not None:
-        await _forward_feedback(ctx, session, response, point, *feedback)
+    await aggregate_counted(session, questionnaire, point, response)
+    await forward_low_rating(ctx, session, questionnaire, point, response)
     return "counted"
 
 
-async def _aggregate(
+async def aggregate_counted(
     session: AsyncSession,
     questionnaire: Questionnaire,
     point: ServicePoint,
@@ -253,16 +251,19 @@ async def _aggregate(
     )
 
 
-async def _forward_feedback(
+async def forward_low_rating(
     ctx: Context,
     session: AsyncSession,
-    response: SurveyResponse,
+    questionnaire: Questionnaire,
     point: ServicePoint,
-    rating: int,
-    comment: str,
+    response: SurveyResponse,
 ) -> None:
-    """Queue a low rating with a comment for every admin and admin group, without who sent
-    it: the text names the point, the day, the rating and the comment, nothing else."""
+    """Queue a counted low rating that came with a comment for every admin and admin group,
+    without who sent it: the text names the point, the day, the rating and the comment."""
+    feedback = survey_machine.low_rating_comment(questionnaire, response.answers)
+    if feedback is None:
+        return
+    rating, comment = feedback
     now = ctx.now()
     text = T.feedback_admin(point.name, rating, comment, response.day)
     recipients = ctx.admin_accounts()

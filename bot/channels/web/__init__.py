@@ -1,1 +1,1 @@
-"""The web channel: citizens answer the survey in a browser (issue 19)."""
+"""The web channel: citizens answer the survey in a browser or at the counter tablet."""

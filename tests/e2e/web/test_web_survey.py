@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from bot.app.config import load_config
 from bot.app.runtime import load_data, serve_zalo
-from bot.channels.web.app import COOKIE, build_app
+from bot.channels.web.app import build_app
+from bot.channels.web.survey import COOKIE
 from db.models import SurveyResponse
 from tests.e2e.test_surveys import LAND, stored_texts
 from tests.support.harness import Bot, database_url, free_port
@@ -39,11 +40,13 @@ def jar() -> aiohttp.CookieJar:
 
 
 def form(html: str) -> tuple[str, str, list[str]]:
-    """(csrf, token, button values) of a survey page."""
+    """(csrf, conversation token, answer button values) of a survey page (not the
+    language switch's buttons)."""
     csrf = re.search(r'name="csrf" value="([^"]+)"', html)
-    token = re.search(r'name="t" value="([^"]*)"', html)
-    assert csrf is not None and token is not None, html
-    return csrf.group(1), token.group(1), re.findall(r'name="a" value="([^"]+)"', html)
+    assert csrf is not None, html
+    buttons = [b for b in re.findall(r'name="a" value="([^"]+)"', html) if ":L." not in b]
+    token = buttons[0].split(":")[1] if buttons else ""
+    return csrf.group(1), token, buttons
 
 
 def choice(buttons: list[str], value: str) -> str:
