@@ -15,7 +15,7 @@ does I/O.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from surveys.i18n import N_
 
@@ -27,6 +27,11 @@ DATE_FMT = "%d/%m/%Y"
 def d(day: date) -> str:
     """A date as dd/mm/yyyy."""
     return day.strftime(DATE_FMT)
+
+
+def dt(moment: datetime) -> str:
+    """A local time as HH:MM dd/mm/yyyy."""
+    return moment.strftime(f"%H:%M {DATE_FMT}")
 
 
 WELCOME_CITIZEN = N_(
@@ -331,7 +336,6 @@ KIOSK_WAITING = N_("Xin mời ông/bà chạm vào một nút để đánh giá"
 KIOSK_OLD_SCREEN = N_("Màn hình này đã cũ. Xin mời ông/bà đánh giá lại từ đầu.")
 KIOSK_IDLE = N_("Lượt đánh giá trước chưa xong đã quá một phút nên không được tính.")
 KIOSK_FOLLOW_UP_SEND = N_("Gửi đánh giá")
-KIOSK_FOLLOW_UP_SKIP = N_("Gửi, không chọn lý do")
 KIOSK_BACK_SOON = N_("Màn hình sẽ trở về trang đánh giá sau ít giây.")
 POSTER_OTHER_WAYS = N_("Hoặc trên Zalo: {zalo} · Telegram: {telegram}")
 POSTER_ZALO_WAY = N_("Hoặc trên Zalo: {zalo}")

@@ -20,6 +20,7 @@ UNIT_REPORTS = "báo cáo"
 UNIT_SILENT = "không báo cáo"
 
 EXIT_CONFIG = 2
+KIOSK_USAGE = "dùng: cchc-bot kiosk MÃ_ĐIỂM [--label TÊN] | --list | --revoke SỐ"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -94,6 +95,18 @@ def _parser() -> argparse.ArgumentParser:
         default=i18n.SOURCE,
         help="ngôn ngữ của áp phích và của khảo sát mở từ mã QR: vi (mặc định), km, en",
     )
+    qr.add_argument(
+        "--web",
+        action="store_true",
+        help="áp phích mở trang khảo sát trên web ([web] public_url; mặc định khi đã đặt)",
+    )
+    kiosk = sub.add_parser(
+        "kiosk", help="máy tính bảng tại quầy: cấp đường dẫn cho một điểm, liệt kê, thu hồi"
+    )
+    kiosk.add_argument("point", nargs="?", help="mã điểm khảo sát (xem cchc-bot points)")
+    kiosk.add_argument("--label", default="", help="tên gợi nhớ của máy, vd. 'Quầy 2'")
+    kiosk.add_argument("--list", action="store_true", help="liệt kê các máy đã cấp")
+    kiosk.add_argument("--revoke", type=int, metavar="SỐ", help="thu hồi máy số SỐ")
     return parser
 
 
@@ -107,7 +120,9 @@ def _catalogue(config: Config) -> Catalogue:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    quiet = args.command in ("chat", "demo", "units", "points", "invite", "qr", "export")
+    quiet = args.command in (
+        "chat", "demo", "units", "points", "invite", "qr", "export", "kiosk"
+    )
     logs.configure(logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO)
     try:
         config = load_config(args.config)
@@ -151,8 +166,15 @@ def _dispatch(args: argparse.Namespace, config: Config, catalogue: Catalogue) ->
     if args.command == "qr":
         return asyncio.run(
             verbs.qr(
-                config, catalogue, args.point, args.out, args.record, args.zalo, args.lang
+                config, catalogue, args.point, args.out, args.record, args.zalo, args.lang,
+                args.web,
             )
+        )
+    if args.command == "kiosk":
+        if (args.point is None) == (not args.list and args.revoke is None):
+            raise ConfigError("kiosk", KIOSK_USAGE)
+        return asyncio.run(
+            verbs.kiosk(config, catalogue, args.point, args.label, args.list, args.revoke)
         )
     return EXIT_CONFIG  # argparse already refused anything else
 

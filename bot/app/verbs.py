@@ -12,9 +12,10 @@ from pathlib import Path
 from bot.app.demo import DemoFileError, describe, fill_demo, prepare_file
 from bot.app.runtime import build_application, open_runtime, serve_zalo
 from bot.channels.console import identity_for, run_console
+from bot.usecases import kiosk as kiosks
 from bot.usecases.registration import create_invitation
 from bot.usecases.settings import Config, ConfigError
-from bot.usecases.surveying import create_record_link, point_payload, with_language
+from bot.usecases.surveying import create_record_link, point_payload, web_path, with_language
 from db import repo
 from reports.fonts import FontMissing
 from reports.poster import render_poster, write_poster
@@ -35,6 +36,15 @@ TELEGRAM_REFUSED = "Telegram từ chối token này khi hỏi tên bot; kiểm t
 ZALO_POSTER_INSTRUCTION = N_("Quét mã QR bằng Zalo, rồi gửi cho bot tin nhắn: {code}")
 
 ZALO_POSTER_CODE_ONLY = N_("Mở Zalo, nhắn tin cho bot của UBND huyện nội dung: {code}")
+
+WEB_NOT_PUBLIC = (
+    "Chú ý: [web] public_url chưa đặt, nên đường dẫn trên là địa chỉ trên máy này "
+    "([web] listen); đặt public_url (https://…) để người dân mở được từ điện thoại."
+)
+KIOSK_CREATED = (
+    "Máy tại quầy số {id} — {point}: mở đường dẫn trên một lần bằng trình duyệt của máy tính "
+    "bảng (khóa được giữ trong máy, không lưu ở máy chủ). Thu hồi: cchc-bot kiosk --revoke {id}"
+)
 
 ZALO_INVITE = "Gửi tin nhắn sau cho bot Zalo để đăng ký (dùng một lần, hết hạn sau {days} ngày):"
 
@@ -161,7 +171,10 @@ async def qr(
     record: str | None,
     zalo: bool = False,
     language: str = i18n.SOURCE,
+    web: bool = False,
 ) -> int:
+    """Print a point's survey link and write its poster: the web page's (``web``, and by
+    default once ``[web] public_url`` is set), Zalo's (``zalo``) or Telegram's."""
     point = catalogue.point(point_code)
     if point is None:
         raise ConfigError("qr", f"không có điểm khảo sát mã '{point_code}' (xem cchc-bot points)")
@@ -169,7 +182,8 @@ async def qr(
         raise ConfigError(
             "qr", f"bộ câu hỏi của điểm '{point.code}' chưa có bản ngôn ngữ '{language}'"
         )
-    username = "" if zalo else await _bot_username(config)
+    web = web or (not zalo and config.web.enabled and config.web.public_url is not None)
+    username = "" if zalo or web else await _bot_username(config)
     payload = point_payload(point)
     if record:
         runtime = await open_runtime(config, catalogue)
@@ -179,21 +193,96 @@ async def qr(
         finally:
             await runtime.stop()
     payload = with_language(payload, language)
-    suffix = ("-zalo" if zalo else "") + ("" if language == i18n.SOURCE else f"-{language}")
+    suffix = ("-zalo" if zalo else "-web" if web else "") + (
+        "" if language == i18n.SOURCE else f"-{language}"
+    )
     target = out or Path(f"qr-{point.code}{suffix}.png")
     note = i18n.translate(language, T.POSTER_RECORD).format(record=record) if record else None
     title = point.name_in(language)
+    instruction = i18n.translate(language, T.POSTER_INSTRUCTION)
     try:
         if zalo:
             _zalo_poster(config, target, payload, title, note, language)
             return 0
-        link = f"https://t.me/{username}?start={payload}"
-        instruction = i18n.translate(language, T.POSTER_INSTRUCTION)
+        if web:
+            link = config.web.base_url() + web_path(payload)
+            others = await _other_ways(config, payload, language)
+            note = " · ".join(part for part in (note, others) if part) or None
+        else:
+            link = f"https://t.me/{username}?start={payload}"
         write_poster(target, link, title, note, instruction)
     except FontMissing as exc:
         raise ConfigError("qr", str(exc)) from exc
     print(link)
+    if web and not config.web.public_url:
+        print(WEB_NOT_PUBLIC)
     print(f"Đã ghi áp phích mã QR: {target}")
+    return 0
+
+
+async def _other_ways(config: Config, payload: str, language: str) -> str | None:
+    """The web poster's small print: the Zalo and Telegram ways in, where the bot has them
+    (Telegram only when its name is known without asking it, or Telegram answers)."""
+    zalo = config.zalo.chat_link if config.zalo.enabled else None
+    telegram = None
+    if config.telegram.bot_username or config.telegram.token:
+        try:
+            telegram = f"t.me/{await _bot_username(config)}?start={payload}"
+        except ConfigError:
+            telegram = None
+    if zalo and telegram:
+        return i18n.translate(language, T.POSTER_OTHER_WAYS).format(zalo=zalo, telegram=telegram)
+    if zalo:
+        return i18n.translate(language, T.POSTER_ZALO_WAY).format(zalo=zalo)
+    if telegram:
+        return i18n.translate(language, T.POSTER_TELEGRAM_WAY).format(telegram=telegram)
+    return None
+
+
+async def kiosk(
+    config: Config,
+    catalogue: Catalogue,
+    point_code: str | None,
+    label: str,
+    list_all: bool,
+    revoke_id: int | None,
+) -> int:
+    """``cchc-bot kiosk POINT`` registers a counter tablet and prints its link (the key is
+    shown this once); ``--list`` lists the tablets; ``--revoke ID`` ends one."""
+    runtime = await open_runtime(config, catalogue)
+    try:
+        async with runtime.ctx.sessions.begin() as session:
+            if list_all:
+                for device in await kiosks.devices(session):
+                    state = (
+                        f"thu hồi {T.dt(runtime.ctx.local(device.revoked_at))}"
+                        if device.revoked_at
+                        else "đang dùng"
+                    )
+                    created = T.dt(runtime.ctx.local(device.created_at))
+                    print(
+                        f"{device.id}\t{device.point_code}\t{device.label or '—'}\t"
+                        f"tạo {created}\t{state}"
+                    )
+                return 0
+            if revoke_id is not None:
+                revoked = await kiosks.revoke(runtime.ctx, session, revoke_id)
+                if revoked is None:
+                    raise ConfigError("kiosk", f"không có máy tại quầy số {revoke_id} (xem --list)")
+                print(f"Đã thu hồi máy tại quầy số {revoked.id} ({revoked.point_code}).")
+                return 0
+            point = catalogue.point(point_code or "")
+            if point is None:
+                raise ConfigError(
+                    "kiosk", f"không có điểm khảo sát mã '{point_code}' (xem cchc-bot points)"
+                )
+            device, key = await kiosks.create_device(runtime.ctx, session, point, label)
+    finally:
+        await runtime.stop()
+    print(f"{config.web.base_url()}/k/{point.code}?key={key}")
+    print(KIOSK_CREATED.format(id=device.id, point=point.name))
+    if not config.web.public_url:
+        print(WEB_NOT_PUBLIC)
     return 0
 
 

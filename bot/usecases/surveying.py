@@ -83,6 +83,17 @@ def split_language(payload: str) -> tuple[str | None, str]:
     return None, payload
 
 
+def web_path(payload: str) -> str:
+    """The web page a deep-link payload opens: ``s-POINT`` → ``/s/POINT``, ``r-TOKEN`` →
+    ``/r/TOKEN``, with ``?lang=km`` for a language prefix."""
+    language, payload = split_language(payload)
+    if payload.startswith(RECORD_PREFIX):
+        path = f"/r/{payload[len(RECORD_PREFIX) :]}"
+    else:
+        path = f"/s/{payload.removeprefix(POINT_PREFIX)}"
+    return f"{path}?lang={language}" if language else path
+
+
 def is_survey_payload(payload: str) -> bool:
     return split_language(payload)[1].startswith((POINT_PREFIX, RECORD_PREFIX))
 

@@ -82,7 +82,7 @@ class Run:
 def test_questionnaires_have_at_most_five_questions_and_the_five_national_labels(
     cat: Catalogue,
 ) -> None:
-    assert set(cat.questionnaires) == {"tthc", "hanh_chinh", "y_te_giao_duc"}
+    assert set(cat.questionnaires) == {"tthc", "hanh_chinh", "y_te_giao_duc", "quay"}
     for questionnaire in cat.questionnaires.values():
         assert 1 <= len(questionnaire.questions) <= 5, questionnaire.code
         ratings = [q for q in questionnaire.questions if q.kind == "rating"]
@@ -100,7 +100,9 @@ def test_each_questionnaire_feeds_its_target(cat: Catalogue) -> None:
     feeds = {
         code: {t for q in qn.questions for t in q.feeds} for code, qn in cat.questionnaires.items()
     }
-    assert feeds == {"tthc": {"14"}, "hanh_chinh": {"15"}, "y_te_giao_duc": {"16"}}
+    assert feeds == {
+        "tthc": {"14"}, "hanh_chinh": {"15"}, "y_te_giao_duc": {"16"}, "quay": {"14"}
+    }
     assert set().union(*feeds.values()) <= survey_codes
 
 

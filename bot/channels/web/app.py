@@ -55,8 +55,6 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     else:
         try:
             response = await handler(request)
-        except web.HTTPRedirection as redirect:
-            response = redirect
         except web.HTTPException as exc:
             response = pages.error(exc.status if exc.status in ERRORS else 400)
         except Exception:

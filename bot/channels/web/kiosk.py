@@ -155,7 +155,7 @@ class KioskPages:
                 device = await kiosk.device_for_key(session, key, point.code)
             if device is None:
                 return self.pages.error(403, KIOSK_REFUSED)
-            response = web.HTTPSeeOther(request.path)
+            response = web.Response(status=303, headers={"Location": request.path})
             self.pages.set_cookie(response, request, COOKIE, key, path="/k/")
             return response
         found = await self._device(request)

@@ -27,7 +27,8 @@ from .pages import Pages
 CHANNEL = "web"
 COOKIE = "cchc_id"
 TEXT_MAX = 2000
-SWITCH = ":L."  # a language switch button's data: c:<token>:L.<language>
+SWITCH = ":L."
+SKIP_TYPED = "bỏ qua"  # one of survey_machine.SKIP_WORDS  # a language switch button's data: c:<token>:L.<language>
 
 
 class SurveyPages:
@@ -124,6 +125,8 @@ class SurveyPages:
                 return self.pages.error(400)
             inbound = self.inbound(cookie, request, button=button)
         else:
-            text = str(form.get("text", "")).lstrip("/")[:TEXT_MAX]
+            # an empty comment box sent is the chat's "bỏ qua" (the machine refuses it where
+            # a comment is not optional)
+            text = str(form.get("text", "")).lstrip("/")[:TEXT_MAX].strip() or SKIP_TYPED
             inbound = self.inbound(cookie, request, text=text)
         return self.show(request, cookie, await self.core.handle(inbound))

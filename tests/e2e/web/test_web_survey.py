@@ -19,7 +19,15 @@ from bot.channels.web.app import build_app
 from bot.channels.web.survey import COOKIE
 from db.models import SurveyResponse
 from tests.e2e.test_surveys import LAND, stored_texts
-from tests.support.harness import Bot, database_url, free_port
+from tests.support.harness import (
+    ADMIN,
+    Bot,
+    FakeClock,
+    database_url,
+    free_port,
+    running_bot,
+    texts,
+)
 from tests.support.polling import until
 
 POINT = LAND.removeprefix("s-")
@@ -52,6 +60,12 @@ def form(html: str) -> tuple[str, str, list[str]]:
 def choice(buttons: list[str], value: str) -> str:
     [data] = [b for b in buttons if b.endswith(f".{value}")]
     return data
+
+
+async def tap(http: aiohttp.ClientSession, path: str, html: str, data: str) -> str:
+    """Press the answer button ``data`` on the page ``html``; the next page."""
+    csrf, _, _ = form(html)
+    return await (await http.post(path, data={"csrf": csrf, "a": data})).text()
 
 
 async def counted(bot: Bot) -> list[SurveyResponse]:
@@ -137,3 +151,80 @@ async def test_run_serves_the_web_with_no_telegram_token(tmp_path: Path) -> None
     finally:
         stop.set()
         await serving
+
+
+async def test_the_language_switch_works_on_any_question_and_the_answer_keeps_it(
+    bot: Bot, site: str
+) -> None:
+    async with aiohttp.ClientSession(site, cookie_jar=jar()) as http:
+        html = await (await http.get(f"/s/{POINT}")).text()
+        csrf, _, buttons = form(html)
+        html = await tap(http, f"/s/{POINT}", html, buttons[3])
+        assert "Câu 2/4" in html and 'lang="vi"' in html
+        switch = re.findall(r'name="a" value="(c:[^"]+:L\.km)"', html)
+        assert switch, html
+        page = await http.post(f"/s/{POINT}", data={"csrf": csrf, "a": switch[0]})
+        html = await page.text()
+        assert page.status == 200 and 'lang="km"' in html and "២/៤" not in html
+        assert re.search("[\u1780-\u17ff]", html) and "2/4" in html  # the same question
+        for _ in range(2):
+            html = await tap(http, f"/s/{POINT}", html, form(html)[2][4])
+        csrf, _, _ = form(html)
+        done = await http.post(f"/s/{POINT}", data={"csrf": csrf, "a": "", "text": ""})
+        assert done.status == 200
+    [response] = await counted(bot)
+    assert response.language == "km" and response.channel == "web"
+
+
+async def test_a_records_one_time_link_counts_once_on_the_web(bot: Bot, site: str) -> None:
+    from bot.usecases.surveying import create_record_link, web_path
+
+    ctx = bot.runtime.ctx
+    point = ctx.catalogue.point(POINT)
+    assert point is not None
+    async with ctx.sessions.begin() as session:
+        payload = await create_record_link(ctx, session, point, "HS-0042")
+    path = web_path(payload)
+    assert path.startswith("/r/")
+    async with aiohttp.ClientSession(site, cookie_jar=jar()) as http:
+        html = await (await http.get(path)).text()
+        for value in ("5", "5", "4"):
+            html = await tap(http, path, html, choice(form(html)[2], value))
+        csrf, _, _ = form(html)
+        done = await http.post(path, data={"csrf": csrf, "text": "bỏ qua"})
+        assert "Cảm ơn" in await done.text()
+    async with aiohttp.ClientSession(site, cookie_jar=jar()) as other:
+        html = await (await other.get(path)).text()
+        assert "đã được sử dụng" in html
+    [response] = await counted(bot)
+    assert response.record_code == "HS-0042"
+
+
+async def test_status_adds_the_share_of_answers_by_channel(bot: Bot, site: str) -> None:
+    async with aiohttp.ClientSession(site, cookie_jar=jar()) as http:
+        html = await (await http.get(f"/s/{POINT}")).text()
+        for value in ("4", "5", "3"):
+            html = await tap(http, f"/s/{POINT}", html, choice(form(html)[2], value))
+        csrf, _, _ = form(html)
+        await http.post(f"/s/{POINT}", data={"csrf": csrf, "text": "bỏ qua"})
+    status = texts(await bot.say(ADMIN, "/trangthai"))
+    assert "Kênh trả lời (1 phiếu): trang web 100%" in status, status
+
+
+async def test_past_the_per_address_limit_a_clear_429_until_the_next_minute(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    async with running_bot(tmp_path, clock, "[web]\nrequests_per_minute = 10\n") as bot:
+        server = TestServer(build_app(bot.runtime.ctx, bot.runtime.core), host="127.0.0.1")
+        await server.start_server()
+        try:
+            async with aiohttp.ClientSession(str(server.make_url("")), cookie_jar=jar()) as http:
+                statuses = [(await http.get(f"/s/{POINT}")).status for _ in range(10)]
+                refused = await http.get(f"/s/{POINT}")
+                assert set(statuses) == {200} and refused.status == 429
+                assert "thử lại sau một phút" in await refused.text()
+                assert 0 < int(refused.headers["Retry-After"]) <= 60
+                clock.advance(seconds=60)
+                assert (await http.get(f"/s/{POINT}")).status == 200
+        finally:
+            await server.close()
