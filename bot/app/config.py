@@ -162,12 +162,20 @@ def _web(table: dict[str, Any]) -> WebConfig:
     rate = int(_get(table, w, "requests_per_minute", int, WebConfig.requests_per_minute))
     if not 10 <= rate <= 100_000:
         raise ConfigError("[web] requests_per_minute", "phải từ 10 đến 100000")
+    idle = int(_get(table, w, "kiosk_idle_seconds", int, WebConfig.kiosk_idle_seconds))
+    if not 2 <= idle <= 600:
+        raise ConfigError("[web] kiosk_idle_seconds", "phải từ 2 đến 600")
+    thanks = int(_get(table, w, "kiosk_thanks_seconds", int, WebConfig.kiosk_thanks_seconds))
+    if not 1 <= thanks <= 120:
+        raise ConfigError("[web] kiosk_thanks_seconds", "phải từ 1 đến 120")
     return WebConfig(
         enabled=_get(table, w, "enabled", bool, False),
         listen=listen,
         public_url=public,
         trust_proxy=_get(table, w, "trust_proxy", bool, False),
         requests_per_minute=rate,
+        kiosk_idle_seconds=idle,
+        kiosk_thanks_seconds=thanks,
     )
 
 
@@ -247,7 +255,12 @@ _KNOWN_KEYS: dict[str, frozenset[str]] = {
         {"messages_per_second", "per_chat_per_second", "max_attempts", "invite_days"}
     ),
     "webhook": frozenset({"listen", "port", "url_path", "url", "secret_token", "max_connections"}),
-    "web": frozenset({"enabled", "listen", "public_url", "trust_proxy", "requests_per_minute"}),
+    "web": frozenset(
+        {
+            "enabled", "listen", "public_url", "trust_proxy", "requests_per_minute",
+            "kiosk_idle_seconds", "kiosk_thanks_seconds",
+        }
+    ),
     "zalo": frozenset(
         {
             "enabled",

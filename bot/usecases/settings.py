@@ -13,6 +13,8 @@ from datetime import date, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from surveys import kiosk_machine
+
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 SAMPLE_DIR = DATA_DIR / "longphu"
 DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
@@ -147,13 +149,17 @@ class WebConfig:
     ``listen`` is ``host:port``; ``public_url`` the address people reach it at (behind
     nginx), for the links it prints; ``trust_proxy`` lets that proxy's X-Forwarded-Proto
     say the page was asked over HTTPS (Secure cookies); ``requests_per_minute`` is the
-    generous per-address limit (``bot/channels/web/limits.py``: 429 past it)."""
+    generous per-address limit (``bot/channels/web/limits.py``: 429 past it). The
+    counter tablet discards an answer left ``kiosk_idle_seconds`` and shows its thanks for
+    ``kiosk_thanks_seconds`` before the waiting screen (``surveys.kiosk_machine``)."""
 
     enabled: bool = False
     listen: str = "127.0.0.1:8080"
     public_url: str | None = None
     trust_proxy: bool = False
     requests_per_minute: int = 300
+    kiosk_idle_seconds: int = kiosk_machine.IDLE_SECONDS
+    kiosk_thanks_seconds: int = kiosk_machine.THANKS_SECONDS
 
     @property
     def host_port(self) -> tuple[str, int]:

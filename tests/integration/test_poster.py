@@ -186,3 +186,76 @@ def test_cli_qr_in_khmer_writes_a_khmer_poster_with_a_khmer_link(
     assert png_encodes(khmer, link)
     assert main(["--config", str(config), "qr", "mc-huyen"]) == 0
     assert khmer != (tmp_path / "qr-mc-huyen.png").read_bytes()
+
+
+def test_with_a_public_url_the_default_poster_opens_the_web_and_names_the_other_ways(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[telegram]\nbot_username = "cchc_test_bot"\n'
+        '[survey]\nsecret = "a-test-secret-of-enough-length"\n'
+        '[web]\nenabled = true\npublic_url = "https://khaosat.example.gov.vn/"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["--config", str(config), "qr", "mc-huyen"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "https://khaosat.example.gov.vn/s/mc-huyen"
+    assert png_encodes((tmp_path / "qr-mc-huyen-web.png").read_bytes(), lines[0])
+    assert not any("public_url chưa đặt" in line for line in lines)
+    # in Khmer, and a record's one-time link, on the web too
+    args = ["qr", "mc-huyen", "--lang", "km", "--record", "HS-7", "--out", str(tmp_path / "k.png")]
+    assert main(["--config", str(config), *args]) == 0
+    link = capsys.readouterr().out.splitlines()[0]
+    assert link.startswith("https://khaosat.example.gov.vn/r/") and link.endswith("?lang=km")
+    assert png_encodes((tmp_path / "k.png").read_bytes(), link)
+    # the Telegram poster is still there when asked for: --web is the default, not the only
+    telegram = render_poster(LINK, TITLE)
+    assert encodes(telegram, LINK)
+
+
+def test_qr_web_without_a_public_url_warns_that_the_link_is_local(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[web]\nenabled = true\nlisten = "127.0.0.1:8099"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["--config", str(config), "qr", "p-tnmt", "--web"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "http://127.0.0.1:8099/s/p-tnmt"
+    assert "public_url chưa đặt" in lines[1]
+    assert png_encodes((tmp_path / "qr-p-tnmt-web.png").read_bytes(), lines[0])
+
+
+def test_cli_kiosk_registers_lists_and_revokes_a_tablet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[survey]\nsecret = "a-test-secret-of-enough-length"\n'
+        '[web]\nenabled = true\npublic_url = "https://khaosat.example.gov.vn"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    run = ["--config", str(config), "kiosk"]
+    assert main([*run, "mc-huyen", "--label", "Quầy 2"]) == 0
+    link, said = capsys.readouterr().out.splitlines()
+    assert link.startswith("https://khaosat.example.gov.vn/k/mc-huyen?key=")
+    assert "Máy tại quầy số 1" in said and "--revoke 1" in said
+    key = link.split("key=", 1)[1]
+    with sqlite3.connect(tmp_path / "cchc-bot.sqlite3") as db:
+        [(stored,)] = db.execute("select key_hash from kiosk_devices").fetchall()
+    assert stored == token_hash(key) and key not in stored
+    assert main([*run, "--list"]) == 0
+    [row] = capsys.readouterr().out.splitlines()
+    assert row.split("\t")[:3] == ["1", "mc-huyen", "Quầy 2"] and row.endswith("đang dùng")
+    assert main([*run, "--revoke", "1"]) == 0
+    assert "Đã thu hồi máy tại quầy số 1" in capsys.readouterr().out
+    assert main([*run, "--list"]) == 0
+    assert "thu hồi" in capsys.readouterr().out.split("\t")[-1]
+    assert main([*run, "--revoke", "9"]) == 2
+    assert "không có máy tại quầy số 9" in capsys.readouterr().err
+    assert main([*run]) == 2
+    assert "cchc-bot kiosk MÃ_ĐIỂM" in capsys.readouterr().err
+    assert main([*run, "khong-co"]) == 2

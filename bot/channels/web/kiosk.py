@@ -114,7 +114,7 @@ class KioskPages:
                 if other != lang
             ] if waiting else [],
             # an unfinished answer goes back to the waiting screen after a minute idle
-            refresh=None if waiting else kiosk_machine.IDLE_SECONDS,
+            refresh=None if waiting else self.pages.ctx.config.web.kiosk_idle_seconds,
         )
 
     @staticmethod
@@ -181,7 +181,7 @@ class KioskPages:
             return self.pages.error(400)
         now = int(self.pages.ctx.now().timestamp())
         lang = i18n.supported(str(state.get("l"))) or i18n.SOURCE
-        if now - int(state.get("t", 0)) > kiosk_machine.IDLE_SECONDS:
+        if now - int(state.get("t", 0)) > self.pages.ctx.config.web.kiosk_idle_seconds:
             notice = i18n.translate(lang, T.KIOSK_IDLE)
             return self._screen(request, point, questionnaire, key, self._fresh(lang), notice)
         tapped = str(form.get("r", ""))
@@ -219,6 +219,6 @@ class KioskPages:
             lang=lang,
             title=point.name_in(lang),
             lines=[thanks, i18n.translate(lang, T.KIOSK_BACK_SOON)],
-            refresh=kiosk_machine.THANKS_SECONDS,
+            refresh=self.pages.ctx.config.web.kiosk_thanks_seconds,
             back=request.path,
         )

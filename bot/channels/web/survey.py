@@ -27,8 +27,8 @@ from .pages import Pages
 CHANNEL = "web"
 COOKIE = "cchc_id"
 TEXT_MAX = 2000
-SWITCH = ":L."
-SKIP_TYPED = "bỏ qua"  # one of survey_machine.SKIP_WORDS  # a language switch button's data: c:<token>:L.<language>
+SWITCH = ":L."  # a language switch button's data: c:<token>:L.<language>
+SKIP_TYPED = "bỏ qua"  # one of survey_machine.SKIP_WORDS
 
 
 class SurveyPages:
