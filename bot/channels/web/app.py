@@ -37,7 +37,10 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
-    "Cache-Control": "no-store",
+    # not no-store: that keeps a page out of the browser's back-forward cache, and Back then
+    # shows "Confirm Form Resubmission" instead of the page (whose replayed form counts
+    # nothing anyway); private keeps shared caches from storing a visitor's page
+    "Cache-Control": "private, no-cache",
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -33,6 +33,7 @@ from surveys.catalogue import Question, Questionnaire, ServicePoint
 from surveys.scoring import RATING_LABELS
 
 from .pages import KIOSK_REFUSED, Pages
+from .survey import language_name
 
 COOKIE = "cchc_kiosk"
 STATE_MAX = 4096
@@ -109,7 +110,7 @@ class KioskPages:
             action=request.path,
             notice=notice,
             switch=[
-                (i18n.SWITCH_LABELS[other], other)
+                (language_name(other), other)
                 for other in survey_machine.languages(questionnaire)
                 if other != lang
             ] if waiting else [],
@@ -181,7 +182,9 @@ class KioskPages:
             return self.pages.error(400)
         now = int(self.pages.ctx.now().timestamp())
         lang = i18n.supported(str(state.get("l"))) or i18n.SOURCE
-        if now - int(state.get("t", 0)) > self.pages.ctx.config.web.kiosk_idle_seconds:
+        # the waiting screen may wait for hours: the idle minute runs from the first tap
+        idle = now - int(state.get("t", 0))
+        if state["a"] and idle > self.pages.ctx.config.web.kiosk_idle_seconds:
             notice = i18n.translate(lang, T.KIOSK_IDLE)
             return self._screen(request, point, questionnaire, key, self._fresh(lang), notice)
         tapped = str(form.get("r", ""))

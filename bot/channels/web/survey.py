@@ -31,6 +31,12 @@ SWITCH = ":L."  # a language switch button's data: c:<token>:L.<language>
 SKIP_TYPED = "bỏ qua"  # one of survey_machine.SKIP_WORDS
 
 
+def language_name(language: str) -> str:
+    """A language named in itself, without the chat's flag (a page names languages, not
+    countries, and a computer without an emoji font draws flags as boxes)."""
+    return i18n.SWITCH_LABELS[language].split(" ", 1)[-1].replace("EN", "English")
+
+
 class SurveyPages:
     """The survey pages of one running bot."""
 
@@ -45,12 +51,14 @@ class SurveyPages:
         lang = last.language
         # The one-tap language switch on every question (the machine takes it at any step)
         switch = [
-            (i18n.SWITCH_LABELS[other], f"c:{token}{SWITCH}{other}")
+            (language_name(other), f"c:{token}{SWITCH}{other}")
             for other in self._languages(request, buttons)
             if other != lang and token
         ]
         notice = " ".join(r.text for r in replies[:-1]) or None
-        lines = last.text.split("\n")
+        # the chat's pictograms ("📋 ") are left out: a computer without an emoji font
+        # would draw them as boxes
+        lines = [line.removeprefix("📋 ") for line in last.text.split("\n")]
         # A rating's five levels are listed under the chat's question; on a page they are
         # the buttons' own labels ("4 — Hài lòng"), large enough to tap.
         levels = {

@@ -72,20 +72,20 @@ async def test_two_citizens_in_a_row_then_a_low_rating_with_reasons(bot: Bot, si
     async with aiohttp.ClientSession(site, cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
         html = await opened(http, key)
         assert "Bộ phận Tiếp nhận và Trả kết quả huyện Long Phú" in html  # the waiting screen
-        assert "Rất hài lòng" in html and 'http-equiv="refresh"' not in html
+        assert "Rất hài lòng" in html and "data-reset-after" not in html
         assert key not in html
         # first citizen: 5, counted at once, thanked, and the page goes back by itself
         done = await http.post(f"/k/{POINT}", data={**fields(html), "r": rating(html, 5)})
         thanks = await done.text()
         assert done.status == 200 and "Cảm ơn" in thanks
-        assert f'content="8;url=/k/{POINT}"' in thanks
+        assert f'data-reset-after="8" data-reset-to="/k/{POINT}"' in thanks
         # second citizen, 10 s later: 2, so the reasons are asked
         bot.clock.advance(seconds=10)
         html = await (await http.get(f"/k/{POINT}")).text()
         low = await http.post(f"/k/{POINT}", data={**fields(html), "r": rating(html, 2)})
         reasons = await low.text()
         assert "Phải chờ lâu" in reasons and 'type="checkbox"' in reasons
-        assert 'content="60;url=/k/' in reasons  # back to the waiting screen after a minute
+        assert 'data-reset-after="60"' in reasons  # back to the waiting screen after a minute
         assert await counted(bot) != [] and len(await counted(bot)) == 1  # not yet
         form = aiohttp.FormData()
         for name, value in fields(reasons).items():
