@@ -56,7 +56,7 @@ class KioskPages:
     def unseal(self, sealed: str) -> dict[str, Any] | None:
         payload, _, signature = sealed.partition(".")
         if len(sealed) > STATE_MAX or not hmac.compare_digest(
-            signature, self._sign(payload.encode())
+            signature.encode(errors="replace"), self._sign(payload.encode()).encode()
         ):
             return None
         try:

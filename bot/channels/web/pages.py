@@ -65,7 +65,8 @@ class Pages:
         return hmac.new(key, f"csrf:{purpose}:{cookie}".encode(), hashlib.sha256).hexdigest()[:32]
 
     def csrf_ok(self, purpose: str, cookie: str, given: str) -> bool:
-        return bool(cookie) and hmac.compare_digest(given, self.csrf(purpose, cookie))
+        expected = self.csrf(purpose, cookie).encode()
+        return bool(cookie) and hmac.compare_digest(given.encode(errors="replace"), expected)
 
     def secure(self, request: web.Request) -> bool:
         if self.ctx.config.web.trust_proxy:

@@ -15,6 +15,7 @@ from bot.channels.web.app import build_app
 from bot.channels.web.kiosk import COOKIE
 from bot.usecases import kiosk
 from db.models import KioskDevice, SurveyDailyCount, SurveyResponse
+from tests.e2e.test_surveys import stored_texts
 from tests.support.harness import Bot
 
 POINT = "mc-huyen"  # points.toml: kiosk = "quay"
@@ -103,6 +104,8 @@ async def test_two_citizens_in_a_row_then_a_low_rating_with_reasons(bot: Bot, si
     assert {r.channel for r in (first, second)} == {"kiosk"}
     assert {r.kiosk_id for r in (first, second)} == {device_id}
     assert first.respondent != second.respondent  # visits, not people
+    stored = "\n".join(await stored_texts(bot))
+    assert key not in stored and "127.0.0.1" not in stored  # nor the tablet's key, nor an IP
     [row] = await bot.scalars(select(SurveyDailyCount))
     assert (row.channel, row.target, row.level5, row.level2, row.respondents) == (
         "kiosk", "14", 1, 1, 2
