@@ -91,6 +91,15 @@ class WebDriver(Driver):
         assert "Traceback" not in body and (got.status == 303 or body), (method, path)
         return got.status, body
 
+    async def stranger(self, method: str, path: str, **kw: Any) -> None:
+        """A browser without the site's cookies: refused (or the page does not exist)."""
+        async with (
+            aiohttp.ClientSession(str(self.server.make_url(""))) as http,
+            http.request(method, path, **kw) as got,
+        ):
+            assert got.status in (403, 404, 429), got.status
+        self.requests += 1
+
     @staticmethod
     def form(html: str) -> tuple[str, list[str]]:
         csrf = re.search(r'name="csrf" value="([^"]+)"', html)
@@ -122,10 +131,7 @@ class WebDriver(Driver):
             elif how == "stale" and buttons:
                 data["a"] = buttons[0].rsplit(":", 1)[0] + ":" + value[:20]
             if how == "no-cookie":
-                async with aiohttp.ClientSession(str(self.server.make_url(""))) as stranger:
-                    async with stranger.post(target, data=data) as got:
-                        assert got.status in (403, 404, 429), got.status
-                        self.requests += 1
+                await self.stranger("POST", target, data=data)
             else:
                 await self.fetch(who, "POST", target, data=data)
         elif kind == "kiosk":
@@ -151,10 +157,7 @@ class WebDriver(Driver):
         elif how == "reasons":
             data.update(ly_do=["cho_lau", "khac", text[:10]][n % 3], gop_y=text, done="1")
         elif how == "bad-key":
-            async with aiohttp.ClientSession(str(self.server.make_url(""))) as stranger:
-                async with stranger.get(f"{path}?key={text[:60]}") as got:
-                    assert got.status in (403, 404, 429), got.status
-                    self.requests += 1
+            await self.stranger("GET", f"{path}?key={text[:60]}")
             return
         elif how == "bad-state":
             data["s"] = text[:200]
