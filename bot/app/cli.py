@@ -61,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="VAI",
         help="admin | citizen | unit MÃ (mặc định admin)",
     )
+    chat.add_argument(
+        "--web",
+        action="store_true",
+        help="mở cả trang khảo sát web và máy tính bảng tại quầy ([web] listen) trên cùng "
+        "cơ sở dữ liệu, trong lúc trò chuyện",
+    )
     demo = sub.add_parser("demo", help="tạo cơ sở dữ liệu demo: một quý báo cáo của huyện")
     demo.add_argument("--out", type=Path, default=Path("cchc-demo.sqlite3"), help="tệp SQLite demo")
     export = sub.add_parser("export", help="xuất bảng tổng hợp một kỳ báo cáo ra tệp Excel")
@@ -148,7 +154,7 @@ def _dispatch(args: argparse.Namespace, config: Config, catalogue: Catalogue) ->
         return 0
     if args.command == "chat":
         role = " ".join(args.role)
-        return asyncio.run(verbs.chat(config, catalogue, args.db, role, args.files))
+        return asyncio.run(verbs.chat(config, catalogue, args.db, role, args.files, args.web))
     if args.command == "demo":
         return asyncio.run(verbs.demo(config, catalogue, args.out))
     if args.command == "export":

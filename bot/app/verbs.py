@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from bot.app.demo import DemoFileError, describe, fill_demo, prepare_file
-from bot.app.runtime import build_application, open_runtime, serve_zalo
+from bot.app.runtime import Runtime, build_application, open_runtime, serve_zalo, start_web
 from bot.channels.console import identity_for, run_console
 from bot.usecases import kiosk as kiosks
 from bot.usecases.registration import create_invitation
@@ -37,6 +37,8 @@ ZALO_POSTER_INSTRUCTION = N_("Quét mã QR bằng Zalo, rồi gửi cho bot tin 
 
 ZALO_POSTER_CODE_ONLY = N_("Mở Zalo, nhắn tin cho bot của UBND huyện nội dung: {code}")
 
+WEB_BESIDE_CHAT = "Trang khảo sát trên web (mở bằng trình duyệt): {link}"
+KIOSK_BESIDE_CHAT = "Máy tính bảng tại quầy (mở bằng trình duyệt): {link}"
 WEB_NOT_PUBLIC = (
     "Chú ý: [web] public_url chưa đặt, nên đường dẫn trên là địa chỉ trên máy này "
     "([web] listen); đặt public_url (https://…) để người dân mở được từ điện thoại."
@@ -307,9 +309,15 @@ def _with_sqlite(config: Config, path: Path) -> Config:
 
 
 async def chat(
-    config: Config, catalogue: Catalogue, db: Path | None, role: str, files: Path | None = None
+    config: Config,
+    catalogue: Catalogue,
+    db: Path | None,
+    role: str,
+    files: Path | None = None,
+    web: bool = False,
 ) -> int:
-    """An interactive terminal conversation on the configured (or given) database."""
+    """An interactive terminal conversation on the configured (or given) database; with
+    ``web``, the web pages too (``[web] listen``), on the same database, until it ends."""
     if db is not None:
         if not db.exists():
             raise ConfigError("--db", f"không tìm thấy '{db}' (tạo bản demo bằng: cchc-bot demo)")
@@ -318,12 +326,33 @@ async def chat(
         identity = identity_for(role, catalogue)
     except ValueError as exc:
         raise ConfigError("--as", str(exc)) from None
+    if web:
+        config = dataclasses.replace(config, web=dataclasses.replace(config.web, enabled=True))
     runtime = await open_runtime(config, catalogue)
     try:
+        if web:
+            await _serve_web_beside(runtime, catalogue)
         await run_console(runtime, identity, files)
     finally:
         await runtime.stop()
     return 0
+
+
+async def _serve_web_beside(runtime: Runtime, catalogue: Catalogue) -> None:
+    """Start the web pages and say where: a survey page, and a counter tablet registered
+    for the first point that has a kiosk questionnaire."""
+    try:
+        await start_web(runtime)
+    except OSError as exc:
+        where = runtime.ctx.config.web.listen
+        raise ConfigError("[web] listen", f"không mở được {where} ({exc.strerror})") from None
+    base = runtime.ctx.config.web.base_url()
+    print(WEB_BESIDE_CHAT.format(link=f"{base}/s/{catalogue.points[0].code}"))
+    kiosk_point = next((p for p in catalogue.points if p.kiosk), None)
+    if kiosk_point is not None:
+        async with runtime.ctx.sessions.begin() as session:
+            _, key = await kiosks.create_device(runtime.ctx, session, kiosk_point, "chat --web")
+        print(KIOSK_BESIDE_CHAT.format(link=f"{base}/k/{kiosk_point.code}?key={key}"))
 
 
 async def demo(config: Config, catalogue: Catalogue, out: Path) -> int:

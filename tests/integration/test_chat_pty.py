@@ -9,11 +9,13 @@ ends it. (Ctrl-C ends the session on the demo database in ``test_demo.py``.) A w
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import os
 import re
 import sqlite3
 import sys
+import urllib.request
 from contextlib import closing
 from pathlib import Path
 
@@ -296,3 +298,36 @@ def test_roles() -> None:
         except ValueError:
             continue
         raise AssertionError(f"{wrong!r} was accepted")
+
+
+def test_chat_with_web_serves_the_survey_and_a_kiosk_on_the_same_database(
+    tmp_path: Path,
+) -> None:
+    """``chat --web``: the web pages beside the terminal chat; an answer given on the page
+    shows in the admin's /trangthai in the terminal."""
+    from tests.support.harness import free_port
+
+    port = free_port()
+    config = write_config(tmp_path)
+    with config.open("a", encoding="utf-8") as fh:
+        fh.write(f'[web]\nlisten = "127.0.0.1:{port}"\n')
+    chat = Chat(tmp_path, config, "--as", "admin", "--web")
+    chat.wait_for("Máy tính bảng tại quầy")
+    opening = chat.ready()
+    survey = re.search(r"Trang khảo sát trên web[^:]*: (\S+)", chat.transcript)
+    kiosk = re.search(r"Máy tính bảng tại quầy[^:]*: (\S+)", chat.transcript + opening)
+    assert survey and kiosk, chat.transcript
+    assert survey.group(1).startswith(f"http://127.0.0.1:{port}/s/")
+    with urllib.request.urlopen(survey.group(1), timeout=10) as page:
+        assert page.status == 200 and "Câu 1/" in page.read().decode()
+    browser = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+    with browser.open(kiosk.group(1), timeout=10) as tablet:  # the 303, keeping the cookie
+        assert tablet.status == 200 and "chạm vào một nút" in tablet.read().decode()
+    chat.child.sendeof()
+    chat.end()
+    assert not any(noise in chat.transcript for noise in NOISE), chat.transcript
+    with closing(sqlite3.connect(tmp_path / "bot.sqlite3")) as db:
+        [(devices,)] = db.execute("select count(*) from kiosk_devices").fetchall()
+    assert devices == 1
