@@ -190,8 +190,13 @@ def _zalo(table: dict[str, Any], env: Mapping[str, str]) -> ZaloConfig:
     if secret and not _ZALO_SECRET.fullmatch(secret):
         raise ConfigError("[zalo] webhook_secret", "chỉ gồm 8–256 ký tự A-Z, a-z, 0-9, _ và -")
     url = _get(table, z, "webhook_url", str, None) or None
-    if url is not None and not url.startswith(("https://", "http://")):
+    if url is not None and not url.startswith("https://"):  # setWebhook: "URL … dạng HTTPS"
         raise ConfigError("[zalo] webhook_url", "phải bắt đầu bằng https://")
+    blocked: list[str] = []
+    for item in _get(table, z, "blocked_descriptions", list, []):
+        if not isinstance(item, str) or not item.strip():
+            raise ConfigError("[zalo] blocked_descriptions", "phải là danh sách chuỗi")
+        blocked.append(item.strip())
     port = int(_get(table, z, "webhook_port", int, ZaloConfig.webhook_port))
     if not 1 <= port <= 65535:
         raise ConfigError("[zalo] webhook_port", "phải từ 1 đến 65535")
@@ -213,6 +218,10 @@ def _zalo(table: dict[str, Any], env: Mapping[str, str]) -> ZaloConfig:
         retry_after_seconds=_positive(
             table, z, "retry_after_seconds", ZaloConfig.retry_after_seconds
         ),
+        paused_retry_seconds=_positive(
+            table, z, "paused_retry_seconds", ZaloConfig.paused_retry_seconds
+        ),
+        blocked_descriptions=tuple(blocked),
         poll_timeout=timeout,
         chat_link=link,
         webhook_url=url,
@@ -257,6 +266,8 @@ _KNOWN_KEYS: dict[str, frozenset[str]] = {
             "webhook_secret",
             "messages_per_second",
             "retry_after_seconds",
+            "paused_retry_seconds",
+            "blocked_descriptions",
             "poll_timeout",
             "chat_link",
             "webhook_url",

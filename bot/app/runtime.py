@@ -20,10 +20,9 @@ from telegram.ext import Application, ApplicationBuilder
 from bot.channels.telegram import CHANNEL, PerPersonUpdates, TelegramSender, add_handlers
 from bot.channels.telegram_request import AiohttpRequest
 from bot.channels.zalo import ZaloChannel
-from bot.channels.zalo_api import ZaloApiError
 from bot.usecases.context import Clock, Context, system_clock
 from bot.usecases.router import Core
-from bot.usecases.settings import Config, ConfigError
+from bot.usecases.settings import Config
 from bot.usecases.tick import tick
 from db import repo
 from db.migrate import upgrade
@@ -56,6 +55,7 @@ class Runtime:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # how to stop the channels started beside Telegram (Zalo), after the dispatcher
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    channels: dict[str, object] = field(default_factory=dict)  # the channels beside Telegram
 
     async def stop(self) -> None:
         await self.stop_background()
@@ -127,22 +127,19 @@ async def open_runtime(
 
 
 async def start_zalo(runtime: Runtime, webhook: bool = False) -> Sender:
-    """Start the Zalo channel (polling, or its webhook server); returns its outbox sender.
+    """Start the Zalo channel in the background (polling, or its webhook server, once Zalo
+    answers: an outage at start-up holds up nothing else); returns its outbox sender.
     ``Runtime.stop_background`` stops it."""
 
     ctx = runtime.ctx
     channel = ZaloChannel(ctx.config.zalo, runtime.core, ctx.sessions, ctx.now)
     try:
         await channel.start(webhook)
-    except ZaloApiError as exc:
-        await channel.stop()
-        if exc.code == 401:
-            raise ConfigError("[zalo] token", "Zalo không chấp nhận token này") from None
-        raise
     except BaseException:
         await channel.stop()
         raise
     runtime.closers.append(channel.stop)
+    runtime.channels[ZALO] = channel
     return channel.sender
 
 

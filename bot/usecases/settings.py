@@ -103,7 +103,8 @@ class ZaloConfig:
     """The Zalo Bot API channel (Zalo Bot Platform), off unless ``enabled``.
 
     Updates come by long polling (``cchc-bot run``) or, with ``--webhook``, as POSTs to
-    ``webhook_url`` carrying ``webhook_secret`` in the X-Bot-Api-Secret-Token header.
+    ``webhook_url`` (an https:// address, as the platform requires) carrying
+    ``webhook_secret`` in the X-Bot-Api-Secret-Token header.
     """
 
     enabled: bool = False
@@ -112,7 +113,10 @@ class ZaloConfig:
     admins: frozenset[str] = frozenset()
     webhook_secret: str | None = None
     messages_per_second: float = 10.0
-    retry_after_seconds: float = 30.0  # Zalo's 429 says no number: wait this long
+    retry_after_seconds: float = 30.0  # Zalo's 429 says no number: wait this long, doubling
+    paused_retry_seconds: float = 300.0  # after a 401 (token revoked): try again this late
+    # descriptions of an error that mean "the person blocked the bot" (none is documented)
+    blocked_descriptions: tuple[str, ...] = ()
     poll_timeout: int = 30
     chat_link: str | None = None  # the bot's chat link (Zalo Bot Creator), for posters
     webhook_url: str | None = None
