@@ -351,3 +351,44 @@ class OfficialSurveyFigure(Base):
     sample: Mapped[int | None] = mapped_column(Integer)  # respondents, when known
     entered_by: Mapped[str] = mapped_column(String(200))  # display name of the admin
     entered_at: Mapped[datetime]
+
+
+class SeenUpdate(Base):
+    """An update a platform without offsets delivered (Zalo: ``event_name`` + ``message_id``),
+    kept for a window so that a redelivered one is handled once, in whatever process gets
+    it. Rows older than the window are deleted by the channel that wrote them."""
+
+    __tablename__ = "seen_updates"
+    __table_args__ = (Index("ix_seen_updates_seen_at", "seen_at"),)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    update_key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    seen_at: Mapped[datetime]
+
+
+class ZaloOaToken(Base):
+    """The Zalo Official Account's OAuth tokens (one row per app id).
+
+    Zalo's refresh token is single use and rotates with every refresh, so the new pair is
+    written here in the refresh's own transaction; processes sharing the database read it
+    back instead of refreshing again (one refreshes at a time: an advisory lock on
+    PostgreSQL, SQLite's single writer)."""
+
+    __tablename__ = "zalo_oa_tokens"
+    app_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    access_token: Mapped[str | None] = mapped_column(Text)
+    refresh_token: Mapped[str] = mapped_column(Text)
+    access_expires_at: Mapped[datetime | None]
+    refreshed_at: Mapped[datetime | None]
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ZaloOaWindow(Base):
+    """When a person last wrote to the Official Account (their message id, for quoting) and
+    how many replies the OA sent since: Zalo's free-reply window. ``user_key`` is the keyed
+    hash of the Zalo user id, as for citizens (never the id itself)."""
+
+    __tablename__ = "zalo_oa_windows"
+    user_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_message_id: Mapped[str | None] = mapped_column(String(64))
+    last_at: Mapped[datetime]
+    replies: Mapped[int] = mapped_column(Integer, default=0)

@@ -150,6 +150,30 @@ def unreachable_admin(name: str, unit: str) -> str:
     )
 
 
+CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo Bot", "zalo_oa": "Zalo OA"}
+
+
+def channel_paused_admin(channel: str, detail: str) -> str:
+    """A platform refused the bot's key (Zalo Bot's 401): sending there waits, nothing is
+    lost."""
+    name = CHANNEL_NAMES.get(channel, channel)
+    return (
+        f"⚠️ {name} từ chối khóa truy cập của bot ({detail}). Việc gửi tin qua {name} đã tạm "
+        "dừng; các tin chưa gửi vẫn được giữ lại và sẽ tự gửi khi khóa hợp lệ trở lại. "
+        "Vui lòng kiểm tra token trong tệp cấu hình."
+    )
+
+
+def undeliverable_admin(name: str, unit: str, channel: str) -> str:
+    """Zalo OA's -230: the person has not written to the OA for 7 days."""
+    via = CHANNEL_NAMES.get(channel, channel)
+    return (
+        f"Không gửi được lời nhắc qua {via} tới {name} ({unit}): người này chưa nhắn tin cho "
+        f"trang Zalo OA trong 7 ngày qua, nên Zalo không cho phép gửi. Vui lòng nhắc qua kênh "
+        "khác hoặc liên hệ trực tiếp."
+    )
+
+
 # --------------------------------------------------------------------------- reporting
 
 NO_OPEN_ROUND = "Hiện không có kỳ báo cáo nào đang mở."

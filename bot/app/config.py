@@ -21,6 +21,8 @@ from bot.usecases.settings import (
     DEFAULT_TELEGRAM_BASE_URL,
     DEFAULT_TELEGRAM_FILE_URL,
     DEFAULT_ZALO_BASE_URL,
+    DEFAULT_ZALO_OA_API_URL,
+    DEFAULT_ZALO_OA_OAUTH_URL,
     CalendarConfig,
     Config,
     ConfigError,
@@ -31,6 +33,7 @@ from bot.usecases.settings import (
     WebConfig,
     WebhookConfig,
     ZaloConfig,
+    ZaloOaConfig,
 )
 from scheduler.reminder_plan import parse_steps
 
@@ -198,8 +201,13 @@ def _zalo(table: dict[str, Any], env: Mapping[str, str]) -> ZaloConfig:
     if secret and not _ZALO_SECRET.fullmatch(secret):
         raise ConfigError("[zalo] webhook_secret", "chỉ gồm 8–256 ký tự A-Z, a-z, 0-9, _ và -")
     url = _get(table, z, "webhook_url", str, None) or None
-    if url is not None and not url.startswith(("https://", "http://")):
+    if url is not None and not url.startswith("https://"):  # setWebhook: "URL … dạng HTTPS"
         raise ConfigError("[zalo] webhook_url", "phải bắt đầu bằng https://")
+    blocked: list[str] = []
+    for item in _get(table, z, "blocked_descriptions", list, []):
+        if not isinstance(item, str) or not item.strip():
+            raise ConfigError("[zalo] blocked_descriptions", "phải là danh sách chuỗi")
+        blocked.append(item.strip())
     port = int(_get(table, z, "webhook_port", int, ZaloConfig.webhook_port))
     if not 1 <= port <= 65535:
         raise ConfigError("[zalo] webhook_port", "phải từ 1 đến 65535")
@@ -221,12 +229,77 @@ def _zalo(table: dict[str, Any], env: Mapping[str, str]) -> ZaloConfig:
         retry_after_seconds=_positive(
             table, z, "retry_after_seconds", ZaloConfig.retry_after_seconds
         ),
+        paused_retry_seconds=_positive(
+            table, z, "paused_retry_seconds", ZaloConfig.paused_retry_seconds
+        ),
+        blocked_descriptions=tuple(blocked),
         poll_timeout=timeout,
         chat_link=link,
         webhook_url=url,
         webhook_listen=_get(table, z, "webhook_listen", str, ZaloConfig.webhook_listen),
         webhook_port=port,
         webhook_path=_get(table, z, "webhook_path", str, ZaloConfig.webhook_path).strip("/"),
+    )
+
+
+def _zalo_oa(table: dict[str, Any], env: Mapping[str, str]) -> ZaloOaConfig:
+    z = "zalo_oa"
+
+    def secret(key: str) -> str | None:
+        value = env.get("CCHC_ZALO_OA_" + key.upper()) or _get(table, z, key, str, None)
+        return value.strip() if value and value.strip() else None
+
+    urls = {}
+    for key, default in (
+        ("oauth_url", DEFAULT_ZALO_OA_OAUTH_URL),
+        ("api_url", DEFAULT_ZALO_OA_API_URL),
+    ):
+        url = _get(table, z, key, str, default).rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"[zalo_oa] {key}", "phải bắt đầu bằng http:// hoặc https://")
+        urls[key] = url
+    admins: set[str] = set()
+    for item in _get(table, z, "admins", list, []):
+        if not isinstance(item, str) or not item.strip():
+            raise ConfigError("[zalo_oa] admins", "phải là danh sách id người dùng Zalo (chuỗi)")
+        admins.add(item.strip())
+    port = int(_get(table, z, "webhook_port", int, ZaloOaConfig.webhook_port))
+    if not 1 <= port <= 65535:
+        raise ConfigError("[zalo_oa] webhook_port", "phải từ 1 đến 65535")
+    free = int(_get(table, z, "free_replies", int, ZaloOaConfig.free_replies))
+    if free < 0:
+        raise ConfigError("[zalo_oa] free_replies", "không được âm")
+    link = _get(table, z, "chat_link", str, None) or None
+    if link is not None and not link.startswith("https://"):
+        raise ConfigError("[zalo_oa] chat_link", "phải là một đường dẫn https://")
+    return ZaloOaConfig(
+        enabled=_get(table, z, "enabled", bool, False),
+        app_id=secret("app_id"),
+        app_secret=secret("app_secret"),
+        oa_secret_key=secret("oa_secret_key"),
+        refresh_token=secret("refresh_token"),
+        oa_id=_get(table, z, "oa_id", str, None) or None,
+        oauth_url=urls["oauth_url"],
+        api_url=urls["api_url"],
+        admins=frozenset(admins),
+        messages_per_second=_positive(
+            table, z, "messages_per_second", ZaloOaConfig.messages_per_second
+        ),
+        retry_after_seconds=_positive(
+            table, z, "retry_after_seconds", ZaloOaConfig.retry_after_seconds
+        ),
+        paused_retry_seconds=_positive(
+            table, z, "paused_retry_seconds", ZaloOaConfig.paused_retry_seconds
+        ),
+        reply_window_hours=_positive(
+            table, z, "reply_window_hours", ZaloOaConfig.reply_window_hours
+        ),
+        free_replies=free,
+        follow_point=_get(table, z, "follow_point", str, None) or None,
+        chat_link=link,
+        webhook_listen=_get(table, z, "webhook_listen", str, ZaloOaConfig.webhook_listen),
+        webhook_port=port,
+        webhook_path=_get(table, z, "webhook_path", str, ZaloOaConfig.webhook_path).strip("/"),
     )
 
 
@@ -270,9 +343,34 @@ _KNOWN_KEYS: dict[str, frozenset[str]] = {
             "webhook_secret",
             "messages_per_second",
             "retry_after_seconds",
+            "paused_retry_seconds",
+            "blocked_descriptions",
             "poll_timeout",
             "chat_link",
             "webhook_url",
+            "webhook_listen",
+            "webhook_port",
+            "webhook_path",
+        }
+    ),
+    "zalo_oa": frozenset(
+        {
+            "enabled",
+            "app_id",
+            "app_secret",
+            "oa_secret_key",
+            "refresh_token",
+            "oa_id",
+            "oauth_url",
+            "api_url",
+            "admins",
+            "messages_per_second",
+            "retry_after_seconds",
+            "paused_retry_seconds",
+            "reply_window_hours",
+            "free_replies",
+            "follow_point",
+            "chat_link",
             "webhook_listen",
             "webhook_port",
             "webhook_path",
@@ -412,5 +510,6 @@ def load_config(path: Path | None = None, *, environ: dict[str, str] | None = No
         delivery=delivery,
         webhook=_webhook(_table(data, "webhook"), env),
         zalo=_zalo(_table(data, "zalo"), env),
+        zalo_oa=_zalo_oa(_table(data, "zalo_oa"), env),
         web=_web(_table(data, "web")),
     )

@@ -20,10 +20,10 @@ from telegram.ext import Application, ApplicationBuilder
 from bot.channels.telegram import CHANNEL, PerPersonUpdates, TelegramSender, add_handlers
 from bot.channels.telegram_request import AiohttpRequest
 from bot.channels.zalo import ZaloChannel
-from bot.channels.zalo_api import ZaloApiError
+from bot.channels.zalo_oa import ZaloOaChannel
 from bot.usecases.context import Clock, Context, system_clock
 from bot.usecases.router import Core
-from bot.usecases.settings import Config, ConfigError
+from bot.usecases.settings import Config
 from bot.usecases.tick import tick
 from db import repo
 from db.migrate import upgrade
@@ -36,6 +36,7 @@ from surveys.catalogue import Catalogue, load_catalogue
 log = logging.getLogger(__name__)
 
 ZALO = "zalo"  # bot.channels.zalo.CHANNEL (imported lazily: it builds on this module's users)
+ZALO_OA = "zalo_oa"  # bot.channels.zalo_oa.CHANNEL
 
 
 def load_data(config: Config) -> Catalogue:
@@ -56,6 +57,7 @@ class Runtime:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # how to stop the channels started beside Telegram (Zalo), after the dispatcher
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    channels: dict[str, object] = field(default_factory=dict)  # the channels beside Telegram
 
     async def stop(self) -> None:
         await self.stop_background()
@@ -120,6 +122,7 @@ async def open_runtime(
         admins={
             CHANNEL: frozenset(str(a) for a in config.admins),
             ZALO: frozenset(config.zalo.admins),
+            ZALO_OA: frozenset(config.zalo_oa.admins),
         },
         bot_username=config.telegram.bot_username or "cchc_bot",
     )
@@ -127,22 +130,33 @@ async def open_runtime(
 
 
 async def start_zalo(runtime: Runtime, webhook: bool = False) -> Sender:
-    """Start the Zalo channel (polling, or its webhook server); returns its outbox sender.
+    """Start the Zalo channel in the background (polling, or its webhook server, once Zalo
+    answers: an outage at start-up holds up nothing else); returns its outbox sender.
     ``Runtime.stop_background`` stops it."""
 
     ctx = runtime.ctx
     channel = ZaloChannel(ctx.config.zalo, runtime.core, ctx.sessions, ctx.now)
     try:
         await channel.start(webhook)
-    except ZaloApiError as exc:
-        await channel.stop()
-        if exc.code == 401:
-            raise ConfigError("[zalo] token", "Zalo không chấp nhận token này") from None
-        raise
     except BaseException:
         await channel.stop()
         raise
     runtime.closers.append(channel.stop)
+    runtime.channels[ZALO] = channel
+    return channel.sender
+
+
+async def start_zalo_oa(runtime: Runtime) -> Sender:
+    """Serve the Zalo Official Account's webhook; returns its outbox sender."""
+    ctx = runtime.ctx
+    channel = ZaloOaChannel(ctx.config.zalo_oa, runtime.core, ctx.sessions, ctx.now)
+    try:
+        await channel.start()
+    except BaseException:
+        await channel.stop()
+        raise
+    runtime.closers.append(channel.stop)
+    runtime.channels[ZALO_OA] = channel
     return channel.sender
 
 
@@ -177,6 +191,8 @@ async def serve_zalo(
         senders: dict[str, Sender] = {}
         if config.zalo.enabled:
             senders[ZALO] = await start_zalo(runtime, webhook)
+        if config.zalo_oa.enabled:
+            senders[ZALO_OA] = await start_zalo_oa(runtime)
         if config.web.enabled:
             await start_web(runtime)
         start_background(runtime, senders)
@@ -211,7 +227,10 @@ def start_dispatcher(
         ),
         admin_chats=ctx.admin_accounts,
         only_chats=only_chats,
-        channel_rates={ZALO: ctx.config.zalo.messages_per_second},
+        channel_rates={
+            ZALO: ctx.config.zalo.messages_per_second,
+            ZALO_OA: ctx.config.zalo_oa.messages_per_second,
+        },
     )
     runtime.dispatcher = dispatcher
     ctx.notify_outbox = dispatcher.wake
@@ -265,6 +284,8 @@ def build_application(
         senders: dict[str, Sender] = {CHANNEL: TelegramSender(app.bot)}
         if config.zalo.enabled:
             senders[ZALO] = await start_zalo(runtime, zalo_webhook)
+        if config.zalo_oa.enabled:
+            senders[ZALO_OA] = await start_zalo_oa(runtime)
         if config.web.enabled:
             await start_web(runtime)
         start_background(runtime, senders)

@@ -64,7 +64,11 @@ def run(config: Config, catalogue: Catalogue, webhook: bool = False) -> int:
         config.zalo.require_token()
         if webhook:
             config.zalo.require_webhook()
-    if not config.telegram.token and (config.zalo.enabled or config.web.enabled):
+    if config.zalo_oa.enabled:
+        config.zalo_oa.require()
+    if not config.telegram.token and (
+        config.zalo.enabled or config.zalo_oa.enabled or config.web.enabled
+    ):
         asyncio.run(_zalo_only(config, catalogue, webhook))
         return 0
     if not webhook:
@@ -158,8 +162,8 @@ async def invite(config: Config, catalogue: Catalogue, unit_code: str, zalo: boo
     if zalo:  # no deep links on Zalo: the invitation is a message to send to the bot
         print(ZALO_INVITE.format(days=config.delivery.invite_days))
         print(payload)
-        if config.zalo.chat_link:
-            print(config.zalo.chat_link)
+        if config.zalo.chat_link or config.zalo_oa.chat_link:
+            print(config.zalo.chat_link or config.zalo_oa.chat_link)
         return 0
     print(f"https://t.me/{username}?start={payload}")
     return 0
@@ -293,7 +297,7 @@ def _zalo_poster(
 ) -> None:
     """A poster for Zalo, which has no deep links: the code to send to the bot, big, and a QR
     code that opens the bot's chat (``[zalo] chat_link``; without it, the QR holds the code)."""
-    link = config.zalo.chat_link
+    link = config.zalo.chat_link or config.zalo_oa.chat_link  # the Bot's chat, else the OA's
     sentence = ZALO_POSTER_INSTRUCTION if link else ZALO_POSTER_CODE_ONLY
     instruction = i18n.translate(language, sentence).format(code=code)
     target.parent.mkdir(parents=True, exist_ok=True)

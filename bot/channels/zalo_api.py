@@ -4,13 +4,19 @@
 ``{"ok": bool, "result": …, "error_code": int, "description": str}``. What differs from
 Telegram's Bot API, and matters here:
 
-* ``getUpdates`` returns **one** update per call (an object, not a list) and has no offset;
-  its ``timeout`` is a string of seconds, and a poll that timed out answers 408 (as the HTTP
-  status or as ``error_code``): that is not an error.
+* ``getUpdates`` has no offset; the documentation (mirrored in
+  XuanNguyenNB/QuanLyThuChi_Bot_Telegram_Zalom ``docs/ZALO_BOT_API.md``, 10/12/2025) shows
+  **one** update per call as an object, while a client (nextlevelbuilder/goclaw
+  ``internal/channels/zalo/bot/api.go``) also meets a list: both are read. Its ``timeout``
+  is a string of seconds, and a poll that timed out answers 408 (as the HTTP status or as
+  ``error_code``): that is not an error.
 * Polling and a webhook exclude each other (``deleteWebhook`` before polling).
 * Texts are at most 2000 characters; ``sendPhoto`` takes a photo **URL**, not an upload.
-* The documented error codes are 400 (bad request), 401 (bad token), 403, 404 (not found),
-  408 (timeout) and 429 (quota exceeded, with no time to wait given).
+* The documented error codes (quoted from the platform's error page in goclaw's
+  ``internal/channels/zalo/bot/errors.go``) are 400 (bad request), 401 (bad or revoked
+  token), 403 (labelled "Internal server error"), 404 (not found), 408 (timeout) and 429
+  (quota exceeded, with no time to wait given). None of them says "the person blocked the
+  bot" (see ``bot.channels.zalo.failure_of``).
 
 The token is part of every URL, so neither URLs nor httpx's exceptions are ever put into
 the errors raised here (they end up in logs).
@@ -35,9 +41,10 @@ class ZaloError(Exception):
 class ZaloNetworkError(ZaloError):
     """No answer: connection refused or reset, or a timeout."""
 
-    def __init__(self, method: str, detail: str) -> None:
+    def __init__(self, method: str, detail: str, timed_out: bool = False) -> None:
         super().__init__(f"{method}: {detail}")
         self.method = method
+        self.timed_out = timed_out  # the request may have arrived: not retried as a reply
 
 
 class ZaloApiError(ZaloError):
@@ -84,7 +91,7 @@ class ZaloApi:
                 self._base + method, json=params, timeout=timeout or self._timeout
             )
         except httpx.TimeoutException:
-            raise ZaloNetworkError(method, "timed out") from None
+            raise ZaloNetworkError(method, "timed out", timed_out=True) from None
         except httpx.HTTPError as exc:
             raise ZaloNetworkError(method, type(exc).__name__) from None
         try:
@@ -110,17 +117,19 @@ class ZaloApi:
         result = await self.call("getMe", {})
         return result if isinstance(result, dict) else {}
 
-    async def get_updates(self, timeout: int = 30) -> dict[str, Any] | None:
-        """The next update, or None when the long poll of ``timeout`` seconds timed out."""
+    async def get_updates(self, timeout: int = 30) -> list[dict[str, Any]]:
+        """The next updates (none when the long poll of ``timeout`` seconds timed out); the
+        result may be one update or a list of them (see the module docstring)."""
         try:
             result = await self.call(
                 "getUpdates", {"timeout": str(timeout)}, timeout=timeout + 10.0
             )
         except ZaloApiError as exc:
             if exc.code == POLL_TIMED_OUT or exc.status == POLL_TIMED_OUT:
-                return None
+                return []
             raise
-        return result if isinstance(result, dict) and result else None
+        found = result if isinstance(result, list) else [result]
+        return [u for u in found if isinstance(u, dict) and u]
 
     async def set_webhook(self, url: str, secret_token: str) -> None:
         await self.call("setWebhook", {"url": url, "secret_token": secret_token})

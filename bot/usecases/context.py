@@ -48,9 +48,13 @@ class Context:
         return user_id in self.admins.get(channel, frozenset())
 
     def admin_accounts(self) -> list[tuple[str, str]]:
-        """(channel, user id) of every admin to notify: Telegram's, and Zalo's when the Zalo
-        channel is on (admin groups come from the database: ``repo.admin_chats``)."""
-        channels = ["telegram", *(["zalo"] if self.config.zalo.enabled else [])]
+        """(channel, user id) of every admin to notify: Telegram's, and Zalo's (Bot, OA) when
+        those channels are on (admin groups come from the database: ``repo.admin_chats``)."""
+        channels = [
+            "telegram",
+            *(["zalo"] if self.config.zalo.enabled else []),
+            *(["zalo_oa"] if self.config.zalo_oa.enabled else []),
+        ]
         return [(c, user) for c in channels for user in sorted(self.admins.get(c, ()))]
 
     def deep_link(self, payload: str) -> str:

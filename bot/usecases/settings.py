@@ -20,6 +20,8 @@ SAMPLE_DIR = DATA_DIR / "longphu"
 DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_TELEGRAM_FILE_URL = "https://api.telegram.org/file/bot"
 DEFAULT_ZALO_BASE_URL = "https://bot-api.zaloplatforms.com"
+DEFAULT_ZALO_OA_OAUTH_URL = "https://oauth.zaloapp.com/v4"
+DEFAULT_ZALO_OA_API_URL = "https://openapi.zalo.me"
 DEFAULT_CONFIG_NAME = "config.toml"
 DEFAULT_DB_NAME = "cchc-bot.sqlite3"
 
@@ -105,7 +107,8 @@ class ZaloConfig:
     """The Zalo Bot API channel (Zalo Bot Platform), off unless ``enabled``.
 
     Updates come by long polling (``cchc-bot run``) or, with ``--webhook``, as POSTs to
-    ``webhook_url`` carrying ``webhook_secret`` in the X-Bot-Api-Secret-Token header.
+    ``webhook_url`` (an https:// address, as the platform requires) carrying
+    ``webhook_secret`` in the X-Bot-Api-Secret-Token header.
     """
 
     enabled: bool = False
@@ -114,7 +117,10 @@ class ZaloConfig:
     admins: frozenset[str] = frozenset()
     webhook_secret: str | None = None
     messages_per_second: float = 10.0
-    retry_after_seconds: float = 30.0  # Zalo's 429 says no number: wait this long
+    retry_after_seconds: float = 30.0  # Zalo's 429 says no number: wait this long, doubling
+    paused_retry_seconds: float = 300.0  # after a 401 (token revoked): try again this late
+    # descriptions of an error that mean "the person blocked the bot" (none is documented)
+    blocked_descriptions: tuple[str, ...] = ()
     poll_timeout: int = 30
     chat_link: str | None = None  # the bot's chat link (Zalo Bot Creator), for posters
     webhook_url: str | None = None
@@ -139,6 +145,53 @@ class ZaloConfig:
                 "thiếu (hoặc đặt biến môi trường CCHC_ZALO_WEBHOOK_SECRET) cho --webhook",
             )
         return self.webhook_url, self.webhook_secret
+
+
+@dataclass(frozen=True)
+class ZaloOaConfig:
+    """The Zalo Official Account channel (``bot.channels.zalo_oa``), off unless ``enabled``.
+
+    ``app_id`` and ``app_secret`` are the Zalo app's (developers.zalo.me), used to refresh
+    the OAuth v4 access token; ``refresh_token`` seeds the database once (after that the
+    rotated ones live there); ``oa_secret_key`` is the OA's key that signs every webhook
+    POST (X-ZEvent-Signature). Zalo POSTs events to the public HTTPS address set in the
+    app's settings, which a proxy forwards to ``webhook_listen:webhook_port/webhook_path``.
+    ``follow_point``: the service point whose survey someone who follows the OA (a poster's
+    zalo.me link) starts at once; without it they are welcomed and asked for the code.
+    """
+
+    enabled: bool = False
+    app_id: str | None = None
+    app_secret: str | None = None
+    oa_secret_key: str | None = None
+    refresh_token: str | None = None
+    oa_id: str | None = None  # the OA's own id: its echoed messages are dropped
+    oauth_url: str = DEFAULT_ZALO_OA_OAUTH_URL
+    api_url: str = DEFAULT_ZALO_OA_API_URL
+    admins: frozenset[str] = frozenset()
+    messages_per_second: float = 5.0
+    retry_after_seconds: float = 30.0
+    paused_retry_seconds: float = 300.0
+    reply_window_hours: float = 48.0  # freshdesk 64000261136: free replies within 48 h
+    free_replies: int = 8  # … at most 8 of them
+    follow_point: str | None = None
+    chat_link: str | None = None  # https://zalo.me/<OA id>, for posters
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8092
+    webhook_path: str = "zalo-oa"
+
+    def require(self) -> tuple[str, str, str]:
+        """The app id, the app secret and the OA secret key, which the channel needs."""
+        for key, value in (
+            ("app_id", self.app_id),
+            ("app_secret", self.app_secret),
+            ("oa_secret_key", self.oa_secret_key),
+        ):
+            if not value:
+                env = "CCHC_ZALO_OA_" + key.upper()
+                raise ConfigError(f"[zalo_oa] {key}", f"thiếu (hoặc đặt biến môi trường {env})")
+        assert self.app_id and self.app_secret and self.oa_secret_key
+        return self.app_id, self.app_secret, self.oa_secret_key
 
 
 @dataclass(frozen=True)
@@ -187,6 +240,7 @@ class Config:
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
     zalo: ZaloConfig = field(default_factory=ZaloConfig)
+    zalo_oa: ZaloOaConfig = field(default_factory=ZaloOaConfig)
     web: WebConfig = field(default_factory=WebConfig)
 
     def require_token(self) -> str:

@@ -6,6 +6,12 @@ a 429 puts the row back for ``retry_after`` (giving up after ``4 × max_attempts
 other refusals (400) fail at once. A 403 (blocked, or "chat not found") makes the row
 ``unreachable``, marks the member unreachable (no more reminders are queued for them) and
 tells the admins once per member.
+
+``paused`` (a platform refused the bot's key, Zalo Bot's 401) keeps the row ``pending``
+however often it happens, due again after ``retry_after`` (the sender also pauses its
+channel's pace that long), and tells the admins on the *other* platforms once a day while
+it lasts. ``undeliverable`` (Zalo OA's -230: the person has not written to the OA for 7
+days) makes the row ``undeliverable`` and tells the admins once per member and round.
 """
 
 from __future__ import annotations
@@ -63,6 +69,11 @@ class FailurePolicy:
         limit = self.limits.max_attempts
         if exc.kind == "blocked":
             values["status"] = "unreachable"
+        elif exc.kind == "paused":
+            values["status"] = "pending"
+            values["next_attempt_at"] = now + timedelta(seconds=exc.retry_after)
+        elif exc.kind == "undeliverable":
+            values["status"] = "undeliverable"
         elif exc.kind == "permanent":
             values["status"] = "failed"
         elif exc.kind == "retry_after" and attempts < limit * RETRY_AFTER_ATTEMPTS_FACTOR:
@@ -107,6 +118,45 @@ class FailurePolicy:
         )
         if exc.kind == "blocked" and member is not None:
             await self._mark_unreachable(session, member, now)
+        elif exc.kind == "paused":
+            await self._tell_paused(session, row.channel, exc.detail, now)
+        elif exc.kind == "undeliverable" and member is not None:
+            await self._tell_undeliverable(session, row, member, now)
+
+    async def _tell_paused(
+        self, session: AsyncSession, channel: str, detail: str, now: datetime
+    ) -> None:
+        """Tell the admins on the other platforms that sending on ``channel`` waits (once a
+        day: the notice's key names the day)."""
+        text = T.channel_paused_admin(channel, detail[:120])
+        await repo.enqueue(
+            session,
+            [
+                repo.outbox_row(f"paused:{channel}:{now:%Y-%m-%d}:{c}:{chat}", c, chat, text, now)
+                for c, chat in self.admin_chats()
+                if c != channel
+            ],
+        )
+
+    async def _tell_undeliverable(
+        self, session: AsyncSession, row: OutboxMessage, member: Member, now: datetime
+    ) -> None:
+        """Tell the admins (once per member and round) that a reminder could not go."""
+        unit = await session.get(Unit, member.unit_code)
+        text = T.undeliverable_admin(
+            member.display_name or member.user_id,
+            unit.name if unit else member.unit_code,
+            row.channel,
+        )
+        key = f"undeliverable:{row.channel}:{member.id}:{row.round_id or '-'}"
+        await repo.enqueue(
+            session,
+            [
+                repo.outbox_row(f"{key}:{c}:{chat}", c, chat, text, now)
+                for c, chat in self.admin_chats()
+                if c != row.channel
+            ],
+        )
 
     async def _mark_unreachable(self, session: AsyncSession, member: Member, now: datetime) -> None:
         """Stop reminding a member who blocked the bot, and tell the admins (once)."""

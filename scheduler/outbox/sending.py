@@ -2,7 +2,10 @@
 
 A channel (Telegram, Zalo, the console) hands the dispatcher a ``Sender``; it raises
 ``SendError`` with the kind of failure, which ``scheduler.outbox.failures`` turns into a
-retry, a give-up or an unreachable member.
+retry, a give-up or an unreachable member: ``retry_after`` (429), ``transient`` (5xx,
+timeouts), ``blocked`` (the person blocked the bot), ``permanent`` (400), ``paused`` (the
+platform refused the bot's key: the channel waits, rows stay pending) and ``undeliverable``
+(the platform will not carry this message to this person now: Zalo OA's -230).
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from surveys.messages import Button
 
 log = logging.getLogger("scheduler.outbox")  # one logger for the whole outbox
 
-Failure = Literal["retry_after", "transient", "blocked", "permanent"]
+Failure = Literal[
+    "retry_after", "transient", "blocked", "permanent", "paused", "undeliverable"
+]
 
 
 class SendError(Exception):
@@ -48,8 +53,8 @@ async def attempt(sender: Sender, limiter: RateLimiter, row: OutboxMessage) -> S
     try:
         await sender.send(row.chat_id, row.text, buttons_of(row.buttons))
     except SendError as exc:
-        if exc.kind == "retry_after":
-            limiter.pause(exc.retry_after)
+        if exc.kind in ("retry_after", "paused"):
+            limiter.pause(exc.retry_after)  # this channel's pace only (Zalo has its own)
         return exc
     except Exception as exc:  # an adapter bug must not stop the queue
         log.exception(

@@ -50,6 +50,7 @@ from tests.support.harness import (
     write_config,
     zalo_config,
 )
+from tests.support.polling import until
 
 TG_HEAD = 501  # Phòng Nội vụ's head on Telegram
 ZALO_HEAD = "7d0a5c1e9b2f4a6c8e10"  # a unit head's Zalo user id
@@ -264,21 +265,47 @@ async def test_reminders_fan_out_to_telegram_and_zalo_and_a_digit_opens_the_repo
     assert "Báo cáo" in body(opened) and "Chỉ tiêu 1/" in opened[-1].text, body(opened)
 
 
-async def test_zalo_admins_are_admins_and_blocked_zalo_members_are_reported(
+async def test_a_404_fails_the_message_but_does_not_mark_the_member_unreachable(
     zbot: Bot,
 ) -> None:
+    """Zalo documents 404 as "Not found", not as "blocked": the reminder fails, the member
+    stays reachable and nobody is told the person blocked the bot."""
     assert "/trangthai" in body(await zbot.zsay(ZALO_ADMIN, "/help"))
     await join_on_zalo(zbot, ZALO_HEAD, "PTP")
     assert zbot.zalo is not None
     zbot.zalo.block(ZALO_HEAD)
     await zbot.say(ADMIN, "/nhacnho")
-    [alert] = await zbot.zalo.wait_for(ZALO_ADMIN, timeout=15)
+
+    async def failed() -> bool:
+        rows = await zbot.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == ZALO_HEAD))
+        return bool(rows) and rows[0].status == "failed"
+
+    await until(failed, timeout=15)
     await zbot.idle()
-    assert "Phòng Tư pháp" in alert.text
     [member] = await zbot.scalars(select(Member).where(Member.channel == "zalo"))
-    assert member.unreachable_at is not None
-    [row] = await zbot.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == ZALO_HEAD))
-    assert row.status == "unreachable"
+    assert member.unreachable_at is None
+    assert not any("đã chặn bot" in m.text for m in zbot.zalo.sent_to(ZALO_ADMIN))
+
+
+async def test_a_configured_blocked_answer_marks_zalo_members_unreachable(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    extra = 'blocked_descriptions = ["user not found"]\n'
+    async with running_bot(tmp_path, clock, zalo=True, zalo_extra=extra) as zbot:
+        await settle(zbot)
+        await join_on_zalo(zbot, ZALO_HEAD, "PTP")
+        assert zbot.zalo is not None
+        zbot.zalo.block(ZALO_HEAD)
+        await zbot.say(ADMIN, "/nhacnho")
+        [alert] = await zbot.zalo.wait_for(ZALO_ADMIN, timeout=15)
+        await zbot.idle()
+        assert "Phòng Tư pháp" in alert.text and "đã chặn bot" in alert.text
+        [member] = await zbot.scalars(select(Member).where(Member.channel == "zalo"))
+        assert member.unreachable_at is not None
+        [row] = await zbot.scalars(
+            select(OutboxMessage).where(OutboxMessage.chat_id == ZALO_HEAD)
+        )
+        assert row.status == "unreachable"
 
 
 # --------------------------------------------------------------------------- linking
@@ -382,7 +409,7 @@ secret = "a-test-secret-of-enough-length"
 enabled = true
 token = "{zalo.token}"
 base_url = "{zalo.base_url}"
-webhook_url = "http://127.0.0.1:{port}/zalo/hook"
+webhook_url = "https://cchc.example.gov.vn/zalo/hook"
 webhook_secret = "{SECRET}"
 webhook_listen = "127.0.0.1"
 webhook_port = {port}
@@ -394,9 +421,13 @@ webhook_path = "zalo/hook"
 
 
 @contextlib.asynccontextmanager
-async def zalo_webhook_bot(tmp: Path) -> AsyncIterator[tuple[FakeZalo, BotProcess, int]]:
+async def zalo_webhook_bot(
+    tmp: Path, shape: str = "flat"
+) -> AsyncIterator[tuple[FakeZalo, BotProcess, int]]:
     port = free_port()
     async with FakeZalo() as zalo:
+        zalo.webhook_shape = shape
+        zalo.proxy_to = f"http://127.0.0.1:{port}"  # nginx in front, terminating HTTPS
         process = await start_bot(zalo_only_config(tmp, zalo, port), tmp / "bot.log", "--webhook")
         try:
             await wait_until(lambda: bool(zalo.webhook_url), process)
@@ -405,20 +436,19 @@ async def zalo_webhook_bot(tmp: Path) -> AsyncIterator[tuple[FakeZalo, BotProces
             await process.stop()
 
 
-async def post(port: int, headers: dict[str, str], user: str) -> int:
-    update = {
-        "ok": True,
-        "result": {
-            "event_name": "message.text.received",
-            "message": {
-                "from": {"id": user, "display_name": "Khách", "is_bot": False},
-                "chat": {"id": user, "chat_type": "PRIVATE"},
-                "text": "/help",
-                "message_id": "x1",
-                "date": 1_750_316_131_602,
-            },
+async def post(port: int, headers: dict[str, str], user: str, flat: bool = False) -> int:
+    update: dict[str, object] = {
+        "event_name": "message.text.received",
+        "message": {
+            "from": {"id": user, "display_name": "Khách", "is_bot": False},
+            "chat": {"id": user, "chat_type": "PRIVATE"},
+            "text": "/help",
+            "message_id": f"x-{user}",
+            "date": 1_750_316_131_602,
         },
     }
+    if not flat:
+        update = {"ok": True, "result": update}
     async with (
         aiohttp.ClientSession() as session,
         session.post(
@@ -428,9 +458,12 @@ async def post(port: int, headers: dict[str, str], user: str) -> int:
         return response.status
 
 
-async def test_zalo_alone_in_webhook_mode_refuses_a_wrong_secret(tmp_path: Path) -> None:
-    async with zalo_webhook_bot(tmp_path) as (zalo, process, port):
-        assert zalo.webhook_url == f"http://127.0.0.1:{port}/zalo/hook"
+@pytest.mark.parametrize("shape", ["flat", "wrapped"])
+async def test_zalo_alone_in_webhook_mode_refuses_a_wrong_secret(
+    tmp_path: Path, shape: str
+) -> None:
+    async with zalo_webhook_bot(tmp_path, shape) as (zalo, process, port):
+        assert zalo.webhook_url == "https://cchc.example.gov.vn/zalo/hook"
         assert zalo.webhook_secret == SECRET
         assert not any(method == "getUpdates" for method, _ in zalo.requests)
 
@@ -446,6 +479,14 @@ async def test_zalo_alone_in_webhook_mode_refuses_a_wrong_secret(tmp_path: Path)
         assert await post(port, {"X-Bot-Api-Secret-Token": SECRET}, "guest") == 200
         [answer] = await zalo.wait_for("guest", timeout=30)
         assert "Quét mã QR" in answer.text
+        assert await post(port, {"X-Bot-Api-Secret-Token": SECRET}, "flat", flat=True) == 200
+        [answer] = await zalo.wait_for("flat", timeout=30)
+        assert "Quét mã QR" in answer.text
+        # The same message POSTed again (Zalo retrying) is answered once.
+        assert await post(port, {"X-Bot-Api-Secret-Token": SECRET}, "flat", flat=True) == 200
+        zalo.user_sends("flat", "/help")  # a later message shows the retry was dropped
+        [later] = await zalo.wait_for("flat", timeout=30)
+        assert "Quét mã QR" in later.text and len(zalo.sent_to("flat")) == 2
 
         assert await process.stop() == 0  # a clean stop: nothing is left being handled
         assert zalo.sent_to("intruder") == []  # the refused updates were not handled

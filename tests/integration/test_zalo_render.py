@@ -20,6 +20,8 @@ from bot.channels.zalo import (
     offer_after,
     render,
     render_outbound,
+    update_key,
+    webhook_update,
 )
 from bot.channels.zalo_api import ZaloApi, ZaloApiError, ZaloNetworkError
 from bot.usecases.linking import is_code
@@ -153,18 +155,47 @@ def api_error(code: int, description: str = "") -> ZaloApiError:
         (api_error(502), "transient"),
         (api_error(408, "Request timeout"), "transient"),
         (ZaloNetworkError("sendMessage", "timed out"), "transient"),
-        (api_error(404, "Not found: user not found"), "blocked"),
+        # 404 is "Not found": no documented answer says the person blocked the bot
+        (api_error(404, "Not found: user not found"), "permanent"),
         (api_error(403, "Internal server error"), "transient"),  # what Zalo documents for 403
-        (api_error(403, "User has blocked the bot"), "blocked"),
+        (api_error(403, "User has blocked the bot"), "transient"),
         (api_error(400, "text must have 1 to 2000 characters"), "permanent"),
-        (api_error(401, "Unauthorized"), "permanent"),
+        (api_error(401, "Unauthorized"), "paused"),
     ],
 )
 def test_zalo_errors_map_to_retry_give_up_or_unreachable(error: Exception, kind: str) -> None:
     assert isinstance(error, ZaloApiError | ZaloNetworkError)
-    mapped = failure_of(error, retry_after=45.0)
+    mapped = failure_of(error, retry_after=45.0, paused_for=300.0)
     assert mapped.kind == kind
-    assert mapped.retry_after == (45.0 if kind == "retry_after" else 0.0)
+    waits = {"retry_after": 45.0, "paused": 300.0}
+    assert mapped.retry_after == waits.get(kind, 0.0)
+
+
+def test_only_configured_descriptions_mean_blocked() -> None:
+    blocked = ("has blocked",)
+    assert failure_of(api_error(403, "User HAS BLOCKED the bot"), 30.0, blocked).kind == "blocked"
+    assert failure_of(api_error(404, "Not found"), 30.0, blocked).kind == "permanent"
+    assert failure_of(api_error(404, "Not found"), 30.0, ("",)).kind == "permanent"  # no blank
+    # a 429 or a 5xx stays a retry whatever its words
+    assert failure_of(api_error(429, "has blocked"), 30.0, blocked).kind == "retry_after"
+    assert failure_of(api_error(502, "has blocked"), 30.0, blocked).kind == "transient"
+
+
+def test_the_bots_own_messages_and_updates_without_an_id_are_recognised() -> None:
+    own = update(**{"from": {"id": "1459232241454765289", "display_name": "bot"}})
+    assert inbound_of(own, bot_id="1459232241454765289") is None
+    assert inbound_of(own) is not None  # before getMe answered, nothing to compare with
+    assert update_key(update()) == "message.text.received:m1"
+    assert update_key({"event_name": "x", "message": {"text": "no id"}}) is None
+    assert update_key({"event_name": "x", "message": {"message_id": True}}) is None
+
+
+def test_a_webhook_body_is_read_flat_or_wrapped() -> None:
+    flat_body = update()
+    assert webhook_update(flat_body) == flat_body
+    assert webhook_update({"ok": True, "result": flat_body}) == flat_body
+    assert webhook_update({"ok": True}) is None
+    assert webhook_update([flat_body]) is None
 
 
 # --------------------------------------------------------------------------- the client
@@ -173,13 +204,18 @@ def test_zalo_errors_map_to_retry_give_up_or_unreachable(error: Exception, kind:
 async def test_the_client_polls_one_update_at_a_time_and_reads_408_as_nothing() -> None:
     async with FakeZalo() as zalo, ZaloApi(zalo.token, zalo.base_url) as api:
         assert (await api.get_me())["account_name"] == zalo.account_name
-        assert await api.get_updates(timeout=1) is None  # the poll timed out (408)
+        assert await api.get_updates(timeout=1) == []  # the poll timed out (408)
         zalo.user_sends("u1", "một")
         zalo.user_sends("u1", "hai")
-        first = await api.get_updates(timeout=1)
-        second = await api.get_updates(timeout=1)
-        assert first is not None and second is not None
+        [first] = await api.get_updates(timeout=1)
+        [second] = await api.get_updates(timeout=1)
         assert (first["message"]["text"], second["message"]["text"]) == ("một", "hai")
+        zalo.batch_updates = True  # a result that is a list, as a client reports
+        zalo.user_sends("u1", "ba")
+        zalo.user_sends("u1", "bốn")
+        both = await api.get_updates(timeout=1)
+        assert [u["message"]["text"] for u in both] == ["ba", "bốn"]
+        zalo.batch_updates = False
         polls = [p for m, p in zalo.requests if m == "getUpdates"]
         assert all(p["timeout"] == "1" for p in polls)  # a string, as Zalo wants
 
@@ -243,6 +279,9 @@ def test_zalo_keys_are_read_and_checked(tmp_path: Path) -> None:
     assert good.admins == frozenset({"u1", "u2"}) and good.messages_per_second == 4.0
     assert good.require_webhook() == ("https://x.vn/zalo", "abcdefgh")
     assert good.base_url == "https://bot-api.zapps.me"
+    listed = load('blocked_descriptions = ["đã chặn", " blocked "]\npaused_retry_seconds = 60\n')
+    assert listed.blocked_descriptions == ("đã chặn", "blocked")
+    assert listed.paused_retry_seconds == 60.0
     from_env = load("enabled = true\n", CCHC_ZALO_TOKEN="9:env", CCHC_ZALO_WEBHOOK_SECRET="s" * 8)
     assert (from_env.token, from_env.webhook_secret) == ("9:env", "s" * 8)
     for text, key in [
@@ -253,6 +292,9 @@ def test_zalo_keys_are_read_and_checked(tmp_path: Path) -> None:
         ('base_url = "bot-api"\n', "[zalo] base_url"),
         ("poll_timeout = 0\n", "[zalo] poll_timeout"),
         ("webhook_port = 70000\n", "[zalo] webhook_port"),
+        ('webhook_url = "http://x.vn/zalo"\n', "[zalo] webhook_url"),  # HTTPS only
+        ("blocked_descriptions = [1]\n", "[zalo] blocked_descriptions"),
+        ("paused_retry_seconds = 0\n", "[zalo] paused_retry_seconds"),
         ("unknown = 1\n", "[zalo] unknown"),
     ]:
         with pytest.raises(ConfigError) as error:

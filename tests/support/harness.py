@@ -235,6 +235,7 @@ class Bot:
     seen: dict[int, int] = field(default_factory=dict)
     zalo: FakeZalo | None = None  # the fake Zalo Bot API, when the test runs Zalo too
     zseen: dict[str, int] = field(default_factory=dict)
+    wait_for_zalo: bool = True  # start() returns once the Zalo channel has started
 
     @property
     def runtime(self) -> Runtime:
@@ -252,6 +253,10 @@ class Bot:
         assert app.updater is not None
         await app.updater.start_polling(poll_interval=0, timeout=1)
         self.app = app
+        zalo = self.runtime.channels.get("zalo")
+        started = getattr(zalo, "started", None)
+        if self.wait_for_zalo and isinstance(started, asyncio.Event):
+            await asyncio.wait_for(started.wait(), 30)  # Zalo starts in the background
 
     async def stop(self) -> None:
         app, self.app = self.app, None
@@ -341,8 +346,9 @@ class Bot:
             return list((await session.scalars(statement)).all())
 
 
-def zalo_config(zalo: FakeZalo) -> str:
-    """A ``[zalo]`` table that points the bot at the fake Zalo Bot API."""
+def zalo_config(zalo: FakeZalo, extra: str = "") -> str:
+    """A ``[zalo]`` table that points the bot at the fake Zalo Bot API (``extra``: more keys
+    of that table)."""
     return (
         "[zalo]\n"
         "enabled = true\n"
@@ -350,16 +356,17 @@ def zalo_config(zalo: FakeZalo) -> str:
         f'base_url = "{zalo.base_url}"\n'
         f'admins = ["{ZALO_ADMIN}"]\n'
         "poll_timeout = 1\n"
-    )
+    ) + extra
 
 
 @asynccontextmanager
 async def running_bot(
-    tmp: Path, clock: FakeClock, extra_config: str = "", zalo: bool = False
+    tmp: Path, clock: FakeClock, extra_config: str = "", zalo: bool = False, zalo_extra: str = ""
 ) -> AsyncIterator[Bot]:
-    """The bot on the fake Telegram (and, with ``zalo``, on the fake Zalo Bot API too)."""
+    """The bot on the fake Telegram (and, with ``zalo``, on the fake Zalo Bot API too;
+    ``zalo_extra``: more keys of its ``[zalo]`` table)."""
     async with FakeTelegram() as tg, FakeZalo() as fake_zalo:
-        extra = extra_config + ("\n" + zalo_config(fake_zalo) if zalo else "")
+        extra = extra_config + ("\n" + zalo_config(fake_zalo, zalo_extra) if zalo else "")
         config = load_config(write_config(tmp, tg, extra))
         bot = Bot(tg=tg, config=config, catalogue=load_data(config), clock=clock)
         bot.zalo = fake_zalo if zalo else None

@@ -10,17 +10,35 @@ parameters; ``{"ok", "result"}`` or ``{"ok": false, "error_code", "description"}
         await api.send_message("u1", "Chào bạn")
         [reply] = await zalo.wait_for("u1")
 
+Where the shapes come from (no official page is stored offline; see the README's "Zalo"):
+the platform's documentation as mirrored in XuanNguyenNB/QuanLyThuChi_Bot_Telegram_Zalom
+``docs/ZALO_BOT_API.md`` (updated 10/12/2025: methods, envelope, update shape, the webhook
+header, HTTPS webhook URLs, 1–2000 character texts), the error codes quoted from the
+platform's error page in nextlevelbuilder/goclaw ``internal/channels/zalo/bot/errors.go``
+(400, 401, 403 "Internal server error", 404, 408, 429), goclaw's ``bot/api.go`` (a
+``getUpdates`` result may be a list) and ``bot/poll.go`` (Zalo redelivers the bot's own
+messages), and openclaw/openclaw ``extensions/zalo/src/monitor.webhook.ts`` (the webhook
+POSTs the update itself, flat).
+
 Behaviour worth knowing:
 
 * ``getUpdates`` is a real long poll: it answers the moment ``user_sends`` queues an update,
   or after its ``timeout`` (a string of seconds, default 30) with HTTP 408
-  (``error_code`` 408). Each update is handed out once (there is no offset).
+  (``error_code`` 408). Each update is handed out once (there is no offset); with
+  ``batch_updates`` every queued update comes at once, as a list.
 * While a webhook is set, getUpdates answers 409 and updates are POSTed to the webhook URL
-  with the ``X-Bot-Api-Secret-Token`` header, as ``{"ok": true, "result": update}``, retried
-  until the receiver answers 2xx.
+  with the ``X-Bot-Api-Secret-Token`` header, retried until the receiver answers 2xx. The
+  body is the update itself (``webhook_shape = "flat"``, what clients report) or
+  ``{"ok": true, "result": update}`` (``"wrapped"``). ``setWebhook`` wants an https:// URL;
+  ``proxy_to`` (``http://127.0.0.1:PORT``) stands for the TLS-terminating proxy in front of
+  the bot: the POSTs go there, to the URL's path.
 * ``sendMessage`` refuses an empty text or one over 2000 characters (400); ``block(chat)``
-  makes sends to that chat answer 404 ("user not found"); ``fail(method, status)`` answers
-  the next calls of a method with an error (429 is Zalo's "quota exceeded").
+  makes sends to that chat answer 404 ("Not found"), the only answer Zalo documents for a
+  chat it cannot find; ``fail(method, status)`` answers the next calls of a method with an
+  error (429 is Zalo's "quota exceeded"); ``revoke()`` makes every call answer 401 until
+  ``restore()``.
+* ``user_sends(..., message_id=…)`` repeats a message id (a redelivery); ``bot_echo(text)``
+  queues the bot's own message back, as Zalo does.
 * ``sent`` holds every message sent (sendMessage and sendPhoto), in order.
 """
 
@@ -111,6 +129,10 @@ class FakeZalo(FakeServer):
         self.webhook_secret = ""
         self.webhook_deliveries: list[int] = []  # HTTP status of every webhook POST
 
+        self.webhook_shape = "flat"  # or "wrapped": {"ok": true, "result": update}
+        self.proxy_to = ""  # where webhook POSTs really go (the proxy in front of the bot)
+        self.batch_updates = False  # getUpdates hands out every queued update, as a list
+        self.revoked = False  # every call answers 401 (the token was revoked)
         self._faults: dict[str, deque[_Fault]] = {}
         self._blocked: set[str] = set()
         self._pending: deque[JSONDict] = deque()
@@ -132,10 +154,11 @@ class FakeZalo(FakeServer):
         chat_id: str | None = None,
         chat_type: str = "PRIVATE",
         is_bot: bool = False,
+        message_id: str | None = None,
     ) -> str:
         """Queue a message from a user (in their private chat unless ``chat_id``); returns its
-        message id."""
-        message_id = f"m{next(self._message_ids):08d}"
+        message id (a given one repeats an earlier message: a redelivery)."""
+        message_id = message_id or f"m{next(self._message_ids):08d}"
         message: JSONDict = {
             "from": {"id": user_id, "display_name": display_name, "is_bot": is_bot},
             "chat": {"id": chat_id or user_id, "chat_type": chat_type},
@@ -150,6 +173,17 @@ class FakeZalo(FakeServer):
         if self.webhook_url:
             self._ensure_pusher()
         return message_id
+
+    def bot_echo(self, chat_id: str, text: str) -> str:
+        """Queue the bot's own message back into its updates, as Zalo redelivers them."""
+        return self.user_sends(self.bot_id, text, display_name=self.account_name, chat_id=chat_id)
+
+    def revoke(self) -> None:
+        """The token stops working: every call answers 401 until ``restore``."""
+        self.revoked = True
+
+    def restore(self) -> None:
+        self.revoked = False
 
     # ------------------------------------------------------------------ observing
 
@@ -208,7 +242,7 @@ class FakeZalo(FakeServer):
         prefix, _, method = request.match_info["tail"].partition("/")
         if not prefix.startswith("bot") or not method or "/" in method:
             return _error(404, "Not found")
-        if prefix[3:] != self.token:
+        if prefix[3:] != self.token or self.revoked:
             return _error(401, "Unauthorized")
         try:
             params = await _read_params(request)
@@ -272,7 +306,9 @@ class FakeZalo(FakeServer):
             "can_join_groups": False,
         }
 
-    async def _get_updates(self, params: JSONDict, request: web.Request | None = None) -> JSONDict:
+    async def _get_updates(
+        self, params: JSONDict, request: web.Request | None = None
+    ) -> JSONDict | list[JSONDict]:
         if self.webhook_url:
             raise _ApiError(409, _DESCRIPTIONS[409])
         raw = params.get("timeout", "30")
@@ -289,6 +325,10 @@ class FakeZalo(FakeServer):
             )
             if gone:  # the poller went away: the update waits for the next poll
                 raise _ApiError(408, _DESCRIPTIONS[408])
+            if self._pending and self.batch_updates:
+                batch = list(self._pending)
+                self._pending.clear()
+                return batch
             if self._pending:
                 return self._pending.popleft()
             remaining = deadline - time.monotonic()
@@ -299,7 +339,7 @@ class FakeZalo(FakeServer):
     async def _set_webhook(self, params: JSONDict) -> JSONDict:
         url = str(params.get("url") or "")
         secret = str(params.get("secret_token") or "")
-        if not url.startswith(("https://", "http://")):
+        if not url.startswith("https://"):  # "URL nhận thông báo dạng HTTPS"
             raise _ApiError(400, "url must be an HTTPS address")
         if not 8 <= len(secret) <= 256:
             raise _ApiError(400, "secret_token must have 8 to 256 characters")
@@ -365,11 +405,14 @@ class FakeZalo(FakeServer):
         while self._pending and self.webhook_url and not self._closing:
             update = self._pending[0]
             headers = {"X-Bot-Api-Secret-Token": self.webhook_secret}
+            body = update if self.webhook_shape == "flat" else {"ok": True, "result": update}
+            target = self.webhook_url
+            if self.proxy_to:
+                path = "/" + target.split("://", 1)[1].partition("/")[2]
+                target = self.proxy_to.rstrip("/") + path
             self._inflight += 1
             try:
-                async with self._session.post(
-                    self.webhook_url, json={"ok": True, "result": update}, headers=headers
-                ) as response:
+                async with self._session.post(target, json=body, headers=headers) as response:
                     status = response.status
             except aiohttp.ClientError:
                 status = 0

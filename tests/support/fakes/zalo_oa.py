@@ -1,0 +1,226 @@
+"""A fake Zalo Official Account for end-to-end tests: the OAuth v4 token endpoint, the
+consultation message API and the webhook that signs and POSTs events to the bot (aiohttp,
+on 127.0.0.1).
+
+Built from the documented shapes (no live OA was used; see the README's "Zalo"):
+
+* OAuth v4 refresh — ``POST /v4/oa/access_token``, form ``app_id``, ``grant_type``,
+  ``refresh_token``, header ``secret_key`` (chatwoot/chatwoot ``app/models/channel/
+  zalo_oa.rb``; nextlevelbuilder/goclaw ``internal/channels/zalo/oa/auth.go``). The answer's
+  ``expires_in`` is a string ("90000", hexasync.vn's refresh-token guide). Refresh tokens
+  are single use: each refresh spends the one given and returns the next; a spent one gets
+  ``{"error": -118}`` (goclaw ``oa/errors.go``: invalid_grant).
+* ``POST /v3.0/oa/message/cs`` — header ``access_token``, ``{"recipient": {"user_id"},
+  "message": {"text", "quote_message_id"?}}`` → ``{"error": 0, "message": "Success",
+  "data": {"message_id", "user_id"}}``; an expired or unknown access token gets
+  ``{"error": -216}``; a person who has not interacted for 7 days ``{"error": -230}``
+  (subiz.com "xử lý lỗi Zalo OA"; khoicodedao/Poto_platform ``docs/FIX_ERROR_230.md``);
+  ``fail_send(429)`` answers HTTP 429. Texts over 2000 characters are refused.
+* Webhook events — ``user_send_text`` (``sender``, ``recipient``, ``message.msg_id``,
+  ``message.text``), ``follow`` / ``unfollow`` (``follower``), a string ``timestamp`` in
+  milliseconds, and ``X-ZEvent-Signature`` = sha256(app id + body + timestamp + OA secret
+  key) (hainh.me "zalo-api-php-webhook-callback-official-account"; goclaw
+  ``oa/webhook_signature.go``). ``mac_prefix`` sends it as ``mac=<hex>`` (chatwoot's form).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from tests.support.fakes.base import FakeServer, Signal
+
+JSONDict = dict[str, Any]
+
+
+@dataclass
+class OaSent:
+    user_id: str
+    text: str
+    quote: str | None
+
+
+class FakeZaloOa(FakeServer):
+    name = "fake Zalo OA"
+
+    def __init__(
+        self,
+        app_id: str = "4318750412437912345",
+        app_secret: str = "APP-SECRET-abc",
+        oa_secret_key: str = "OA-SECRET-xyz",
+        oa_id: str = "2158465213216546541",
+    ) -> None:
+        super().__init__()
+        self.app_id, self.app_secret = app_id, app_secret
+        self.oa_secret_key, self.oa_id = oa_secret_key, oa_id
+        self.refresh_token = "rt-0"  # the one valid refresh token
+        self.expires_in: object = "90000"
+        self.access_token = ""
+        self.refreshes = 0
+        self.refused_refreshes = 0
+        self.sent: list[OaSent] = []
+        self.send_attempts = 0
+        self.quiet: set[str] = set()  # users who have not interacted for 7 days (-230)
+        self.mac_prefix = False
+        self.webhook_url = ""  # where the bot's webhook listens
+        self.deliveries: list[int] = []  # HTTP status of every event POSTed
+        self._faults: list[int] = []
+        self._ids = itertools.count(1)
+        self._sent_signal = Signal()
+
+    def _started(self) -> None:
+        super()._started()
+        self.oauth_url = f"{self.base_url}/v4"
+        self.api_url = self.base_url
+
+    # ------------------------------------------------------------------ faults
+
+    def expire_access(self) -> None:
+        """The current access token stops working (it expired early, or was revoked)."""
+        self.access_token = "expired"
+
+    def fail_send(self, status: int, times: int = 1) -> None:
+        self._faults += [status] * times
+
+    # ------------------------------------------------------------------ users act
+
+    def sign(self, body: bytes, timestamp: str) -> str:
+        raw = self.app_id.encode() + body + timestamp.encode() + self.oa_secret_key.encode()
+        mac = hashlib.sha256(raw).hexdigest()
+        return f"mac={mac}" if self.mac_prefix else mac
+
+    async def post_event(self, event: JSONDict, signature: str | None = None) -> int:
+        """POST one event to the bot's webhook, signed unless ``signature`` is given."""
+        body = json.dumps(event, ensure_ascii=False).encode()
+        header = (
+            self.sign(body, str(event.get("timestamp", ""))) if signature is None else signature
+        )
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        async with self._session.post(
+            self.webhook_url,
+            data=body,
+            headers={"Content-Type": "application/json", "X-ZEvent-Signature": header},
+        ) as response:
+            self.deliveries.append(response.status)
+            return response.status
+
+    def event(self, name: str, user_id: str, **extra: Any) -> JSONDict:
+        return {
+            "app_id": self.app_id,
+            "oa_id": self.oa_id,
+            "user_id_by_app": f"app-{user_id}",
+            "event_name": name,
+            "timestamp": str(int(time.time() * 1000)),
+            **extra,
+        }
+
+    def text_event(self, user_id: str, text: str, msg_id: str | None = None) -> JSONDict:
+        return self.event(
+            "user_send_text",
+            user_id,
+            sender={"id": user_id},
+            recipient={"id": self.oa_id},
+            message={"msg_id": msg_id or f"msg{next(self._ids):06d}", "text": text},
+        )
+
+    async def user_sends(self, user_id: str, text: str, msg_id: str | None = None) -> int:
+        self.quiet.discard(user_id)  # writing to the OA is interacting
+        return await self.post_event(self.text_event(user_id, text, msg_id))
+
+    async def follows(self, user_id: str) -> int:
+        self.quiet.discard(user_id)
+        event = self.event("follow", user_id, follower={"id": user_id}, source="oa_profile")
+        return await self.post_event(event)
+
+    # ------------------------------------------------------------------ observing
+
+    def sent_to(self, user_id: str) -> list[OaSent]:
+        return [m for m in self.sent if m.user_id == user_id]
+
+    async def wait_for(self, user_id: str, count: int = 1, timeout: float = 15.0) -> list[OaSent]:
+        """Wait until ``user_id`` has received ``count`` messages in all; those."""
+        deadline = time.monotonic() + timeout
+        while len(self.sent_to(user_id)) < count:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(
+                    f"{user_id} got {len(self.sent_to(user_id))} of {count} messages: "
+                    f"{[m.text[:60] for m in self.sent_to(user_id)]}"
+                )
+            await self._sent_signal.wait(remaining)
+        return self.sent_to(user_id)
+
+    # ------------------------------------------------------------------ HTTP
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self._inflight += 1
+        self._touch()
+        try:
+            if request.path == "/v4/oa/access_token":
+                return await self._refresh(request)
+            if request.path == "/v3.0/oa/message/cs":
+                return await self._send(request)
+            return web.json_response({"error": -1, "message": "not found"}, status=404)
+        finally:
+            self._inflight -= 1
+            self._touch()
+
+    async def _refresh(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        if (
+            request.headers.get("secret_key") != self.app_secret
+            or form.get("app_id") != self.app_id
+        ):
+            return web.json_response({"error": -14002, "message": "Invalid app"})
+        if (
+            form.get("grant_type") != "refresh_token"
+            or form.get("refresh_token") != self.refresh_token
+        ):
+            self.refused_refreshes += 1
+            return web.json_response({"error": -118, "message": "Invalid refresh token"})
+        self.refreshes += 1
+        self.access_token = f"at-{self.refreshes}"
+        self.refresh_token = f"rt-{self.refreshes}"  # the one given is spent
+        return web.json_response(
+            {
+                "access_token": self.access_token,
+                "refresh_token": self.refresh_token,
+                "expires_in": self.expires_in,
+            }
+        )
+
+    async def _send(self, request: web.Request) -> web.Response:
+        self.send_attempts += 1
+        if self._faults:
+            status = self._faults.pop(0)
+            return web.json_response({"error": status, "message": "error"}, status=status)
+        token = request.headers.get("access_token", "")
+        if not token or token != self.access_token:
+            return web.json_response({"error": -216, "message": "Access token is invalid"})
+        body = await request.json()
+        user = str(body.get("recipient", {}).get("user_id") or "")
+        message = body.get("message") or {}
+        text = message.get("text")
+        if not user or not isinstance(text, str) or not 1 <= len(text) <= 2000:
+            return web.json_response({"error": -201, "message": "Parameters are invalid"})
+        if user in self.quiet:
+            return web.json_response(
+                {"error": -230, "message": "User has not interacted with the OA in 7 days"}
+            )
+        self.sent.append(OaSent(user, text, message.get("quote_message_id")))
+        self._sent_signal.notify()
+        return web.json_response(
+            {
+                "error": 0,
+                "message": "Success",
+                "data": {"message_id": f"oa{len(self.sent):06d}", "user_id": user},
+            }
+        )
