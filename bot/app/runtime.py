@@ -178,7 +178,7 @@ async def start_web(runtime: Runtime) -> None:
     log.info("web channel on http://%s:%d", host, port)
 
 
-async def serve_zalo(
+async def serve_without_telegram(
     config: Config,
     catalogue: Catalogue,
     stop: asyncio.Event,

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from bot.app.demo import DemoFileError, describe, fill_demo, prepare_file
-from bot.app.runtime import Runtime, build_application, open_runtime, serve_zalo, start_web
+from bot.app.runtime import Runtime, build_application, open_runtime, serve_without_telegram, start_web
 from bot.channels.console import identity_for, run_console
 from bot.usecases import kiosk as kiosks
 from bot.usecases.registration import create_invitation
@@ -69,7 +69,7 @@ def run(config: Config, catalogue: Catalogue, webhook: bool = False) -> int:
     if not config.telegram.token and (
         config.zalo.enabled or config.zalo_oa.enabled or config.web.enabled
     ):
-        asyncio.run(_zalo_only(config, catalogue, webhook))
+        asyncio.run(_without_telegram(config, catalogue, webhook))
         return 0
     if not webhook:
         app = build_application(config, catalogue)
@@ -91,14 +91,14 @@ def run(config: Config, catalogue: Catalogue, webhook: bool = False) -> int:
     return 0
 
 
-async def _zalo_only(config: Config, catalogue: Catalogue, webhook: bool) -> None:
+async def _without_telegram(config: Config, catalogue: Catalogue, webhook: bool) -> None:
     """``run`` with no Telegram token: Zalo and/or the web until SIGINT/SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    await serve_zalo(config, catalogue, stop, webhook)
+    await serve_without_telegram(config, catalogue, stop, webhook)
 
 
 async def db_upgrade(config: Config, catalogue: Catalogue) -> None:

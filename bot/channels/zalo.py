@@ -63,6 +63,7 @@ from bot.channels.zalo_common import (
     render_outbound,
     retrying,
 )
+from bot.usecases.people import citizen_key
 from bot.usecases.router import Core
 from bot.usecases.settings import ZaloConfig
 from scheduler.outbox import SendError
@@ -238,7 +239,9 @@ class ZaloChannel:
         self.config = config
         self.core = core
         self.api = api or ZaloApi(config.require_token(), config.base_url)
-        self.offers = Offers(CHANNEL, sessions, clock)
+        self.offers = Offers(
+            CHANNEL, sessions, clock, lambda chat: citizen_key(core.ctx, f"{CHANNEL}-offer", chat)
+        )
         self.seen = Sightings(CHANNEL, sessions, clock)
         self.sender = ZaloSender(self.api, self.offers, config)
         self.reply_pause = reply_pause

@@ -181,29 +181,33 @@ async def load_offer(
 class Offers:
     """Reads and writes one channel's offers in their own short transactions; a failure is
     logged and costs only the digit shortcut (the words and the core's typed answers still
-    work)."""
+    work). A chat is stored under ``pseudonym(chat_id)``, a keyed hash, never its platform
+    id: most chats offered numbered choices are citizens' surveys."""
 
     def __init__(
         self,
         channel: str,
         sessions: async_sessionmaker[AsyncSession],
         clock: Callable[[], datetime],
+        pseudonym: Callable[[str], str],
     ) -> None:
         self.channel = channel
         self.sessions = sessions
         self.clock = clock
+        self.pseudonym = pseudonym
 
     async def save(self, chat_id: str, buttons: Sequence[Button], free_text: bool) -> None:
+        key = self.pseudonym(chat_id)
         try:
             async with self.sessions.begin() as session:
-                await save_offer(session, self.channel, chat_id, buttons, free_text, self.clock())
+                await save_offer(session, self.channel, key, buttons, free_text, self.clock())
         except Exception:
             log.warning("%s: could not store the choices shown", self.channel, exc_info=True)
 
     async def load(self, chat_id: str) -> tuple[list[Button], bool]:
         try:
             async with self.sessions.begin() as session:
-                return await load_offer(session, self.channel, chat_id)
+                return await load_offer(session, self.channel, self.pseudonym(chat_id))
         except Exception:
             log.warning("%s: could not read the choices shown", self.channel, exc_info=True)
             return [], False

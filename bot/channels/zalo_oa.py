@@ -367,7 +367,9 @@ class ZaloOaChannel:
             config, sessions, clock, lambda u: citizen_key(ctx, "zalo_oa-window", u)
         )
         self.client = OaClient(self.api, self.tokens, self.windows)
-        self.offers = Offers(CHANNEL, sessions, clock)
+        self.offers = Offers(
+            CHANNEL, sessions, clock, lambda chat: citizen_key(core.ctx, f"{CHANNEL}-offer", chat)
+        )
         self.seen = Sightings(CHANNEL, sessions, clock)
         self.sender = ZaloOaSender(self.client, self.offers, config)
         self.reply_pause = reply_pause

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels.zalo import ZALO_TYPE_NUMBER
+from bot.usecases.people import citizen_key
 from bot.usecases.surveying import respondent_key
 from db.models import (
     ChatOffer,
@@ -63,6 +64,11 @@ async def zbot(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Bot]:
     async with running_bot(tmp_path, clock, zalo=True) as running:
         await settle(running)
         yield running
+
+
+def offer_key(bot: Bot, chat: str) -> str:
+    """What a chat's numbered choices are stored under: a keyed hash, not the Zalo id."""
+    return citizen_key(bot.runtime.ctx, "zalo-offer", chat)
 
 
 async def settle(bot: Bot) -> None:
@@ -130,7 +136,7 @@ async def test_a_full_report_typed_on_zalo_survives_a_restart_at_the_summary(zbo
     summary = await answer_to_summary(zbot, ZALO_HEAD, nxt[-1].text)
     assert "1. Gửi báo cáo" in summary and "2. Sửa một mục" in summary and "3. Hủy" in summary
     assert len(summary) <= 2000
-    [offer] = await zbot.scalars(select(ChatOffer).where(ChatOffer.chat_id == ZALO_HEAD))
+    [offer] = await zbot.scalars(select(ChatOffer).where(ChatOffer.chat_id == offer_key(zbot, ZALO_HEAD)))
     assert [label for label, _ in offer.buttons] == [
         T.SUMMARY_SEND,
         T.SUMMARY_EDIT,
@@ -152,7 +158,7 @@ async def test_a_full_report_typed_on_zalo_survives_a_restart_at_the_summary(zbo
     assert [v.skip_reason for v in skipped] == ["Đơn vị không có hồ sơ loại này"]
     assert len(values) > 5 and all(v.value is not None for v in values if v.skip_reason is None)
     # The summary's choices are spent: the offer is gone with the conversation.
-    assert await zbot.scalars(select(ChatOffer).where(ChatOffer.chat_id == ZALO_HEAD)) == []
+    assert await zbot.scalars(select(ChatOffer).where(ChatOffer.chat_id == offer_key(zbot, ZALO_HEAD))) == []
     assert T.NOT_UNDERSTOOD in body(await zbot.zsay(ZALO_HEAD, "1"))
 
 
@@ -161,12 +167,12 @@ async def test_a_digit_for_a_question_that_moved_on_changes_nothing(zbot: Bot) -
     the old question's sequence number: the core refuses it and shows the current one."""
     await join_on_zalo(zbot, ZALO_HEAD, "PNV")
     first = await zbot.zsay(ZALO_HEAD, "/baocao")
-    [old] = await zbot.scalars(select(ChatOffer).where(ChatOffer.chat_id == ZALO_HEAD))
+    [old] = await zbot.scalars(select(ChatOffer).where(ChatOffer.chat_id == offer_key(zbot, ZALO_HEAD)))
     assert old.free_text  # a number question: its choice is typed in words
     assert old.buttons[0][1].endswith(":0.skip")
     moved = await zbot.zsay(ZALO_HEAD, answer_for(first[-1].text))
     async with zbot.runtime.ctx.sessions.begin() as session:
-        row = await session.get(ChatOffer, ("zalo", ZALO_HEAD))
+        row = await session.get(ChatOffer, ("zalo", offer_key(zbot, ZALO_HEAD)))
         assert row is not None and ":1." in row.buttons[0][1]  # the next question
         row.buttons, row.free_text = old.buttons, False  # as if the new offer was lost
     replies = await zbot.zsay(ZALO_HEAD, "1")
@@ -218,6 +224,29 @@ async def test_a_full_survey_typed_on_zalo_counts_once(zbot: Bot) -> None:
     assert "Hôm nay ông/bà đã đánh giá" in body(again)
     # A code that is not a point's is ordinary text, not a survey.
     assert T.NOT_UNDERSTOOD in body(await zbot.zsay(CITIZEN, "s-khong-co"))
+
+
+async def test_no_table_holds_a_zalo_citizens_id_finished_abandoned_or_expired(
+    zbot: Bot,
+) -> None:
+    """Issue 19: an abandoned Zalo survey used to leave the citizen's raw id in
+    ``chat_offers`` (the numbered choices shown) and ``conversations``."""
+    from tests.e2e.test_surveys import stored_texts
+
+    finisher, leaver, sleeper = "zc-finisher-4411", "zc-leaver-5522", "zc-sleeper-6633"
+    await zbot.zsay(finisher, "s-dkdd-huyen")
+    for answer in ("4", "5", "4"):
+        await zbot.zsay(finisher, answer)
+    assert "Cảm ơn" in body(await zbot.zsay(finisher, "bỏ qua"))
+    await zbot.zsay(leaver, "s-dkdd-huyen")
+    await zbot.zsay(leaver, "3")  # and walks away, with the next choices offered
+    await zbot.zsay(sleeper, "s-dkdd-huyen")
+    zbot.clock.advance(minutes=31)
+    assert "hết hạn" in body(await zbot.zsay(sleeper, "4"))
+    assert await zbot.scalars(select(ChatOffer)) != []  # the scan sees the offers' table
+    stored = "\n".join(await stored_texts(zbot))
+    for citizen in (finisher, leaver, sleeper):
+        assert citizen not in stored
 
 
 async def test_a_khmer_survey_typed_on_zalo_gives_its_hints_in_khmer(zbot: Bot) -> None:

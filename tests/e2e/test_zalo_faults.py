@@ -127,7 +127,9 @@ async def test_quota_answers_wait_longer_each_time_in_a_row(tmp_path: Path) -> N
 
         engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.sqlite3'}")
         try:
-            offers = Offers("zalo", make_sessionmaker(engine), lambda: datetime.now(UTC))
+            offers = Offers(
+                "zalo", make_sessionmaker(engine), lambda: datetime.now(UTC), lambda chat: chat
+            )
             sender = ZaloSender(api, offers, ZaloConfig(retry_after_seconds=30.0))
             zalo.fail("sendMessage", 429, times=6)
             waits = []

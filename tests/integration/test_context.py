@@ -37,7 +37,7 @@ def test_admins_are_notified_on_telegram_and_on_zalo_when_it_is_on(tmp_path: Pat
     ]
 
 
-def test_without_zalo_only_telegram_admins_are_notified(tmp_path: Path) -> None:
+def test_without_without_telegram_telegram_admins_are_notified(tmp_path: Path) -> None:
     context = _context(tmp_path, zalo=False)
     context.admins["zalo"] = frozenset({"z-1"})  # configured but the channel is off
     assert context.admin_accounts() == [("telegram", "11"), ("telegram", "22")]

@@ -1,5 +1,5 @@
 """figures by channel and the counter tablet: survey_responses.channel and .kiosk_id, the
-channel in the daily aggregates' key, kiosk_devices
+channel in the daily aggregates' key, kiosk_devices; chat_offers under pseudonyms
 
 Responses and aggregate rows stored before this revision have no channel: NULL on the
 responses, "" in the aggregates (shown as "chưa ghi kênh"), never guessed.
@@ -33,6 +33,10 @@ COUNTERS = [
 
 
 def upgrade() -> None:
+    # The numbered choices last shown in a Zalo chat are now kept under a keyed hash of the
+    # chat, not its platform id (most are citizens' surveys): the old rows, kept under raw
+    # ids, are dropped (they only let a typed digit press the last button shown).
+    op.execute("DELETE FROM chat_offers")
     op.create_table(
         "kiosk_devices",
         sa.Column("id", sa.Integer(), nullable=False),

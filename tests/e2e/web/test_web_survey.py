@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from bot.app.config import load_config
-from bot.app.runtime import load_data, serve_zalo
+from bot.app.runtime import load_data, serve_without_telegram
 from bot.channels.web.app import build_app
 from bot.channels.web.survey import COOKIE
 from db.models import SurveyResponse
@@ -136,7 +136,7 @@ async def test_run_serves_the_web_with_no_telegram_token(tmp_path: Path) -> None
     config = load_config(path, environ={})
     assert config.telegram.token is None
     stop = asyncio.Event()
-    serving = asyncio.create_task(serve_zalo(config, load_data(config), stop))
+    serving = asyncio.create_task(serve_without_telegram(config, load_data(config), stop))
     try:
         async with aiohttp.ClientSession(cookie_jar=jar()) as http:
 
