@@ -10,7 +10,13 @@ import sys
 from pathlib import Path
 
 from bot.app.demo import DemoFileError, describe, fill_demo, prepare_file
-from bot.app.runtime import Runtime, build_application, open_runtime, serve_without_telegram, start_web
+from bot.app.runtime import (
+    Runtime,
+    build_application,
+    open_runtime,
+    serve_without_telegram,
+    start_web,
+)
 from bot.channels.console import identity_for, run_console
 from bot.usecases import kiosk as kiosks
 from bot.usecases.registration import create_invitation

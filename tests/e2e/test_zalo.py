@@ -12,6 +12,7 @@ import contextlib
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -64,6 +65,10 @@ async def zbot(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Bot]:
     async with running_bot(tmp_path, clock, zalo=True) as running:
         await settle(running)
         yield running
+
+
+def offers_of(bot: Bot, chat: str) -> Any:
+    return select(ChatOffer).where(ChatOffer.chat_id == offer_key(bot, chat))
 
 
 def offer_key(bot: Bot, chat: str) -> str:
@@ -136,7 +141,7 @@ async def test_a_full_report_typed_on_zalo_survives_a_restart_at_the_summary(zbo
     summary = await answer_to_summary(zbot, ZALO_HEAD, nxt[-1].text)
     assert "1. Gửi báo cáo" in summary and "2. Sửa một mục" in summary and "3. Hủy" in summary
     assert len(summary) <= 2000
-    [offer] = await zbot.scalars(select(ChatOffer).where(ChatOffer.chat_id == offer_key(zbot, ZALO_HEAD)))
+    [offer] = await zbot.scalars(offers_of(zbot, ZALO_HEAD))
     assert [label for label, _ in offer.buttons] == [
         T.SUMMARY_SEND,
         T.SUMMARY_EDIT,
@@ -158,7 +163,7 @@ async def test_a_full_report_typed_on_zalo_survives_a_restart_at_the_summary(zbo
     assert [v.skip_reason for v in skipped] == ["Đơn vị không có hồ sơ loại này"]
     assert len(values) > 5 and all(v.value is not None for v in values if v.skip_reason is None)
     # The summary's choices are spent: the offer is gone with the conversation.
-    assert await zbot.scalars(select(ChatOffer).where(ChatOffer.chat_id == offer_key(zbot, ZALO_HEAD))) == []
+    assert await zbot.scalars(offers_of(zbot, ZALO_HEAD)) == []
     assert T.NOT_UNDERSTOOD in body(await zbot.zsay(ZALO_HEAD, "1"))
 
 
@@ -167,7 +172,7 @@ async def test_a_digit_for_a_question_that_moved_on_changes_nothing(zbot: Bot) -
     the old question's sequence number: the core refuses it and shows the current one."""
     await join_on_zalo(zbot, ZALO_HEAD, "PNV")
     first = await zbot.zsay(ZALO_HEAD, "/baocao")
-    [old] = await zbot.scalars(select(ChatOffer).where(ChatOffer.chat_id == offer_key(zbot, ZALO_HEAD)))
+    [old] = await zbot.scalars(offers_of(zbot, ZALO_HEAD))
     assert old.free_text  # a number question: its choice is typed in words
     assert old.buttons[0][1].endswith(":0.skip")
     moved = await zbot.zsay(ZALO_HEAD, answer_for(first[-1].text))
