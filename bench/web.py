@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import os
 import re
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -36,6 +35,7 @@ if __package__ in (None, ""):  # python bench/web.py: the project's root, not be
 
 import aiohttp
 
+from bench.children import stop
 from bench.load import cpu_seconds, peak_memory_mib
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -166,12 +166,7 @@ def measure(argv: list[str], port: int, respondents: int, rounds: int, bare: boo
         cpu = cpu_seconds(child.pid) - cpu_before
         peak = peak_memory_mib(child.pid)
     finally:
-        child.send_signal(signal.SIGTERM)
-        try:
-            child.wait(30)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+        stop([child], grace=30)
     merged = Run(
         sum(r.seconds for r in runs),
         [x for r in runs for x in r.latencies],

@@ -476,30 +476,40 @@ class _Collect(logging.Handler):
         self.into.append(record)
 
 
+# How the hostile tests run: 40 examples, the same ones every time, unless HOSTILE_EXAMPLES
+# asks for more (then random ones); no deadline, as a bot's steps take what they take.
+HOSTILE_SETTINGS = settings(
+    max_examples=int(os.environ.get("HOSTILE_EXAMPLES", "40")),
+    deadline=None,
+    derandomize=not os.environ.get("HOSTILE_EXAMPLES"),
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+def errors_logged(records: list[logging.LogRecord]) -> list[str]:
+    """The records at ERROR or above, each with its traceback."""
+    return [
+        f"{r.name}: {r.getMessage()}\n{logging.Formatter().formatException(r.exc_info)}"
+        if r.exc_info
+        else f"{r.name}: {r.getMessage()}"
+        for r in records
+        if r.levelno >= logging.ERROR
+    ]
+
+
 def test_random_hostile_sequences_break_nothing(tmp_path: Path) -> None:
     driver = Driver(tmp_path)
     driver.run(driver.start())
     try:
 
-        @settings(
-            max_examples=int(os.environ.get("HOSTILE_EXAMPLES", "40")),
-            deadline=None,
-            derandomize=not os.environ.get("HOSTILE_EXAMPLES"),
-            database=None,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-        )
+        @HOSTILE_SETTINGS
         @given(EXAMPLE)
         def example(steps: list[tuple[Any, ...]]) -> None:
             driver.records.clear()
             driver.run(driver.play(steps))
             driver.run(driver.invariants())
-            bad = [
-                f"{r.name}: {r.getMessage()}\n{logging.Formatter().formatException(r.exc_info)}"
-                if r.exc_info
-                else f"{r.name}: {r.getMessage()}"
-                for r in driver.records
-                if r.levelno >= logging.ERROR
-            ]
+            bad = errors_logged(driver.records)
             assert bad == [], "\n".join(bad)
 
         example()

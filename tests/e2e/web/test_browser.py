@@ -14,13 +14,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Page, expect
 from sqlalchemy import select
 
-from bot.channels.web.app import build_app
 from bot.usecases import kiosk
 from db.models import SurveyResponse
+from tests.e2e.web.conftest import serve
 from tests.support.browser import PHONE, axe_violations, chromium, fonts_of, keep_screenshot
 from tests.support.harness import Bot, FakeClock, running_bot
 
@@ -35,21 +34,6 @@ KHMER = re.compile("[\u1780-\u17ff]")
 async def browser() -> AsyncIterator[Browser]:
     async with chromium() as running:
         yield running
-
-
-async def serve(bot: Bot) -> TestServer:
-    server = TestServer(build_app(bot.runtime.ctx, bot.runtime.core), host="127.0.0.1")
-    await server.start_server()
-    return server
-
-
-@pytest.fixture
-async def site(bot: Bot) -> AsyncIterator[str]:
-    server = await serve(bot)
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
 
 
 async def phone(browser: Browser) -> Page:

@@ -4,14 +4,10 @@ bot's injected clock: the idle minute and the device's ten seconds are clock ste
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import aiohttp
-import pytest
-from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
-from bot.channels.web.app import build_app
 from bot.channels.web.kiosk import COOKIE
 from bot.usecases import kiosk
 from db.models import KioskDevice, SurveyDailyCount, SurveyResponse
@@ -21,14 +17,6 @@ from tests.support.harness import Bot
 POINT = "mc-huyen"  # points.toml: kiosk = "quay"
 
 
-@pytest.fixture
-async def site(bot: Bot) -> AsyncIterator[str]:
-    server = TestServer(build_app(bot.runtime.ctx, bot.runtime.core), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield str(server.make_url(""))
-    finally:
-        await server.close()
 
 
 async def new_device(bot: Bot, point: str = POINT) -> tuple[int, str]:

@@ -10,20 +10,18 @@ that add up to the counted responses).
 
 from __future__ import annotations
 
-import logging
-import os
 import re
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp.test_utils import TestServer
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.channels.web.app import build_app
 from bot.usecases import kiosk
-from tests.e2e.test_hostile import HOSTILE, TEXT, Driver
+from tests.e2e.test_hostile import HOSTILE, HOSTILE_SETTINGS, TEXT, Driver, errors_logged
 
 VISITORS = 3
 STATUSES = {200, 303, 400, 403, 404, 405, 413, 429}
@@ -172,13 +170,7 @@ def test_random_hostile_web_sequences_break_nothing(tmp_path: Path) -> None:
     driver.run(driver.start())
     try:
 
-        @settings(
-            max_examples=int(os.environ.get("HOSTILE_EXAMPLES", "40")),
-            deadline=None,
-            derandomize=not os.environ.get("HOSTILE_EXAMPLES"),
-            database=None,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-        )
+        @HOSTILE_SETTINGS
         @given(EXAMPLE)
         def example(steps: list[tuple[int, tuple[Any, ...]]]) -> None:
             driver.records.clear()
@@ -186,8 +178,8 @@ def test_random_hostile_web_sequences_break_nothing(tmp_path: Path) -> None:
             for who, action in steps:
                 driver.run(driver.act(who, action))
             driver.run(driver.invariants())
-            bad = [r for r in driver.records if r.levelno >= logging.ERROR]
-            assert bad == [], "\n".join(f"{r.name}: {r.getMessage()}" for r in bad)
+            bad = errors_logged(driver.records)
+            assert bad == [], "\n".join(bad)
 
         example()
     finally:

@@ -5,20 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import pytest
-from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from bot.app.config import load_config
 from bot.app.runtime import load_data, serve_without_telegram
-from bot.channels.web.app import build_app
 from bot.channels.web.survey import COOKIE
 from db.models import SurveyResponse
 from tests.e2e.test_surveys import LAND, stored_texts
+from tests.e2e.web.conftest import serve
 from tests.support.harness import (
     ADMIN,
     Bot,
@@ -33,14 +30,6 @@ from tests.support.polling import until
 POINT = LAND.removeprefix("s-")
 
 
-@pytest.fixture
-async def site(bot: Bot) -> AsyncIterator[str]:
-    server = TestServer(build_app(bot.runtime.ctx, bot.runtime.core), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield str(server.make_url(""))
-    finally:
-        await server.close()
 
 
 def jar() -> aiohttp.CookieJar:
@@ -215,8 +204,7 @@ async def test_past_the_per_address_limit_a_clear_429_until_the_next_minute(
     tmp_path: Path, clock: FakeClock
 ) -> None:
     async with running_bot(tmp_path, clock, "[web]\nrequests_per_minute = 10\n") as bot:
-        server = TestServer(build_app(bot.runtime.ctx, bot.runtime.core), host="127.0.0.1")
-        await server.start_server()
+        server = await serve(bot)
         try:
             async with aiohttp.ClientSession(str(server.make_url("")), cookie_jar=jar()) as http:
                 statuses = [(await http.get(f"/s/{POINT}")).status for _ in range(10)]
