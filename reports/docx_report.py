@@ -372,11 +372,11 @@ def _syntax_problem(exc: TemplateSyntaxError) -> str:
 def render_docx(data: ReportData, template: Path) -> bytes:
     """Fill ``template`` with ``data``; the .docx as bytes."""
     where = f"mẫu báo cáo '{template}'"
+    if not template.is_file():
+        raise ReportTemplateError(f"không tìm thấy {where}")
     try:
         doc = DocxTemplate(str(template))
         doc.render(template_fields(data), jinja_env=_ENV, autoescape=True)
-    except (FileNotFoundError, IsADirectoryError):
-        raise ReportTemplateError(f"không tìm thấy {where}") from None
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError):
         raise ReportTemplateError(f"{where} không phải tệp Word (.docx)") from None
     except UndefinedError as exc:

@@ -18,6 +18,8 @@ numbers centred in the header from the second page; "Nơi nhận" (12 pt bold it
 from __future__ import annotations
 
 import argparse
+import io
+import zipfile
 from pathlib import Path
 
 from docx import Document
@@ -452,6 +454,7 @@ def build(out: Path) -> None:
     doc.core_properties.title = "Báo cáo kết quả thực hiện công tác cải cách hành chính"
     doc.core_properties.author = "cchc-bot"
     doc.core_properties.language = "vi-VN"
+    doc.core_properties.comments = "Mẫu báo cáo của cchc-bot (tools/make-report-template.py)"
 
     heading_block(doc)
     body(doc)
@@ -462,7 +465,23 @@ def build(out: Path) -> None:
     if not first.text and first._p.getprevious() is None:
         first._p.getparent().remove(first._p)
     out.parent.mkdir(parents=True, exist_ok=True)
-    doc.save(str(out))
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    out.write_bytes(reproducible(buffer.getvalue()))
+
+
+def reproducible(docx: bytes) -> bytes:
+    """The same package with fixed member times, so that building twice gives the same
+    bytes (tests/integration/test_docx_report.py checks the committed template is this
+    script's output)."""
+    source = zipfile.ZipFile(io.BytesIO(docx))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(fixed, source.read(info.filename))
+    return out.getvalue()
 
 
 def main() -> None:
