@@ -309,7 +309,9 @@ def body(doc: object) -> None:
         indent=True,
     )
 
-    paragraph(doc, "I. TÌNH HÌNH GỬI BÁO CÁO CỦA CÁC CƠ QUAN, ĐƠN VỊ", bold=True, keep_next=True)
+    paragraph(
+        doc, "I. TÌNH HÌNH GỬI BÁO CÁO CỦA CÁC CƠ QUAN, ĐƠN VỊ", bold=True, before=6, keep_next=True
+    )
     paragraph(
         doc,
         "Tổng số cơ quan, đơn vị phải báo cáo: {{ units_total }}; đã gửi: {{ submitted }} "
@@ -328,7 +330,7 @@ def body(doc: object) -> None:
     paragraph(doc, "- {{ group.kind }}: {{ group.names }}.", indent=True)
     tag(doc, "{%p endfor %}")
 
-    paragraph(doc, "II. KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU", bold=True, keep_next=True)
+    paragraph(doc, "II. KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU", bold=True, before=12, keep_next=True)
     paragraph(
         doc,
         "Số liệu tổng hợp từ báo cáo của các cơ quan, đơn vị (chỉ tiêu tỷ lệ "
