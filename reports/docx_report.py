@@ -21,6 +21,7 @@ import dataclasses
 import io
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -28,7 +29,9 @@ from typing import Any
 
 from docx.opc.exceptions import PackageNotFoundError
 from docxtpl import DocxTemplate
-from jinja2 import Environment, StrictUndefined, TemplateSyntaxError, UndefinedError
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import repo
@@ -222,31 +225,42 @@ def quarter_keys(year: int) -> tuple[str, ...]:
     return tuple(f"{year:04d}-Q{q}" for q in range(1, 5))
 
 
+def _indicator_in(q: StatusFigures, code: str) -> str:
+    found = next((i for i in q.indicators if i.code == code), None)
+    return NOT_IN_TREND if found is None else indicator_value(found, counts=False)
+
+
+def _rate_in(q: StatusFigures, code: str) -> str:
+    found = next((s for s in q.satisfaction if s.target == code), None)
+    return NOT_IN_TREND if found is None else satisfaction_rate(found)
+
+
 def build_trend(year: int, figures: StatusFigures, quarters: dict[str, StatusFigures]) -> Trend:
     """Each indicator and satisfaction target quarter by quarter over ``year``, from the
     quarters' own figures (``quarters``: key → figures, only the rounds there are)."""
-    keys = quarter_keys(year)
+    q1, q2, q3, q4 = (quarters.get(key) for key in quarter_keys(year))
 
-    def by_quarter(shown: Any) -> tuple[str, str, str, str]:
-        values = tuple(shown(quarters[k]) if k in quarters else NOT_IN_TREND for k in keys)
-        return values  # type: ignore[return-value]
+    def row(
+        code: str, name: str, shown: Callable[[StatusFigures, str], str], goal: str
+    ) -> TrendRow:
+        def cell(q: StatusFigures | None) -> str:
+            return NOT_IN_TREND if q is None else shown(q, code)
 
-    rows = []
-    for f in figures.indicators:
+        return TrendRow(code, name, cell(q1), cell(q2), cell(q3), cell(q4), goal)
 
-        def value(q: StatusFigures, code: str = f.code) -> str:
-            found = next((i for i in q.indicators if i.code == code), None)
-            return NOT_IN_TREND if found is None else indicator_value(found, counts=False)
-
-        rows.append(TrendRow(f.code, f.name, *by_quarter(value), indicator_goal(f) or "—"))
-    for s in figures.satisfaction:
-
-        def rate(q: StatusFigures, code: str = s.target) -> str:
-            found = next((i for i in q.satisfaction if i.target == code), None)
-            return satisfaction_rate(found) if found is not None else NOT_IN_TREND
-
-        goal = f"≥ {format_percent(s.goal, 0)}" if s.goal is not None else NO_VERDICT
-        rows.append(TrendRow(s.target, s.name, *by_quarter(rate), goal))
+    rows = [
+        row(f.code, f.name, _indicator_in, indicator_goal(f) or NO_VERDICT)
+        for f in figures.indicators
+    ]
+    rows += [
+        row(
+            s.target,
+            s.name,
+            _rate_in,
+            f"≥ {format_percent(s.goal, 0)}" if s.goal is not None else NO_VERDICT,
+        )
+        for s in figures.satisfaction
+    ]
     note = (
         f"Kết quả từng quý của năm {year}, tính như trong báo cáo quý; “{NOT_IN_TREND}”: "
         "quý chưa có đợt báo cáo."
@@ -346,7 +360,9 @@ class ReportTemplateError(Exception):
     """A template that cannot be filled: the message is one Vietnamese line naming it."""
 
 
-_ENV = Environment(undefined=StrictUndefined, autoescape=True)
+# Sandboxed: whoever edits the template in Word cannot reach Python through it
+# ({{ title.__class__ }} stops like an unknown field); unknown fields are errors, not blanks.
+_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
 _UNDEFINED = (
     re.compile(r"'([^']+)' is undefined"),
     re.compile(r"has no attribute '([^']+)'"),
@@ -386,6 +402,10 @@ def render_docx(data: ReportData, template: Path) -> bytes:
         ) from None
     except TemplateSyntaxError as exc:
         raise ReportTemplateError(f"{where} {_syntax_problem(exc)}") from None
+    except SecurityError as exc:
+        found = re.search(r"attribute '([^']+)'", str(exc))
+        name = found.group(1) if found else str(exc)
+        raise ReportTemplateError(f"{where} dùng thuộc tính “{name}” không được phép") from None
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()

@@ -363,6 +363,7 @@ def broken(tmp: Path, paragraph: str) -> Path:
         ("{% for r in indicators %}{{ r.ma }}{% endfor %}", "dùng trường “ma” không có"),
         ("{% endfr %}", "có thẻ “endfr” không hợp lệ"),
         ("{{ title ", "sai cú pháp"),
+        ("{{ title.__class__.__mro__ }}", "dùng thuộc tính “__class__” không được phép"),
     ],
 )
 def test_a_broken_template_stops_with_one_line_naming_it(
