@@ -170,7 +170,7 @@ def report_period(key: str, title: str) -> ReportPeriod:
         return ReportPeriod("half_year", f"6 tháng đầu năm {match.group(1)}", False)
     if match := _YEAR.fullmatch(key):
         return ReportPeriod("year", f"năm {match.group(1)}", True)
-    return ReportPeriod("ad_hoc", f"theo đợt báo cáo đột xuất “{title}”", False)
+    return ReportPeriod("ad_hoc", f"theo đợt báo cáo “{title}”", False)  # "Đột xuất: …"
 
 
 def issuer_lines(name: str) -> tuple[str, ...]:
@@ -297,11 +297,7 @@ def build_report(
         round_title=figures.round_title,
         period_kind=period.kind,
         period_label=period.label,
-        title=(
-            f"{SUBJECT} {period.label}"
-            if period.kind != "ad_hoc"
-            else f"{SUBJECT} (đợt báo cáo đột xuất: {figures.round_title})"
-        ),
+        title=f"{SUBJECT} {period.label}",
         year=figures.deadline.year,
         window_start=T.d(figures.window_start),
         window_end=T.d(figures.window_end),

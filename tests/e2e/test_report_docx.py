@@ -89,3 +89,20 @@ async def test_on_zalo_it_says_where_to_get_the_file(bot: Bot) -> None:
     said = "\n".join(m.text for m in replies)
     assert "không gửi được qua Zalo" in said
     assert "cchc-bot report --round 2026-Q4 --out bao-cao-cchc-2026-Q4.docx" in said
+
+
+async def test_an_ad_hoc_round_is_drafted_under_its_own_title(bot: Bot) -> None:
+    opened = texts(await bot.say(ADMIN, "/dotxuat Rà soát TTHC | 30/11/2026 | PNV PTP | 2 5c"))
+    assert "Đã mở đợt báo cáo DX-2026-1" in opened
+    [document] = await bot.say(ADMIN, "/baocaotonghop dx-2026-1")
+    assert document.file_name == "bao-cao-cchc-DX-2026-1.docx" and document.file_bytes
+    doc = Document(io.BytesIO(document.file_bytes))
+    paragraphs = [" ".join(p.text.split()) for p in doc.paragraphs]
+    assert (
+        "Kết quả thực hiện công tác cải cách hành chính theo đợt báo cáo “Đột xuất: Rà soát TTHC”"
+        in paragraphs
+    )
+    # Only the round's two units and two indicators; no yearly trend.
+    assert any(p.startswith("Tổng số cơ quan, đơn vị phải báo cáo: 2;") for p in paragraphs)
+    assert set(rows_of(doc, "Mã", "Chỉ tiêu", "Kết quả")) == {"2", "5c"}
+    assert not any("DIỄN BIẾN" in p for p in paragraphs)

@@ -34,11 +34,11 @@ from surveys.catalogue import Organisation, Unit
         ("2026-Q4", "quarter", "quý IV năm 2026", True),  # doubles as the yearly report
         ("2026-H1", "half_year", "6 tháng đầu năm 2026", False),
         ("2026", "year", "năm 2026", True),
-        ("DX-2026-3", "ad_hoc", "theo đợt báo cáo đột xuất “Rà soát TTHC”", False),
+        ("DX-2026-3", "ad_hoc", "theo đợt báo cáo “Đột xuất: Rà soát TTHC”", False),
     ],
 )
 def test_the_period_a_round_key_names(key: str, kind: str, label: str, yearly: bool) -> None:
-    period = report_period(key, "Rà soát TTHC")
+    period = report_period(key, "Đột xuất: Rà soát TTHC")
     assert (period.kind, period.label, period.yearly) == (kind, label, yearly)
 
 
@@ -156,11 +156,11 @@ def test_nobody_late_and_nobody_missing_read_as_such() -> None:
 
 
 def test_an_ad_hoc_round_is_titled_by_its_own_title() -> None:
-    f = figures("DX-2026-2", round_title="Rà soát thủ tục đất đai")
+    f = figures("DX-2026-2", round_title="Đột xuất: Rà soát thủ tục đất đai")
     data = build_report(f, ORG, 30, date(2026, 12, 3))
     assert data.title == (
         "Kết quả thực hiện công tác cải cách hành chính "
-        "(đợt báo cáo đột xuất: Rà soát thủ tục đất đai)"
+        "theo đợt báo cáo “Đột xuất: Rà soát thủ tục đất đai”"
     )
     assert data.period_kind == "ad_hoc"
 
