@@ -39,6 +39,7 @@ from db.models import Round
 from reports.figures import IndicatorFigure, SatisfactionFigure, StatusFigures
 from reports.status import status_figures
 from reports.text import (
+    channel_line,
     indicator_goal,
     indicator_value,
     satisfaction_interval,
@@ -153,6 +154,7 @@ class ReportData:
     indicators: tuple[IndicatorRow, ...]
     satisfaction: tuple[SatisfactionRow, ...]
     official: str  # official survey figures, "14: 87,5%; 15: 90%" ("" when none)
+    channels: str  # "Kênh trả lời (340 phiếu): trang web 61,8%, …" ("" without answers)
     min_sample: int
     trend: Trend
 
@@ -314,6 +316,7 @@ def build_report(
         indicators=tuple(indicator_row(f) for f in figures.indicators),
         satisfaction=tuple(satisfaction_row(f) for f in figures.satisfaction),
         official=official,
+        channels=channel_line(figures.channels) if figures.channels else "",
         min_sample=min_sample,
         trend=trend,
     )

@@ -385,6 +385,9 @@ def body(doc: object) -> None:
         "row in satisfaction",
         (1.1, 5.0, 2.2, 2.4, 2.4, 1.7, 1.7),
     )
+    tag(doc, "{%p if channels %}")
+    paragraph(doc, "{{ channels }}.", indent=True, before=6)
+    tag(doc, "{%p endif %}")
     tag(doc, "{%p if official %}")
     paragraph(
         doc,

@@ -44,6 +44,7 @@ from reports.docx_report import (
 from reports.figures import StatusFigures
 from reports.status import status_figures
 from reports.text import (
+    channel_line,
     indicator_goal,
     indicator_value,
     satisfaction_interval,
@@ -198,6 +199,8 @@ def test_every_figure_is_the_one_trangthai_shows(written: Written) -> None:
         assert units == str(figure.units_reporting)
         assert verdict == verdict_of(shown)
 
+    assert f.channels and f"{channel_line(f.channels)}." in text  # the demo's answers
+    assert channel_line(f.channels) in status
     sat = {r[0]: r for r in table_with(doc, "Mã", "Nội dung", "Tỷ lệ hài lòng")}
     assert set(sat) == {"14", "14a", "15", "16"}
     for figure in f.satisfaction:

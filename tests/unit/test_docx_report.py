@@ -20,7 +20,7 @@ from reports.docx_report import (
     report_period,
     template_fields,
 )
-from reports.figures import IndicatorFigure, SatisfactionFigure, StatusFigures
+from reports.figures import ChannelShare, IndicatorFigure, SatisfactionFigure, StatusFigures
 from reports.text import status_lines
 from surveys.catalogue import Organisation, Unit
 
@@ -153,6 +153,15 @@ def test_the_document_s_values_are_the_status_figures_as_trangthai_writes_them()
 def test_nobody_late_and_nobody_missing_read_as_such() -> None:
     data = build_report(figures(late=(), missing={}), ORG, 30, date(2026, 12, 3))
     assert (data.late, data.late_count, data.missing, data.missing_count) == (NOBODY, 0, (), 0)
+    assert data.channels == ""  # no answers, no channel line
+
+
+def test_the_answers_channels_read_as_trangthai_writes_them() -> None:
+    shares = (ChannelShare("web", 210, 61.8), ChannelShare("zalo", 130, 38.2))
+    f = figures(channels=shares)
+    data = build_report(f, ORG, 30, date(2026, 12, 3))
+    assert data.channels == "Kênh trả lời (340 phiếu): trang web 61,8%, Zalo 38,2%"
+    assert data.channels in status_lines(f)
 
 
 def test_an_ad_hoc_round_is_titled_by_its_own_title() -> None:
