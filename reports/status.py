@@ -119,12 +119,17 @@ async def channel_shares(
     """The counted responses of ``start``..``end`` by the channel they came by, largest
     first (ties by name), each with its share of the window's counted responses."""
     r = SurveyResponse
+    # Grouped by the bare column: PostgreSQL refuses GROUP BY coalesce(channel, $2) for a
+    # SELECT of coalesce(channel, $1) (two bind parameters, two expressions to it).
     rows = await session.execute(
-        select(func.coalesce(r.channel, ""), func.count())
+        select(r.channel, func.count())
         .where(r.status == "counted", r.day >= start, r.day <= end)
-        .group_by(func.coalesce(r.channel, ""))
+        .group_by(r.channel)
     )
-    counts = sorted(((str(c), int(n)) for c, n in rows), key=lambda cn: (-cn[1], cn[0]))
+    by_channel: dict[str, int] = defaultdict(int)
+    for channel, n in rows:  # NULL (rows from before channels were kept) counts as ""
+        by_channel[str(channel or "")] += int(n)
+    counts = sorted(by_channel.items(), key=lambda cn: (-cn[1], cn[0]))
     total = sum(n for _, n in counts)
     return tuple(ChannelShare(c, n, 100.0 * n / total) for c, n in counts)
 

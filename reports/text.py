@@ -9,41 +9,73 @@ from surveys import texts as T
 from surveys.numbers import format_number, format_percent
 
 TELEGRAM_LIMIT = 4096
+NO_DATA = "chưa có số liệu"
 
 
 def _verdict(met: bool | None) -> str:
     return "" if met is None else (" ✅" if met else " ❌")
 
 
-def _indicator_line(f: IndicatorFigure) -> str:
+def indicator_value(f: IndicatorFigure, counts: bool = True) -> str:
+    """An indicator's district figure as /trangthai and the Word report show it:
+    "50,5% (51/101)" for a ratio ("50,5%" without ``counts``), "90%", "12", or
+    "chưa có số liệu"."""
     if f.value is None:
-        shown = "chưa có số liệu"
-    elif f.kind == "ratio":
-        shown = (
+        return NO_DATA
+    if f.kind == "ratio" and counts:
+        return (
             f"{format_percent(f.value)} ({format_number(f.numerator or 0)}/"
             f"{format_number(f.denominator or 0)})"
         )
-    elif f.kind == "percent":
-        shown = format_percent(f.value)
-    else:
-        shown = format_number(f.value)
-    goal = ""
-    if f.target is not None:
-        sign = "≥" if f.direction == "min" else "≤"
-        goal = f" — mục tiêu {sign} {format_percent(f.target, 0)}"
-    return f"• {f.code}. {f.name}: {shown}{goal}{_verdict(f.met)}"
+    if f.kind in ("ratio", "percent"):
+        return format_percent(f.value)
+    return format_number(f.value)
+
+
+def indicator_goal(f: IndicatorFigure) -> str:
+    """The target in force: "≥ 80%" ("" without one)."""
+    if f.target is None:
+        return ""
+    sign = "≥" if f.direction == "min" else "≤"
+    return f"{sign} {format_percent(f.target, 0)}"
+
+
+def _indicator_line(f: IndicatorFigure) -> str:
+    goal = indicator_goal(f)
+    goal = f" — mục tiêu {goal}" if goal else ""
+    return f"• {f.code}. {f.name}: {indicator_value(f)}{goal}{_verdict(f.met)}"
+
+
+def satisfaction_sample(f: SatisfactionFigure) -> str:
+    """Who the rate is of: "3 người, n=9 câu trả lời"."""
+    return f"{f.respondents} người, n={f.n} câu trả lời"
+
+
+def satisfaction_rate(f: SatisfactionFigure) -> str:
+    """The bot's own rate, "66,7%", or "chưa đủ dữ liệu" below the minimum sample."""
+    if f.rate is None or not f.enough:
+        return T.NOT_ENOUGH_DATA
+    return format_percent(f.rate)
+
+
+def satisfaction_interval(f: SatisfactionFigure) -> str:
+    """The 95 % interval over respondents, "35,4%–87,9%" ("" without enough data)."""
+    if f.rate is None or not f.enough:
+        return ""
+    return f"{format_percent(f.low)}–{format_percent(f.high)}"
 
 
 def _satisfaction_line(f: SatisfactionFigure) -> str:
     goal = f", mục tiêu ≥ {format_percent(f.goal, 0)}" if f.goal is not None else ""
-    sample = f"{f.respondents} người, n={f.n} câu trả lời"
+    sample = satisfaction_sample(f)
     # An official survey's figure is shown beside the bot's own, never mixed into it.
     official = T.official_beside(format_percent(f.official)) if f.official is not None else ""
-    if f.rate is None or not f.enough:
+    interval = satisfaction_interval(f)
+    if not interval:
         return f"• {f.target}. {f.name}: {T.NOT_ENOUGH_DATA} ({sample}{goal}){official}"
     return (
-        f"• {f.target}. {f.name}: {format_percent(f.rate)} "
-        f"({sample}, KTC 95%: {format_percent(f.low)}–{format_percent(f.high)}{goal})"
+        f"• {f.target}. {f.name}: {satisfaction_rate(f)} "
+        f"({sample}, KTC 95%: {interval}{goal})"
         f"{_verdict(f.met)}{official}"
     )
 

@@ -80,6 +80,8 @@ HELP_ADMIN = (
     "• /trangthai (hoặc /status) — tình hình nộp báo cáo, chỉ tiêu, mức độ hài lòng; "
     "chi tiết: /trangthai MÃ_ĐƠN_VỊ, /trangthai 5c (một chỉ tiêu), /trangthai 2026-Q3 (kỳ trước).\n"
     "• /xuat (hoặc /export) [KỲ] — bảng tổng hợp Excel của kỳ báo cáo (ví dụ /xuat 2026-Q3).\n"
+    "• /baocaotonghop [KỲ] — dự thảo báo cáo kết quả CCHC gửi cấp trên (tệp Word theo thể "
+    "thức Nghị định 30/2020/NĐ-CP), ví dụ /baocaotonghop 2026-Q4.\n"
     "• /nhacnho (hoặc /remind) — nhắc ngay các đơn vị chưa nộp (mỗi người tối đa 1 lần/ngày).\n"
     "• /baocao MÃ_ĐƠN_VỊ — nhập báo cáo thay cho một đơn vị (ví dụ sau khi gọi điện).\n"
     "• /dotxuat — mở đợt báo cáo đột xuất, đóng hoặc gia hạn một đợt; /donvi — mã đơn vị.\n"
@@ -470,6 +472,16 @@ STATUS_USAGE = (
 )
 CHART_CAPTION = "Biểu đồ chỉ tiêu và mức độ hài lòng — {title}"
 EXPORT_CAPTION = "Bảng tổng hợp {title} (Excel)"
+REPORT_CAPTION = (
+    "Dự thảo báo cáo kết quả thực hiện CCHC {title} (Word): số/ký hiệu, ngày tháng, phần "
+    "đánh giá và phương hướng để Phòng Nội vụ viết tiếp, rồi trình ký."
+)
+REPORT_NOT_ON_ZALO = (
+    "Dự thảo báo cáo {title} (tệp Word) không gửi được qua Zalo. Lấy tệp qua Telegram "
+    "(/baocaotonghop {key}), qua trò chuyện trong terminal (cchc-bot chat), hoặc trên máy chủ "
+    "của bot: cchc-bot report --round {key} --out {name}"
+)
+REPORT_TEMPLATE_BROKEN = "Không tạo được báo cáo: {problem}."
 
 # --------------------------------------------------------------------------- terminal chat, demo
 

@@ -73,6 +73,16 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--round", dest="round_key", default="", help="mã kỳ, vd. 2026-Q4")
     export.add_argument("--out", type=Path, required=True, help="tệp .xlsx")
     export.add_argument("--db", type=Path, help="tệp SQLite thay cho [database] url (vd. bản demo)")
+    report = sub.add_parser(
+        "report",
+        help="soạn dự thảo báo cáo kết quả CCHC của một kỳ (tệp Word, thể thức NĐ 30/2020)",
+    )
+    report.add_argument("--round", dest="round_key", default="", help="mã kỳ, vd. 2026-Q4")
+    report.add_argument("--out", type=Path, required=True, help="tệp .docx")
+    report.add_argument("--db", type=Path, help="tệp SQLite thay cho [database] url (vd. bản demo)")
+    report.add_argument(
+        "--template", type=Path, help="mẫu Word thay cho [org] report_template (thử mẫu đã sửa)"
+    )
     sub.add_parser(
         "units",
         help="liệt kê đơn vị: MÃ<TAB>TÊN<TAB>báo cáo | không báo cáo "
@@ -127,7 +137,7 @@ def _catalogue(config: Config) -> Catalogue:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     quiet = args.command in (
-        "chat", "demo", "units", "points", "invite", "qr", "export", "kiosk"
+        "chat", "demo", "units", "points", "invite", "qr", "export", "kiosk", "report"
     )
     logs.configure(logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO)
     try:
@@ -159,6 +169,10 @@ def _dispatch(args: argparse.Namespace, config: Config, catalogue: Catalogue) ->
         return asyncio.run(verbs.demo(config, catalogue, args.out))
     if args.command == "export":
         return asyncio.run(verbs.export(config, catalogue, args.round_key, args.out, args.db))
+    if args.command == "report":
+        return asyncio.run(
+            verbs.report(config, catalogue, args.round_key, args.out, args.db, args.template)
+        )
     if args.command == "units":
         for unit in catalogue.org.units:
             print(f"{unit.code}\t{unit.name}\t{UNIT_REPORTS if unit.reports else UNIT_SILENT}")

@@ -310,7 +310,7 @@ _KNOWN_KEYS: dict[str, frozenset[str]] = {
     "telegram": frozenset({"token", "base_url", "base_file_url", "bot_username"}),
     "database": frozenset({"url"}),
     "access": frozenset({"admins"}),
-    "org": frozenset({"units", "indicators", "points", "questionnaires"}),
+    "org": frozenset({"units", "indicators", "points", "questionnaires", "report_template"}),
     "survey": frozenset({"secret", "min_sample", "max_starts_per_hour", "expire_minutes"}),
     "calendar": frozenset(
         {
@@ -450,6 +450,7 @@ def load_config(path: Path | None = None, *, environ: dict[str, str] | None = No
         indicators=_path(base, org_t, "org", "indicators", defaults.indicators),
         points=_path(base, org_t, "org", "points", defaults.points),
         questionnaires=_path(base, org_t, "org", "questionnaires", defaults.questionnaires),
+        report_template=_path(base, org_t, "org", "report_template", defaults.report_template),
     )
 
     sv = _table(data, "survey")

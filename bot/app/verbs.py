@@ -9,6 +9,8 @@ import signal
 import sys
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.app.demo import DemoFileError, describe, fill_demo, prepare_file
 from bot.app.runtime import (
     Runtime,
@@ -22,7 +24,7 @@ from bot.usecases import kiosk as kiosks
 from bot.usecases.registration import create_invitation
 from bot.usecases.settings import Config, ConfigError
 from bot.usecases.surveying import create_record_link, point_payload, web_path, with_language
-from db import repo
+from db.models import Round
 from reports.fonts import FontMissing
 from reports.poster import render_poster, write_poster
 from surveys import i18n, survey_machine
@@ -381,30 +383,76 @@ async def demo(config: Config, catalogue: Catalogue, out: Path) -> int:
     return 0
 
 
+async def _round_named(runtime: Runtime, session: AsyncSession, round_key: str) -> Round:
+    """The round of ``--round`` (the current round when none is given), through the chat
+    commands' own parser of round keys."""
+    from bot.usecases.status import current_round, find_round
+
+    if not round_key:
+        return await current_round(runtime.ctx, session)
+    found = await find_round(session, round_key)
+    if found is None:
+        raise ConfigError("--round", f"không có kỳ báo cáo '{round_key}'")
+    return found
+
+
+def _with_db(config: Config, db: Path | None) -> Config:
+    if db is None:
+        return config
+    if not db.exists():
+        raise ConfigError("--db", f"không tìm thấy '{db}'")
+    return _with_sqlite(config, db)
+
+
 async def export(
     config: Config, catalogue: Catalogue, round_key: str, out: Path, db: Path | None = None
 ) -> int:
     """Write a round's workbook (the current round when no key is given)."""
-    from bot.usecases.status import current_round, export_workbook
+    from bot.usecases.status import export_workbook
 
-    if db is not None:
-        if not db.exists():
-            raise ConfigError("--db", f"không tìm thấy '{db}'")
-        config = _with_sqlite(config, db)
-    runtime = await open_runtime(config, catalogue)
+    runtime = await open_runtime(_with_db(config, db), catalogue)
     try:
         async with runtime.ctx.sessions.begin() as session:
-            if round_key:
-                found = await repo.round_by_key(session, round_key.upper())
-                if found is None:
-                    raise ConfigError("--round", f"không có kỳ báo cáo '{round_key}'")
-                round_ = found
-            else:
-                round_ = await current_round(runtime.ctx, session)
+            round_ = await _round_named(runtime, session, round_key)
             content = await export_workbook(runtime.ctx, session, round_)
     finally:
         await runtime.stop()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(content)
     print(f"Đã ghi {out} ({round_.title})")
+    return 0
+
+
+async def report(
+    config: Config,
+    catalogue: Catalogue,
+    round_key: str,
+    out: Path,
+    db: Path | None = None,
+    template: Path | None = None,
+) -> int:
+    """Write a round's report upward as a Word draft (the current round by default)."""
+    from bot.usecases.status import report_document
+    from reports.docx_report import ReportTemplateError
+
+    config = _with_db(config, db)
+    if template is not None:
+        if not template.is_file():
+            raise ConfigError("--template", f"không tìm thấy '{template}'")
+        config = dataclasses.replace(
+            config, org=dataclasses.replace(config.org, report_template=template)
+        )
+    runtime = await open_runtime(config, catalogue)
+    try:
+        async with runtime.ctx.sessions.begin() as session:
+            round_ = await _round_named(runtime, session, round_key)
+            try:
+                content = await report_document(runtime.ctx, session, round_)
+            except ReportTemplateError as exc:
+                raise ConfigError("--template", str(exc)) from None
+    finally:
+        await runtime.stop()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(content)
+    print(f"Đã ghi {out} (dự thảo báo cáo {round_.title})")
     return 0

@@ -305,6 +305,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("cancel", ("huy",), Core._cancel),
     Command("status", ("trangthai",), _use_case(status.status), Role.STATUS),
     Command("export", ("xuat",), _use_case(status.export), Role.STATUS),
+    Command("summaryreport", ("baocaotonghop",), _use_case(status.report), Role.ADMIN),
     Command("remind", ("nhacnho",), Core._remind, Role.ADMIN),
     Command("units", ("donvi",), Core._units, Role.ADMIN),
     Command("round", ("dotxuat",), _use_case(round_command), Role.ADMIN),

@@ -48,6 +48,8 @@ class OrgConfig:
     indicators: Path = SAMPLE_DIR / "indicators.toml"
     points: Path = SAMPLE_DIR / "points.toml"
     questionnaires: Path = DATA_DIR / "questionnaires"
+    # the Word template of /baocaotonghop and `cchc-bot report` (docxtpl)
+    report_template: Path = DATA_DIR / "templates" / "bao-cao-cchc.docx"
 
 
 @dataclass(frozen=True)

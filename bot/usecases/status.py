@@ -1,4 +1,5 @@
-"""``/trangthai`` (``/status``) with its drill-downs, and ``/xuat`` (``/export``)."""
+"""``/trangthai`` (``/status``) with its drill-downs, ``/xuat`` (``/export``) and
+``/baocaotonghop`` (the Word draft of the report upward)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from bot.usecases.people import Person
 from bot.usecases.render import say
 from db import repo
 from db.models import Round
+from reports.docx_report import ReportTemplateError, collect_report, render_docx, report_name
 from reports.drilldown import indicator_lines, unit_lines
 from reports.export import collect_export, write_xlsx
 from reports.status import status_figures
@@ -20,6 +22,7 @@ from scheduler.rounds import ensure_periodic_round, missing_units, rules_of
 from surveys import texts as T
 from surveys.messages import Outbound
 
+ZALO = "zalo"
 ROUND_KEY = re.compile(r"^(\d{4}-[Qq][1-4]|DX-\d{4}-\d+)$", re.IGNORECASE)
 
 
@@ -47,10 +50,16 @@ async def followed_round(ctx: Context, session: AsyncSession) -> Round:
     return current
 
 
+async def find_round(session: AsyncSession, key: str) -> Round | None:
+    """The round a key names ("2026-Q4", "dx-2026-1"): the one parser of round keys for
+    the chat commands (/trangthai, /xuat, /baocaotonghop) and the CLI (export, report)."""
+    return await repo.round_by_key(session, key.strip().upper())
+
+
 async def _round(ctx: Context, session: AsyncSession, key: str) -> Round | None:
     if not key:
         return await followed_round(ctx, session)
-    return await repo.round_by_key(session, key.upper())
+    return await find_round(session, key)
 
 
 async def status(ctx: Context, session: AsyncSession, person: Person, args: str) -> list[Outbound]:
@@ -104,3 +113,32 @@ async def export(ctx: Context, session: AsyncSession, person: Person, args: str)
     content = await export_workbook(ctx, session, round_)
     caption = T.EXPORT_CAPTION.format(title=round_.title)
     return [Outbound(person.chat_id, caption, document=(export_name(round_), content))]
+
+
+async def report_document(ctx: Context, session: AsyncSession, round_: Round) -> bytes:
+    """The round's Word draft; ``ReportTemplateError`` when the template cannot be filled."""
+    data = await collect_report(
+        session, ctx.catalogue, round_, ctx.today(), ctx.config.survey.min_sample
+    )
+    return await asyncio.to_thread(render_docx, data, ctx.config.org.report_template)
+
+
+async def report(ctx: Context, session: AsyncSession, person: Person, args: str) -> list[Outbound]:
+    """``/baocaotonghop [KỲ]``: the report upward as a Word document."""
+    key = args.strip()
+    round_ = await _round(ctx, session, key)
+    if round_ is None:
+        return say(person.chat_id, T.ROUND_UNKNOWN.format(key=key.upper()))
+    if person.channel == ZALO:  # Zalo's bots cannot send files: say where to get it
+        return say(
+            person.chat_id,
+            T.REPORT_NOT_ON_ZALO.format(
+                title=round_.title, key=round_.key, name=report_name(round_.key)
+            ),
+        )
+    try:
+        content = await report_document(ctx, session, round_)
+    except ReportTemplateError as exc:
+        return say(person.chat_id, T.REPORT_TEMPLATE_BROKEN.format(problem=exc))
+    caption = T.REPORT_CAPTION.format(title=round_.title)
+    return [Outbound(person.chat_id, caption, document=(report_name(round_.key), content))]

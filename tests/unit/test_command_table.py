@@ -48,7 +48,7 @@ def test_who_each_role_lets_in(
 
 
 def test_the_district_s_commands_need_an_admin_and_refuse_politely() -> None:
-    for name in ("nhacnho", "donvi", "dotxuat", "khaosat_chinhthuc"):
+    for name in ("nhacnho", "donvi", "dotxuat", "khaosat_chinhthuc", "baocaotonghop"):
         command = BY_NAME[name]
         assert command.role is Role.ADMIN
         [refusal] = command.refuse(person())
