@@ -15,35 +15,67 @@ def _verdict(met: bool | None) -> str:
     return "" if met is None else (" ✅" if met else " ❌")
 
 
-def _indicator_line(f: IndicatorFigure) -> str:
+def indicator_value(f: IndicatorFigure) -> str:
+    """An indicator's district figure as every page shows it (chat, desk)."""
     if f.value is None:
-        shown = "chưa có số liệu"
-    elif f.kind == "ratio":
-        shown = (
+        return "chưa có số liệu"
+    if f.kind == "ratio":
+        return (
             f"{format_percent(f.value)} ({format_number(f.numerator or 0)}/"
             f"{format_number(f.denominator or 0)})"
         )
-    elif f.kind == "percent":
-        shown = format_percent(f.value)
-    else:
-        shown = format_number(f.value)
-    goal = ""
-    if f.target is not None:
-        sign = "≥" if f.direction == "min" else "≤"
-        goal = f" — mục tiêu {sign} {format_percent(f.target, 0)}"
-    return f"• {f.code}. {f.name}: {shown}{goal}{_verdict(f.met)}"
+    if f.kind == "percent":
+        return format_percent(f.value)
+    return format_number(f.value)
+
+
+def indicator_goal(f: IndicatorFigure) -> str:
+    """"mục tiêu ≥ 80%" (empty without a target)."""
+    if f.target is None:
+        return ""
+    sign = "≥" if f.direction == "min" else "≤"
+    return f"mục tiêu {sign} {format_percent(f.target, 0)}"
+
+
+def _indicator_line(f: IndicatorFigure) -> str:
+    goal = indicator_goal(f)
+    goal = f" — {goal}" if goal else ""
+    return f"• {f.code}. {f.name}: {indicator_value(f)}{goal}{_verdict(f.met)}"
+
+
+def satisfaction_sample(f: SatisfactionFigure) -> str:
+    """"12 người, n=48 câu trả lời": the respondents and the answers a rate rests on."""
+    return f"{f.respondents} người, n={f.n} câu trả lời"
+
+
+def satisfaction_value(f: SatisfactionFigure) -> str:
+    """The rate, or "chưa đủ dữ liệu" below the minimum sample."""
+    if f.rate is None or not f.enough:
+        return T.NOT_ENOUGH_DATA
+    return format_percent(f.rate)
+
+
+def satisfaction_interval(f: SatisfactionFigure) -> str:
+    """"KTC 95%: 78,1%–91,2%" (empty when there is not enough data)."""
+    if f.rate is None or not f.enough:
+        return ""
+    return f"KTC 95%: {format_percent(f.low)}–{format_percent(f.high)}"
+
+
+def satisfaction_goal(f: SatisfactionFigure) -> str:
+    return f"mục tiêu ≥ {format_percent(f.goal, 0)}" if f.goal is not None else ""
 
 
 def _satisfaction_line(f: SatisfactionFigure) -> str:
-    goal = f", mục tiêu ≥ {format_percent(f.goal, 0)}" if f.goal is not None else ""
-    sample = f"{f.respondents} người, n={f.n} câu trả lời"
+    goal = f", {satisfaction_goal(f)}" if f.goal is not None else ""
+    sample = satisfaction_sample(f)
     # An official survey's figure is shown beside the bot's own, never mixed into it.
     official = T.official_beside(format_percent(f.official)) if f.official is not None else ""
     if f.rate is None or not f.enough:
         return f"• {f.target}. {f.name}: {T.NOT_ENOUGH_DATA} ({sample}{goal}){official}"
     return (
-        f"• {f.target}. {f.name}: {format_percent(f.rate)} "
-        f"({sample}, KTC 95%: {format_percent(f.low)}–{format_percent(f.high)}{goal})"
+        f"• {f.target}. {f.name}: {satisfaction_value(f)} "
+        f"({sample}, {satisfaction_interval(f)}{goal})"
         f"{_verdict(f.met)}{official}"
     )
 
@@ -69,20 +101,30 @@ def channel_line(shares: Sequence[ChannelShare]) -> str:
     return f"Kênh trả lời ({format_number(total)} phiếu): {parts}"
 
 
-def status_lines(f: StatusFigures) -> list[str]:
+def deadline_state(f: StatusFigures) -> str:
+    """"còn 3 ngày", "quá hạn 2 ngày" or "đã đóng"."""
     if f.closed:
-        when = "đã đóng"
-    elif f.days_left >= 0:
-        when = f"còn {f.days_left} ngày"
-    else:
-        when = f"quá hạn {-f.days_left} ngày"
+        return "đã đóng"
+    if f.days_left >= 0:
+        return f"còn {f.days_left} ngày"
+    return f"quá hạn {-f.days_left} ngày"
+
+
+def submitted_line(f: StatusFigures) -> str:
+    return (
+        f"Đã nộp: {f.submitted}/{f.units_total} đơn vị "
+        f"(đúng hạn {len(f.on_time)}, trễ hạn {len(f.late)})"
+    )
+
+
+def status_lines(f: StatusFigures) -> list[str]:
+    when = deadline_state(f)
     lines = [
         f"📊 TÌNH HÌNH BÁO CÁO {f.round_title.upper()}",
         f"Kỳ số liệu: {T.d(f.window_start)} – {T.d(f.window_end)}",
         f"Hạn nộp: {T.d(f.deadline)} ({when})",
         "",
-        f"Đã nộp: {f.submitted}/{f.units_total} đơn vị "
-        f"(đúng hạn {len(f.on_time)}, trễ hạn {len(f.late)})",
+        submitted_line(f),
     ]
     if f.missing:
         lines.append(f"Chưa nộp ({sum(len(v) for v in f.missing.values())}):")
