@@ -119,12 +119,13 @@ async def channel_shares(
     """The counted responses of ``start``..``end`` by the channel they came by, largest
     first (ties by name), each with its share of the window's counted responses."""
     r = SurveyResponse
-    rows = await session.execute(
-        select(func.coalesce(r.channel, ""), func.count())
+    rows = await session.execute(  # grouped by the column: PostgreSQL refuses a GROUP BY
+        # coalesce(channel, $2) against a SELECT coalesce(channel, $1) (two parameters)
+        select(r.channel, func.count())
         .where(r.status == "counted", r.day >= start, r.day <= end)
-        .group_by(func.coalesce(r.channel, ""))
+        .group_by(r.channel)
     )
-    counts = sorted(((str(c), int(n)) for c, n in rows), key=lambda cn: (-cn[1], cn[0]))
+    counts = sorted(((str(c or ""), int(n)) for c, n in rows), key=lambda cn: (-cn[1], cn[0]))
     total = sum(n for _, n in counts)
     return tuple(ChannelShare(c, n, 100.0 * n / total) for c, n in counts)
 
