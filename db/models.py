@@ -392,3 +392,33 @@ class ZaloOaWindow(Base):
     last_message_id: Mapped[str | None] = mapped_column(String(64))
     last_at: Mapped[datetime]
     replies: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DeskLogin(Base):
+    """A one-time login link to the desk pages (``/web`` in chat): only the SHA-256 of its
+    token is kept, with the chat account it was asked from; used once, valid 10 minutes."""
+
+    __tablename__ = "desk_logins"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[str] = mapped_column(String(64))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class DeskSession(Base):
+    """A browser session on the desk pages, opened by a login link: only the SHA-256 of the
+    cookie's value is kept. It ends at logout or after 8 hours without a request."""
+
+    __tablename__ = "desk_sessions"
+    session_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[str] = mapped_column(String(64))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]

@@ -65,8 +65,13 @@ def satisfaction_interval(f: SatisfactionFigure) -> str:
     return f"{format_percent(f.low)}–{format_percent(f.high)}"
 
 
+def satisfaction_goal(f: SatisfactionFigure) -> str:
+    """The plan's target for the year: "≥ 90%" ("" without one)."""
+    return f"≥ {format_percent(f.goal, 0)}" if f.goal is not None else ""
+
+
 def _satisfaction_line(f: SatisfactionFigure) -> str:
-    goal = f", mục tiêu ≥ {format_percent(f.goal, 0)}" if f.goal is not None else ""
+    goal = f", mục tiêu {satisfaction_goal(f)}" if f.goal is not None else ""
     sample = satisfaction_sample(f)
     # An official survey's figure is shown beside the bot's own, never mixed into it.
     official = T.official_beside(format_percent(f.official)) if f.official is not None else ""

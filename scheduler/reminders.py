@@ -58,9 +58,11 @@ async def enqueue_round_reminders(
     today: date,
     now: datetime,
     due_at: datetime | None = None,
+    desk: bool = False,
 ) -> tuple[int, int]:
     """Queue ``step``'s reminder to the members of the units still missing (see the module
-    docstring); ``due_at`` is when the step fell due (``None`` for an admin's /remind).
+    docstring); ``due_at`` is when the step fell due (``None`` for an admin's /remind);
+    ``desk``: the web desk is on, and the reminder says how to reach it (/web).
 
     Returns (messages newly queued, units they go to).
     """
@@ -90,7 +92,7 @@ async def enqueue_round_reminders(
     for key, member in keyed.items():
         unit = by_code[member.unit_code]
         text = T.reminder(
-            unit.name, round_.title, round_.deadline, days_left < 0, days_left, recipient
+            unit.name, round_.title, round_.deadline, days_left < 0, days_left, recipient, desk
         )
         rows.append(
             repo.outbox_row(

@@ -632,3 +632,50 @@ def _quick_value(item: Item, raw: str) -> tuple[Answer | None, str | None]:
     if isinstance(number, str):
         return None, number.removesuffix(T.NUMBER_EXAMPLE)
     return {"value": number}, None
+
+
+# --------------------------------------------------------------------------- the desk's form
+
+
+def form_answer(
+    item: Item, den: str = "", num: str = "", value: str = "", skip: bool = False, reason: str = ""
+) -> tuple[Answer | None, str | None]:
+    """The answer typed into the desk's form fields of ``item``, and why it is refused.
+
+    The same reading and rules as a typed chat answer (:func:`_read_number`,
+    :func:`problem`); ``(None, None)`` when nothing was entered. A refused answer is still
+    returned when it could be read, so the page can say what is wrong with it.
+    """
+    if skip:
+        answer: Answer = {"skip": reason.strip()}
+        return answer, problem(item, answer) and (
+            T.DESK_SKIP_NEEDS_REASON if not reason.strip() else problem(item, answer)
+        )
+    if item.kind == "ratio":
+        if not den.strip() and not num.strip():
+            return None, None
+        if not den.strip() or not num.strip():
+            return None, T.DESK_NUMERATOR_MISSING
+        total = _read_number(den, item, "den")
+        if isinstance(total, str):
+            return None, total
+        part = _read_number(num, item, "num")
+        if isinstance(part, str):
+            return None, part
+        answer = {"num": part, "den": total}
+        return answer, problem(item, answer)
+    if not value.strip():
+        return None, None
+    number = _read_number(value, item, "one")
+    if isinstance(number, str):
+        return None, number
+    answer = {"value": number}
+    return answer, problem(item, answer)
+
+
+def verdict(sheet: Sheet, item: Item, answer: Answer) -> bool | None:
+    """Whether the answer reaches the item's target for the sheet's year (None: no target,
+    a count, skipped, nothing in the period) — the summary's "đạt" / "chưa đạt"."""
+    if item.target is None or "skip" in answer or item.kind == "count":
+        return None
+    return is_met(figure(item, answer), item.target, item.direction)

@@ -72,6 +72,7 @@ HELP_MEMBER = (
     "• /qr MÃ_ĐIỂM [MÃ_HỒ_SƠ] [km|en] — áp phích mã QR khảo sát của điểm tiếp dân thuộc "
     "đơn vị; kèm mã hồ sơ thì đường dẫn chỉ dùng được một lần; km, en: áp phích và khảo sát "
     "tiếng Khmer, tiếng Anh.\n"
+    "• /web (hoặc /maytinh) — đường dẫn đăng nhập để nhập báo cáo trên máy tính.\n"
     "• /huy (hoặc /cancel) — dừng việc đang làm.\n"
     "Bot sẽ nhắc trước hạn nộp báo cáo (trước ngày 15 tháng cuối quý)."
 )
@@ -84,6 +85,7 @@ HELP_ADMIN = (
     "thức Nghị định 30/2020/NĐ-CP), ví dụ /baocaotonghop 2026-Q4.\n"
     "• /nhacnho (hoặc /remind) — nhắc ngay các đơn vị chưa nộp (mỗi người tối đa 1 lần/ngày).\n"
     "• /baocao MÃ_ĐƠN_VỊ — nhập báo cáo thay cho một đơn vị (ví dụ sau khi gọi điện).\n"
+    "• /web (hoặc /maytinh) — trang làm việc trên máy tính: bảng theo dõi, in, tải Excel.\n"
     "• /dotxuat — mở đợt báo cáo đột xuất, đóng hoặc gia hạn một đợt; /donvi — mã đơn vị.\n"
     "• /qr MÃ_ĐIỂM [MÃ_HỒ_SƠ] [km|en] — áp phích mã QR khảo sát (kèm mã hồ sơ: dùng một lần; "
     "km, en: áp phích và khảo sát tiếng Khmer, tiếng Anh).\n"
@@ -109,23 +111,33 @@ GROUP_REGISTERED = "Đã đăng ký nhóm này nhận thông tin cải cách hà
 
 
 def reminder(
-    unit: str, period: str, deadline: date, overdue: bool, days_left: int, recipient: str
+    unit: str,
+    period: str,
+    deadline: date,
+    overdue: bool,
+    days_left: int,
+    recipient: str,
+    desk: bool = False,
 ) -> str:
     """A unit's reminder, worded as Phòng Nội vụ writes it: what is due, where it goes
     (``recipient``: "UBND huyện Long Phú (qua Phòng Nội vụ)", from the data files) and the
     deadline as the plan states it, "trước ngày 15" (``deadline`` is the last day on time)."""
     before = d(deadline + timedelta(days=1))
+    at_desk = f"\n{DESK_HINT}" if desk else ""
     if overdue:
         return (
             f"⚠️ {unit} chưa nộp báo cáo cải cách hành chính {period} về {recipient}. "
             f"Hạn nộp là trước ngày {before} (đã quá hạn {-days_left} ngày). "
             "Đề nghị thủ trưởng đơn vị nộp ngay: gõ /baocao hoặc bấm nút bên dưới."
-        )
+        ) + at_desk
     when = "hôm nay là ngày cuối" if days_left == 0 else f"còn {days_left} ngày"
     return (
         f"🔔 Nhắc nộp báo cáo cải cách hành chính {period} của {unit}: gửi về {recipient} "
         f"trước ngày {before} ({when}).\nGõ /baocao hoặc bấm nút bên dưới để nhập."
-    )
+    ) + at_desk
+
+
+DESK_HINT = "💻 Nhập trên máy tính: gõ /web (hoặc /maytinh) để nhận đường dẫn đăng nhập."
 
 
 REMIND_BUTTON = "📝 Nhập báo cáo"
@@ -515,3 +527,43 @@ def link_code(code: str, minutes: int) -> str:
         f"Trên tài khoản kia (Zalo hoặc Telegram), gửi: /lienket {code}\n"
         "Không đưa mã này cho người khác."
     )
+
+
+# --------------------------------------------------------------------------- the desk (web)
+
+DESK_OFF = (
+    "Trang làm việc trên máy tính chưa được bật trên máy chủ này ([web] enabled). "
+    "Vui lòng nhập báo cáo bằng /baocao."
+)
+
+
+def desk_link(url: str, until: str) -> str:
+    return (
+        "💻 Đường dẫn đăng nhập trang làm việc trên máy tính (chỉ dùng được một lần, "
+        f"hết hạn lúc {until}):\n{url}\n"
+        "Không chuyển đường dẫn này cho người khác. Cần đường dẫn mới thì gõ lại /web."
+    )
+
+
+DESK_LINK_USED = (
+    "Đường dẫn đăng nhập này đã được sử dụng hoặc đã hết hạn (mỗi đường dẫn chỉ dùng một lần, "
+    "trong 10 phút). Vui lòng gõ /web trong bot để nhận đường dẫn mới."
+)
+DESK_LINK_BAD = (
+    "Đường dẫn đăng nhập không hợp lệ. Vui lòng gõ /web trong bot để nhận đường dẫn mới."
+)
+DESK_LOGIN_NEEDED = (
+    "Ông/bà chưa đăng nhập hoặc phiên làm việc đã hết hạn (sau 8 giờ không thao tác). "
+    "Vui lòng gõ /web trong bot để nhận đường dẫn đăng nhập."
+)
+DESK_FORBIDDEN = "Ông/bà không có quyền xem trang này."
+DESK_LOGGED_OUT = "Đã đăng xuất. Để làm việc tiếp, gõ /web trong bot để nhận đường dẫn mới."
+DESK_CONFIRM = (
+    "Số liệu thay đổi hơn 50% so với kỳ trước ({old}). Có chắc chắn không? "
+    "Nếu đúng, đánh dấu ô «Tôi chắc chắn số liệu này đúng» rồi lưu lại."
+)
+DESK_SKIP_NEEDS_REASON = "Vui lòng ghi lý do không áp dụng."
+DESK_NUMERATOR_MISSING = "Vui lòng nhập cả hai số (tử số và tổng số)."
+DESK_SAVED = "Đã lưu nháp lúc {time}. Có thể làm tiếp trên điện thoại bằng /baocao."
+DESK_INCOMPLETE = "Còn {count} chỉ tiêu chưa nhập: {codes}. Vui lòng nhập đủ trước khi gửi."
+DESK_HAS_ERRORS = "Có {count} ô cần sửa (xem thông báo màu đỏ bên cạnh từng ô)."

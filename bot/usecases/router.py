@@ -16,7 +16,7 @@ from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.usecases import linking, status, surveying, unit_reports
+from bot.usecases import desk, linking, status, surveying, unit_reports
 from bot.usecases.context import Context
 from bot.usecases.official_figures import official_command
 from bot.usecases.people import Person, Role, identify
@@ -249,6 +249,7 @@ class Core:
             manual_step(today),
             today,
             self.ctx.now(),
+            desk=self.ctx.config.web.enabled,
         )
         return say(person.chat_id, T.remind_queued(queued, units))
 
@@ -318,6 +319,14 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("official", ("khaosat_chinhthuc",), _use_case(official_command), Role.ADMIN),
     Command("link", ("lienket",), Core._link, private_only=True),
+    Command(
+        "web",
+        ("maytinh",),
+        _use_case(desk.web_command),
+        Role.STAFF,
+        refuse=lambda person: tell(person, T.MEMBER_ONLY),
+        private_only=True,  # a login link is never shown in a group
+    ),
 )
 BY_NAME: dict[str, Command] = {
     alias: command for command in COMMANDS for alias in (command.name, *command.aliases)

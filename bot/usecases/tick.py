@@ -123,7 +123,8 @@ async def _queue_round(ctx: Context, session: AsyncSession, round_: Round, now: 
         return 0
     step = due.step.name
     count, units = await enqueue_round_reminders(
-        session, ctx.catalogue, round_, step, ctx.today(), now, due_at=due.at
+        session, ctx.catalogue, round_, step, ctx.today(), now, due_at=due.at,
+        desk=ctx.config.web.enabled,
     )
     admins = await _overdue_to_admins(ctx, session, round_, step, now) if due.step.overdue else 0
     if count or admins:

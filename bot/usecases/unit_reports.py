@@ -183,7 +183,8 @@ async def begin(
     if submission is not None:
         notices.append(T.already_submitted(submission.submitted_by, _when(ctx, submission)))
     else:
-        notices.append(T.report_intro(unit.name, round_.title, round_.deadline, len(sheet.items)))
+        intro = T.report_intro(unit.name, round_.title, round_.deadline, len(sheet.items))
+        notices.append(f"{intro}\n{T.DESK_HINT}" if ctx.config.web.enabled else intro)
     others = [(r.key, r.title) for r in await _asked_rounds(session, unit) if r.id != round_.id]
     if others:
         notices.append(T.other_rounds(others))

@@ -111,6 +111,15 @@ def test_a_traceback_stays_on_the_line_and_a_bot_token_is_masked() -> None:
     assert "secret_token" not in line and "bot<token>/x" in line
 
 
+def test_a_desk_login_link_is_masked() -> None:
+    """PTB logs every message's parameters at DEBUG: a /web reply's link never shows."""
+    token = "mjj2PDxb9lOFWfZXEz3pdlmoaV4W4TQ_qlL0MKQQ8KM"
+    line = LogfmtFormatter().format(
+        record("sendMessage %s", {"text": f"https://cchc.example.vn/dang-nhap/{token}\nKhông"})
+    )
+    assert token not in line and "/dang-nhap/<token>" in line
+
+
 def test_the_command_line_logs_through_the_formatter(tmp_path: Path) -> None:
     root = logging.getLogger()
     saved = root.handlers[:], root.level

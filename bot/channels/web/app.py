@@ -4,7 +4,9 @@ script and every other origin.
 
 * ``/s/POINT``, ``/r/TOKEN``: the survey (``survey.SurveyPages``);
 * ``/k/POINT``: the counter tablet (``kiosk.KioskPages``);
-* ``/static/``: the one stylesheet.
+* ``/dang-nhap/TOKEN``, ``/ban-lam-viec/…``: the desk (``desk.DeskPages``): a unit
+  head's report form, Phòng Nội vụ's dashboard, behind a login link from ``/web``;
+* ``/static/``: the stylesheets.
 
 Every request passes the per-address limit (``limits.AddressLimiter``, 429 past it) and a
 guard that turns any failure into a Vietnamese page with the right status, never a
@@ -21,6 +23,7 @@ from aiohttp import web
 from bot.usecases.context import Context
 from bot.usecases.router import Core
 
+from . import desk
 from .kiosk import KioskPages
 from .limits import AddressLimiter
 from .pages import ERRORS, HERE, Pages
@@ -82,5 +85,6 @@ def build_app(ctx: Context, core: Core) -> web.Application:
     app.router.add_post("/r/{token}", survey.answer)
     app.router.add_get("/k/{point}", kiosk.open)
     app.router.add_post("/k/{point}", kiosk.answer)
+    desk.add_routes(app, pages, core)
     app.router.add_static("/static", HERE / "static")
     return app
