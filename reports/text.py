@@ -106,20 +106,29 @@ def channel_line(shares: Sequence[ChannelShare]) -> str:
     return f"Kênh trả lời ({format_number(total)} phiếu): {parts}"
 
 
-def status_lines(f: StatusFigures) -> list[str]:
+def deadline_state(f: StatusFigures) -> str:
+    """"còn 3 ngày", "quá hạn 2 ngày" or "đã đóng"."""
     if f.closed:
-        when = "đã đóng"
-    elif f.days_left >= 0:
-        when = f"còn {f.days_left} ngày"
-    else:
-        when = f"quá hạn {-f.days_left} ngày"
+        return "đã đóng"
+    if f.days_left >= 0:
+        return f"còn {f.days_left} ngày"
+    return f"quá hạn {-f.days_left} ngày"
+
+
+def submitted_line(f: StatusFigures) -> str:
+    return (
+        f"Đã nộp: {f.submitted}/{f.units_total} đơn vị "
+        f"(đúng hạn {len(f.on_time)}, trễ hạn {len(f.late)})"
+    )
+
+
+def status_lines(f: StatusFigures) -> list[str]:
     lines = [
         f"📊 TÌNH HÌNH BÁO CÁO {f.round_title.upper()}",
         f"Kỳ số liệu: {T.d(f.window_start)} – {T.d(f.window_end)}",
-        f"Hạn nộp: {T.d(f.deadline)} ({when})",
+        f"Hạn nộp: {T.d(f.deadline)} ({deadline_state(f)})",
         "",
-        f"Đã nộp: {f.submitted}/{f.units_total} đơn vị "
-        f"(đúng hạn {len(f.on_time)}, trễ hạn {len(f.late)})",
+        submitted_line(f),
     ]
     if f.missing:
         lines.append(f"Chưa nộp ({sum(len(v) for v in f.missing.values())}):")
