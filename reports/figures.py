@@ -19,6 +19,9 @@ class IndicatorFigure:
     direction: str
     met: bool | None
     units_reporting: int  # units that gave a value (not skipped)
+    aggregate: str = "stock"  # over quarters: "flow" (summed) or "stock" (latest quarter)
+    quarters_used: tuple[str, ...] = ()  # "Quý I/2026", … the quarters the figure holds
+    gaps: tuple[str, ...] = ()  # "UBND xã Tân Hưng (Quý II/2026)": asked, gave nothing
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,18 @@ class SatisfactionFigure:
 
 
 @dataclass(frozen=True)
+class QuarterSubmitted:
+    """One quarter of a six-month or yearly report: who submitted its round."""
+
+    key: str  # "2026-Q1"
+    title: str  # "Quý I/2026"
+    units_total: int
+    submitted: int
+    late: int
+    closed: bool
+
+
+@dataclass(frozen=True)
 class StatusFigures:
     round_key: str
     round_title: str
@@ -52,6 +67,12 @@ class StatusFigures:
     missing: dict[str, tuple[str, ...]] = field(default_factory=dict)  # kind label -> names
     indicators: tuple[IndicatorFigure, ...] = ()
     satisfaction: tuple[SatisfactionFigure, ...] = ()
+    # A six-month ("half_year") or yearly ("year") report joins quarters; "quarter" (and an
+    # ad-hoc round) is one round. For a window, on_time/late/missing are those of the quarter
+    # report that carries it (Q2's, Q4's), the window's own in ``quarters`` and ``unit_gaps``.
+    scope: str = "quarter"
+    quarters: tuple[QuarterSubmitted, ...] = ()
+    unit_gaps: tuple[tuple[str, tuple[str, ...]], ...] = ()  # unit name, quarters it missed
 
     @property
     def days_left(self) -> int:

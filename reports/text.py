@@ -7,13 +7,14 @@ from surveys import texts as T
 from surveys.numbers import format_number, format_percent
 
 TELEGRAM_LIMIT = 4096
+GAPS_NAMED = 3  # an indicator's missing unit-quarters named in the text, beyond that counted
 
 
 def _verdict(met: bool | None) -> str:
     return "" if met is None else (" ✅" if met else " ❌")
 
 
-def _indicator_line(f: IndicatorFigure) -> str:
+def _indicator_line(f: IndicatorFigure, window: bool = False) -> str:
     if f.value is None:
         shown = "chưa có số liệu"
     elif f.kind == "ratio":
@@ -29,7 +30,22 @@ def _indicator_line(f: IndicatorFigure) -> str:
     if f.target is not None:
         sign = "≥" if f.direction == "min" else "≤"
         goal = f" — mục tiêu {sign} {format_percent(f.target, 0)}"
-    return f"• {f.code}. {f.name}: {shown}{goal}{_verdict(f.met)}"
+    quarters = _over_quarters(f) if window else ""
+    return f"• {f.code}. {f.name}: {shown}{goal}{_verdict(f.met)}{quarters}"
+
+
+def _over_quarters(f: IndicatorFigure) -> str:
+    """In a six-month or yearly report: how the figure adds up and who is missing."""
+    if not f.quarters_used:
+        note = ""
+    elif f.aggregate == "flow" and len(f.quarters_used) > 1:
+        note = f"cộng {len(f.quarters_used)} quý"
+    else:
+        note = f"số liệu {f.quarters_used[-1]}"
+    if f.gaps:  # named when few; the export lists them all
+        missing = ", ".join(f.gaps) if len(f.gaps) <= GAPS_NAMED else f"{len(f.gaps)} đơn vị-quý"
+        note += ("; " if note else "") + "thiếu: " + missing
+    return f" [{note}]" if note else ""
 
 
 def _satisfaction_line(f: SatisfactionFigure) -> str:
@@ -58,19 +74,36 @@ def status_lines(f: StatusFigures) -> list[str]:
         f"Kỳ số liệu: {T.d(f.window_start)} – {T.d(f.window_end)}",
         f"Hạn nộp: {T.d(f.deadline)} ({when})",
         "",
-        f"Đã nộp: {f.submitted}/{f.units_total} đơn vị "
-        f"(đúng hạn {len(f.on_time)}, trễ hạn {len(f.late)})",
     ]
-    if f.missing:
+    if f.quarters:  # a six-month or yearly report: each quarter, then who missed one
+        lines += _quarter_lines(f)
+    else:
+        lines.append(
+            f"Đã nộp: {f.submitted}/{f.units_total} đơn vị "
+            f"(đúng hạn {len(f.on_time)}, trễ hạn {len(f.late)})"
+        )
+    if f.missing and not f.quarters:
         lines.append(f"Chưa nộp ({sum(len(v) for v in f.missing.values())}):")
         for kind, names in f.missing.items():
             lines.append(f"— {kind}: " + ", ".join(names))
     if f.indicators:
         lines += ["", "CHỈ TIÊU (số liệu toàn huyện, tính từ tử số/mẫu số):"]
-        lines += [_indicator_line(i) for i in f.indicators]
+        lines += [_indicator_line(i, bool(f.quarters)) for i in f.indicators]
     if f.satisfaction:
         lines += ["", "MỨC ĐỘ HÀI LÒNG (khảo sát qua bot):"]
         lines += [_satisfaction_line(s) for s in f.satisfaction]
+    return lines
+
+
+def _quarter_lines(f: StatusFigures) -> list[str]:
+    lines = [
+        f"{q.title}: đã nộp {q.submitted}/{q.units_total} đơn vị (trễ hạn {q.late})"
+        + (", đã đóng" if q.closed else "")
+        for q in f.quarters
+    ]
+    if f.unit_gaps:
+        lines.append(f"Đơn vị thiếu báo cáo quý ({len(f.unit_gaps)}):")
+        lines += [f"— {name}: {', '.join(quarters)}" for name, quarters in f.unit_gaps]
     return lines
 
 

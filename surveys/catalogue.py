@@ -27,6 +27,14 @@ FIELD_LABELS: dict[str, str] = {
 }
 
 IndicatorKind = Literal["ratio", "percent", "count", "survey"]
+# How a metric adds up over the quarters of a six-month or yearly report: a flow (records
+# handled in the period) sums the quarters' numerators and denominators; a stock (the share
+# of procedures offered online) is the latest quarter's value.
+Aggregate = Literal["flow", "stock"]
+AGGREGATES: tuple[str, ...] = ("flow", "stock")
+# Kinds that must declare ``aggregate``; a percentage (one number a unit states) can only be
+# a stock, so it may leave it out; a survey is pooled over every day of the window instead.
+_AGGREGATE_REQUIRED = frozenset({"ratio", "count"})
 QuestionKind = Literal["rating", "choice", "text"]
 
 _UNIT_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,15}$")
@@ -95,6 +103,7 @@ class Indicator:
     targets: dict[int, float] = field(default_factory=dict)
     fields_by_year: dict[int, tuple[str, ...]] = field(default_factory=dict)
     part_of: str | None = None
+    aggregate: Aggregate = "stock"  # over quarters: "flow" sums, "stock" takes the latest
 
     def applies_to(self, unit: Unit) -> bool:
         """Named units and units of the named kinds report it (the two lists add up)."""
@@ -251,6 +260,7 @@ _INDICATOR_KEYS = frozenset(
     {
         "code", "target_no", "name", "purpose", "kind", "numerator_label",
         "denominator_label", "unit_kinds", "units", "direction", "targets", "fields", "part_of",
+        "aggregate",
     }
 )  # fmt: skip
 _POINTS_FILE_KEYS = frozenset({"kinds", "point"})
@@ -362,6 +372,7 @@ def load_indicators(path: Path, org: Organisation) -> IndicatorCatalogue:
         part_of = entry.get("part_of")
         if part_of is not None and not isinstance(part_of, str):
             raise CatalogueError(f"{where}: khóa 'part_of' phải là mã một chỉ tiêu")
+        aggregate = _aggregate(entry, kind, where)
         indicator = Indicator(
             code=code,
             target_no=target_no,
@@ -376,6 +387,7 @@ def load_indicators(path: Path, org: Organisation) -> IndicatorCatalogue:
             targets=targets,
             fields_by_year=fields,
             part_of=part_of.strip().lower() if part_of is not None else None,
+            aggregate=aggregate,
         )
         indicators.append(indicator)
     codes = [i.code for i in indicators]
@@ -392,6 +404,29 @@ def load_indicators(path: Path, org: Organisation) -> IndicatorCatalogue:
                 f"'{indicator.part_of}' phải là mã một chỉ tiêu khác cùng loại {indicator.kind}"
             )
     return IndicatorCatalogue(tuple(indicators))
+
+
+def _aggregate(entry: Mapping[str, Any], kind: str, where: str) -> Aggregate:
+    """``aggregate``: required of ratios and counts; a percentage is a stock; a survey has none."""
+    raw = entry.get("aggregate")
+    if kind == "survey":
+        if raw is not None:
+            raise CatalogueError(
+                f"{where}: khóa 'aggregate': chỉ tiêu khảo sát được cộng theo ngày của cả kỳ, "
+                "không khai báo"
+            )
+        return "stock"
+    if raw is None:
+        if kind in _AGGREGATE_REQUIRED:
+            raise CatalogueError(
+                f"{where}: thiếu khóa 'aggregate' (\"flow\": cộng tử số, mẫu số các quý; "
+                '"stock": lấy số liệu quý gần nhất)'
+            )
+        return "stock"
+    if raw not in AGGREGATES or (kind == "percent" and raw != "stock"):
+        allowed = '"stock"' if kind == "percent" else '"flow" hoặc "stock"'
+        raise CatalogueError(f"{where}: khóa 'aggregate': '{raw}' phải là {allowed}")
+    return "flow" if raw == "flow" else "stock"
 
 
 def _targets(raw: Any, kind: str, where: str) -> dict[int, float]:
@@ -411,7 +446,7 @@ def _targets(raw: Any, kind: str, where: str) -> dict[int, float]:
 def _fields(raw: Any, where: str) -> tuple[str, ...]:
     """Field codes (lĩnh vực), each one of ``FIELD_LABELS``."""
     if not isinstance(raw, list) or not raw:
-        raise CatalogueError(f"{where}: phải là danh sách mã lĩnh vực, ví dụ [\"dat_dai\"]")
+        raise CatalogueError(f'{where}: phải là danh sách mã lĩnh vực, ví dụ ["dat_dai"]')
     for code in raw:
         if code not in FIELD_LABELS:
             known = ", ".join(FIELD_LABELS)

@@ -15,7 +15,6 @@ from bot.channels.console import identity_for, run_console
 from bot.usecases.registration import create_invitation
 from bot.usecases.settings import Config, ConfigError
 from bot.usecases.surveying import create_record_link, point_payload, with_language
-from db import repo
 from reports.fonts import FontMissing
 from reports.poster import render_poster, write_poster
 from surveys import i18n, survey_machine
@@ -257,7 +256,7 @@ async def export(
     config: Config, catalogue: Catalogue, round_key: str, out: Path, db: Path | None = None
 ) -> int:
     """Write a round's workbook (the current round when no key is given)."""
-    from bot.usecases.status import current_round, export_workbook
+    from bot.usecases.status import current_round, export_workbook, report_scope, scope_title
 
     if db is not None:
         if not db.exists():
@@ -267,16 +266,17 @@ async def export(
     try:
         async with runtime.ctx.sessions.begin() as session:
             if round_key:
-                found = await repo.round_by_key(session, round_key.upper())
+                # a round (2026-Q4, DX-2026-1), the six months (2026-H1) or the year (2026)
+                found = await report_scope(runtime.ctx, session, round_key.strip())
                 if found is None:
                     raise ConfigError("--round", f"không có kỳ báo cáo '{round_key}'")
-                round_ = found
+                scope = found
             else:
-                round_ = await current_round(runtime.ctx, session)
-            content = await export_workbook(runtime.ctx, session, round_)
+                scope = await current_round(runtime.ctx, session)
+            content = await export_workbook(runtime.ctx, session, scope)
     finally:
         await runtime.stop()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(content)
-    print(f"Đã ghi {out} ({round_.title})")
+    print(f"Đã ghi {out} ({scope_title(scope)})")
     return 0

@@ -14,13 +14,18 @@ from db import repo
 from db.models import Round
 from reports.drilldown import indicator_lines, unit_lines
 from reports.export import collect_export, write_xlsx
-from reports.status import status_figures
+from reports.figures import StatusFigures
+from reports.status import WindowRounds, status_figures, window_figures
 from reports.text import render_status, split_message
+from scheduler.calendar import window_from_key
 from scheduler.rounds import ensure_periodic_round, missing_units, rules_of
 from surveys import texts as T
 from surveys.messages import Outbound
 
-ROUND_KEY = re.compile(r"^(\d{4}-[Qq][1-4]|DX-\d{4}-\d+)$", re.IGNORECASE)
+# A quarter (2026-Q3), the six months (2026-H1), the year (2026) or an ad-hoc round.
+ROUND_KEY = re.compile(r"^(\d{4}-[Qq][1-4]|\d{4}-[Hh]1|\d{4}|DX-\d{4}-\d+)$", re.IGNORECASE)
+
+Scope = Round | WindowRounds  # what a report covers: one round, or a six-month/yearly window
 
 
 async def current_round(ctx: Context, session: AsyncSession) -> Round:
@@ -47,10 +52,33 @@ async def followed_round(ctx: Context, session: AsyncSession) -> Round:
     return current
 
 
-async def _round(ctx: Context, session: AsyncSession, key: str) -> Round | None:
+async def report_scope(ctx: Context, session: AsyncSession, key: str) -> Scope | None:
+    """The round or window ``key`` names (the followed round when empty); None if unknown.
+
+    ``2026-H1`` and ``2026`` are the six-month and yearly reports over the quarter rounds
+    of their windows that have opened; None when none has."""
     if not key:
         return await followed_round(ctx, session)
-    return await repo.round_by_key(session, key.upper())
+    cal = ctx.config.calendar
+    try:
+        window = window_from_key(key, rules_of(cal.window_start_day, cal.deadline_day))
+    except ValueError:
+        return await repo.round_by_key(session, key.upper())
+    found = [await repo.round_by_key(session, p.key) for p in window.quarters]
+    rounds = tuple(r for r in found if r is not None)
+    return WindowRounds(window, rounds) if rounds else None
+
+
+async def scope_figures(ctx: Context, session: AsyncSession, scope: Scope) -> StatusFigures:
+    """The figures of a round or a window: every report shows these."""
+    min_sample = ctx.config.survey.min_sample
+    if isinstance(scope, WindowRounds):
+        return await window_figures(session, ctx.catalogue, scope, ctx.today(), min_sample)
+    return await status_figures(session, ctx.catalogue, scope, ctx.today(), min_sample)
+
+
+def scope_title(scope: Scope) -> str:
+    return scope.window.title if isinstance(scope, WindowRounds) else scope.title
 
 
 async def status(ctx: Context, session: AsyncSession, person: Person, args: str) -> list[Outbound]:
@@ -68,39 +96,36 @@ async def status(ctx: Context, session: AsyncSession, person: Person, args: str)
             lines = await indicator_lines(session, catalogue, indicator, round_)
             return say(person.chat_id, *split_message(lines))
         return say(person.chat_id, T.STATUS_USAGE.format(arg=arg))
-    chosen = await _round(ctx, session, arg)
+    chosen = await report_scope(ctx, session, arg)
     if chosen is None:
         return say(person.chat_id, T.ROUND_UNKNOWN.format(key=arg.upper()))
-    round_ = chosen
-    figures = await status_figures(
-        session, catalogue, round_, ctx.today(), ctx.config.survey.min_sample
-    )
+    figures = await scope_figures(ctx, session, chosen)
     from reports.chart import status_chart  # matplotlib loads only when a chart is drawn
 
     chart = await asyncio.to_thread(status_chart, figures)
     texts = render_status(figures)
     return [
         *say(person.chat_id, *texts),
-        Outbound(person.chat_id, T.CHART_CAPTION.format(title=round_.title), photo=chart),
+        Outbound(person.chat_id, T.CHART_CAPTION.format(title=figures.round_title), photo=chart),
     ]
 
 
-async def export_workbook(ctx: Context, session: AsyncSession, round_: Round) -> bytes:
-    figures = await status_figures(
-        session, ctx.catalogue, round_, ctx.today(), ctx.config.survey.min_sample
-    )
-    data = await collect_export(session, ctx.catalogue, round_, figures, tz=ctx.config.timezone)
+async def export_workbook(ctx: Context, session: AsyncSession, scope: Scope) -> bytes:
+    figures = await scope_figures(ctx, session, scope)
+    rounds = scope.rounds if isinstance(scope, WindowRounds) else (scope,)
+    data = await collect_export(session, ctx.catalogue, rounds, figures, tz=ctx.config.timezone)
     return await asyncio.to_thread(write_xlsx, data)
 
 
-def export_name(round_: Round) -> str:
-    return f"cchc-{round_.key}.xlsx"
+def export_name(scope: Scope) -> str:
+    key = scope.window.key if isinstance(scope, WindowRounds) else scope.key
+    return f"cchc-{key}.xlsx"
 
 
 async def export(ctx: Context, session: AsyncSession, person: Person, args: str) -> list[Outbound]:
-    round_ = await _round(ctx, session, args.strip())
-    if round_ is None:
+    scope = await report_scope(ctx, session, args.strip())
+    if scope is None:
         return say(person.chat_id, T.ROUND_UNKNOWN.format(key=args.strip()))
-    content = await export_workbook(ctx, session, round_)
-    caption = T.EXPORT_CAPTION.format(title=round_.title)
-    return [Outbound(person.chat_id, caption, document=(export_name(round_), content))]
+    content = await export_workbook(ctx, session, scope)
+    caption = T.EXPORT_CAPTION.format(title=scope_title(scope))
+    return [Outbound(person.chat_id, caption, document=(export_name(scope), content))]

@@ -333,3 +333,58 @@ async def test_cli_export_writes_the_workbook(bot: Bot, tmp_path: Path) -> None:
     assert rows[[r[0] for r in rows].index("TT-LP")][:2] == ("TT-LP", "UBND thị trấn Long Phú")
     [value] = [r for r in rows if r[0] == "TT-LP" and r[3] == "5c"]
     assert (value[5], value[6], value[7]) == (50, 100, pytest.approx(0.5))
+
+
+async def test_the_year_and_six_months_over_their_legal_windows(
+    bot: Bot, tmp_path: Path
+) -> None:
+    """/trangthai 2026, /xuat 2026 and cchc-bot export --round 2026 join the quarters of
+    15/12/2025 – 14/12/2026 that have rounds (here Q3 and Q4): 5c, a flow, is
+    (30 + 10 + 1 + 50) / (60 + 40 + 1 + 100); the survey counts every day of the window."""
+    await fill_current_round(bot)
+    await add_past_round(bot)
+    replies = await bot.say(ADMIN, "/trangthai 2026")
+    assert replies[-1].method == "sendPhoto"
+    text = texts([m for m in replies if m.method == "sendMessage"])
+    assert "TÌNH HÌNH BÁO CÁO NĂM 2026" in text
+    assert "Kỳ số liệu: 15/12/2025 – 14/12/2026" in text
+    assert "Quý III/2026: đã nộp 2/" in text and "Quý IV/2026: đã nộp 2/" in text
+    five_c = line_of(text, "• 5c. ")
+    assert ": 45,3% (91/201) — mục tiêu ≥ 80% ❌ [cộng 2 quý; thiếu: " in five_c
+    # Xã Châu Khánh gave 5c in Q3, nothing in Q4; the thị trấn the other way round
+    assert "UBND thị trấn Long Phú (Quý III/2026)" in five_c
+    assert "(Quý IV/2026)" in five_c
+    # 14 over the whole year: Q3's 38 of 40 and Q4's 6 of 9
+    assert line_of(text, "• 14. ").startswith(
+        "• 14. Mức độ hài lòng về giải quyết thủ tục hành chính: 89,8% (17 người, n=49"
+    )
+    assert "Chỉ có Quý III/2026" not in text
+    # the chart's caption names the window
+    assert "Năm 2026" in (replies[-1].caption or "")
+
+    six = await bot.say(ADMIN, "/trangthai 2026-H1")  # no round of Q1, Q2 was ever opened
+    assert [m.method for m in six] == ["sendMessage"] and "2026-H1" in texts(six)
+
+    exported = await bot.say(ADMIN, "/xuat 2026")
+    [document] = [m for m in exported if m.method == "sendDocument"]
+    assert document.file_name == "cchc-2026.xlsx" and document.file_bytes is not None
+    book = load_workbook(io.BytesIO(document.file_bytes))
+    summary = book["Tổng hợp"]
+    assert summary["A1"].value == "Tình hình CCHC — Năm 2026"
+    assert summary["C1"].value == "Kỳ số liệu: 15/12/2025 – 14/12/2026"
+    units = [tuple(c.value for c in r) for r in book["Số liệu theo đơn vị"].iter_rows(min_row=2)]
+    periods = {(r[0], r[12]) for r in units if r[3] == "5c"}
+    assert {("PNV", "Quý III/2026"), ("PNV", "Quý IV/2026"), ("XA-CK", "Quý III/2026")} <= periods
+
+    out = tmp_path / "nam-2026.xlsx"
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "bot.app.cli", "--config", str(tmp_path / "config.toml"),
+         "export", "--round", "2026", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Năm 2026" in result.stdout and out.exists()

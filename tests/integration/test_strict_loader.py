@@ -38,6 +38,31 @@ TYPOS = [
         'unit_kinds = ["phong-ban"]',
         ["'unit_kinds'", "phong-ban"],
     ),
+    # how a metric adds up over quarters: required of ratios and counts, checked
+    (
+        "indicators.toml",
+        'direction = "min"\naggregate = "flow"\n',
+        'direction = "min"\n',
+        ["(mã 1a)", "'aggregate'", "flow", "stock"],
+    ),
+    (
+        "indicators.toml",
+        'aggregate = "stock"',
+        'aggregate = "stok"',
+        ["(mã 3a)", "'aggregate'", "stok"],
+    ),
+    (
+        "indicators.toml",
+        'units = ["TCKH"]\ndirection = "min"\n[indicator.targets]\n2030 = 15',
+        'units = ["TCKH"]\ndirection = "min"\naggregate = "flow"\n[indicator.targets]\n2030 = 15',
+        ["(mã 8b)", "'aggregate'", "stock"],
+    ),
+    (
+        "indicators.toml",
+        'part_of = "14"',
+        'part_of = "14"\naggregate = "flow"',
+        ["(mã 14a)", "'aggregate'"],
+    ),
     ("units.toml", 'parent = "LP"', 'parent = "PL"', ["[[unit]] thứ", "'parent'", "PL"]),
     ("units.toml", 'kind = "phong_ban"', 'kind = "phong_bann"', ["'kind'", "phong_bann"]),
     (
