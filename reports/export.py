@@ -392,7 +392,14 @@ SUMMARY_HEADERS = (
     "Số đơn vị báo cáo",
     "Cách tổng hợp các quý",
     "Đơn vị thiếu số liệu",
+    "Nguồn mục tiêu",
+    "Theo đà hiện tại",
 )
+TARGET_SOURCES = {
+    "plan": "Kế hoạch",
+    "duy_tri": "Suy ra: duy trì mức năm 2025 đến 2030",
+    "lo_trinh": "Suy ra: bước của lộ trình tăng hằng năm",
+}
 SATISFACTION_HEADERS = (
     "Mã",
     "Mức độ hài lòng",
@@ -450,11 +457,28 @@ def _summary(ws: Worksheet, f: StatusFigures) -> None:
             _put(ws, r, 6, _fraction(i.target), PERCENT_FORMAT)
         _put(ws, r, 4, _number(i.numerator), _count_format(i.numerator))
         _put(ws, r, 5, _number(i.denominator), _count_format(i.denominator))
-        _put(ws, r, 7, "Chưa có số liệu" if i.value is None else _verdict(i.met))
+        if i.value is None:
+            verdict = "Chưa có số liệu"
+        else:
+            verdict = "Chưa đánh giá" if i.not_judged else _verdict(i.met)
+        _put(ws, r, 7, verdict)
         _put(ws, r, 8, i.units_reporting, COUNT_FORMAT)
         _put(ws, r, 9, aggregate_text(i.aggregate, i.quarters_used))
         _put(ws, r, 10, "; ".join(i.gaps) or None)
+        if i.target is not None:
+            _put(ws, r, 11, TARGET_SOURCES.get(i.target_source, i.target_source))
+        _put(ws, r, 12, i.trend or None)
         r += 1
+    qualitative = [i for i in f.indicators if i.qualitative]
+    if qualitative:  # the parts of targets that are no number, listed as such
+        r += 1
+        _header(ws, r, ("Mã", "Phần định tính của mục tiêu", "Đơn vị ghi nhận"))
+        r += 1
+        for i in qualitative:
+            _put(ws, r, 1, i.code)
+            _put(ws, r, 2, i.qualitative)
+            _put(ws, r, 3, "\n".join(i.notes) or "Chưa đơn vị nào ghi nhận")
+            r += 1
     if f.satisfaction:
         r += 1
         _header(ws, r, SATISFACTION_HEADERS)
@@ -474,7 +498,7 @@ def _summary(ws: Worksheet, f: StatusFigures) -> None:
             _put(ws, r, 10, s.respondents, COUNT_FORMAT)
             _put(ws, r, 11, _fraction(s.official), PERCENT_FORMAT)
             r += 1
-    _widths(ws, (24, 60, 16, 12, 12, 11, 16, 12, 22, 30, 14))
+    _widths(ws, (24, 60, 16, 12, 12, 11, 16, 12, 22, 30, 30, 30))
 
 
 UNIT_HEADERS = (

@@ -22,6 +22,13 @@ class IndicatorFigure:
     aggregate: str = "stock"  # over quarters: "flow" (summed) or "stock" (latest quarter)
     quarters_used: tuple[str, ...] = ()  # "Quý I/2026", … the quarters the figure holds
     gaps: tuple[str, ...] = ()  # "UBND xã Tân Hưng (Quý II/2026)": asked, gave nothing
+    # the target as the plan tells it: "plan" (its own number), "duy_tri" (the 2025 level
+    # kept to 2030), "lo_trinh" (a step of a yearly trajectory)
+    target_source: str = "plan"
+    not_judged: str = ""  # why there is no verdict (8b before its baseline period is over)
+    qualitative: str = ""  # the target's part that is no number, as the plan words it
+    notes: tuple[str, ...] = ()  # "UBND xã …: text" the units wrote on that part
+    trend: str = ""  # yearly report: "theo đà hiện tại: đạt năm 2027" (reports.trend)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ measures it)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import repo
 from db.models import (
     OfficialSurveyFigure,
+    QualitativeNote,
     Round,
     Submission,
     SubmissionValue,
@@ -22,7 +24,8 @@ from db.models import (
 )
 from reports.figures import IndicatorFigure, QuarterSubmitted, SatisfactionFigure, StatusFigures
 from reports.quarters import QuarterValues, combine
-from scheduler.calendar import ReportWindow, period_from_key
+from reports.trend import quarter_number, trend_text, year_reaching
+from scheduler.calendar import PeriodKind, ReportWindow, period_from_key
 from scheduler.rounds import indicators_for, missing_units, unit_is_asked
 from surveys.catalogue import Catalogue, Indicator
 from surveys.scoring import cluster_rate, is_met, target_for_year
@@ -168,13 +171,39 @@ async def quarter_values(
     }
 
 
+async def qualitative_notes(
+    session: AsyncSession, catalogue: Catalogue, rounds: Sequence[Round]
+) -> dict[str, tuple[str, ...]]:
+    """indicator code -> "Unit: text", the latest per unit over ``rounds`` (/dinhtinh)."""
+    n = QualitativeNote
+    rows = await session.scalars(
+        select(n).where(n.round_id.in_([r.id for r in rounds])).order_by(n.entered_at, n.id)
+    )
+    latest: dict[str, dict[str, str]] = defaultdict(dict)
+    for row in rows:
+        latest[row.indicator_code][row.unit_code] = row.text
+    names = {u.code: u.name for u in catalogue.org.units}
+    order = {u.code: i for i, u in enumerate(catalogue.org.units)}
+    return {
+        code: tuple(
+            f"{names.get(unit, unit)}: {text}"
+            for unit, text in sorted(by_unit.items(), key=lambda kv: order.get(kv[0], 0))
+        )
+        for code, by_unit in latest.items()
+    }
+
+
 def indicator_figures(
     catalogue: Catalogue,
     quarters: list[dict[str, QuarterValues]],
     year: int,
     wanted: set[str] | None = None,
+    notes: Mapping[str, tuple[str, ...]] | None = None,
+    trends: Mapping[str, str] | None = None,
 ) -> tuple[IndicatorFigure, ...]:
-    """Each indicator's figure over ``quarters`` (oldest first), against ``year``'s target."""
+    """Each indicator's figure over ``quarters`` (oldest first), against ``year``'s target,
+    which says whether it is the plan's own number or derived; no verdict while a baseline
+    period is not over; the qualitative part of the target with the units' ``notes``."""
     names = {u.code: u.name for u in catalogue.org.units}
     out = []
     for indicator in catalogue.indicators.indicators:
@@ -186,6 +215,8 @@ def indicator_figures(
             [q[indicator.code] for q in quarters if indicator.code in q],
         )
         target = target_for_year(indicator.targets, year)
+        judged = indicator.judged_in(year)
+        baseline = indicator.baseline
         out.append(
             IndicatorFigure(
                 code=indicator.code,
@@ -196,11 +227,18 @@ def indicator_figures(
                 denominator=combined.denominator,
                 target=target,
                 direction=indicator.direction,
-                met=is_met(combined.value, target, indicator.direction),
+                met=is_met(combined.value, target, indicator.direction) if judged else None,
                 units_reporting=combined.units_reporting,
                 aggregate=indicator.aggregate,
                 quarters_used=combined.quarters_used,
                 gaps=tuple(f"{names.get(c, c)} ({q})" for c, q in combined.gaps),
+                target_source=indicator.target_source(year),
+                not_judged=""
+                if judged or baseline is None
+                else f"chưa đánh giá: giai đoạn so sánh {baseline[0]}–{baseline[1]} chưa kết thúc",
+                qualitative=indicator.qualitative_for(year),
+                notes=(notes or {}).get(indicator.code, ()),
+                trend=(trends or {}).get(indicator.code, ""),
             )
         )
     return tuple(out)
@@ -241,7 +279,11 @@ async def status_figures(
         late=late,
         missing=missing,
         indicators=indicator_figures(
-            catalogue, [await quarter_values(session, catalogue, round_)], year, wanted
+            catalogue,
+            [await quarter_values(session, catalogue, round_)],
+            year,
+            wanted,
+            await qualitative_notes(session, catalogue, [round_]),
         ),
         satisfaction=with_official(
             await satisfaction(
@@ -303,7 +345,15 @@ async def window_figures(
         on_time=on_time,
         late=late,
         missing=missing,
-        indicators=indicator_figures(catalogue, per_quarter, window.year),
+        indicators=indicator_figures(
+            catalogue,
+            per_quarter,
+            window.year,
+            notes=await qualitative_notes(session, catalogue, rounds),
+            trends=await trends(session, catalogue, window)
+            if window.kind is PeriodKind.YEAR
+            else None,
+        ),
         satisfaction=with_official(
             await satisfaction(
                 session,
@@ -322,6 +372,46 @@ async def window_figures(
             for code, labels in sorted(missed.items(), key=lambda kv: order.get(kv[0], 0))
         ),
     )
+
+
+async def trends(
+    session: AsyncSession, catalogue: Catalogue, window: ReportWindow
+) -> dict[str, str]:
+    """For the yearly report: each indicator's quarterly district figures up to the end of
+    ``window`` (every quarter round so far, earlier years too), and, with at least four,
+    the year the least-squares line reaches the indicator's last target (``reports.trend``)."""
+    rounds = (
+        await session.scalars(
+            select(Round)
+            .where(Round.kind == "quarter", Round.window_end <= window.window_end)
+            .order_by(Round.window_start)
+        )
+    ).all()
+    series: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    for round_ in rounds:
+        try:
+            period = period_from_key(round_.key)
+        except ValueError:
+            continue
+        t = quarter_number(period.year, period.quarter)
+        for code, values in (await quarter_values(session, catalogue, round_)).items():
+            indicator = catalogue.indicators.get(code)
+            if indicator is None:
+                continue
+            figure = combine(indicator.kind, indicator.aggregate, [values]).value
+            if figure is not None:
+                series[code].append((t, figure))
+    out: dict[str, str] = {}
+    for indicator in catalogue.indicators.indicators:
+        if not indicator.targets or indicator.code not in series:
+            continue
+        horizon = max(indicator.targets)
+        trend = year_reaching(
+            series[indicator.code], indicator.targets[horizon], indicator.direction, horizon
+        )
+        if trend is not None:
+            out[indicator.code] = trend_text(trend)
+    return out
 
 
 async def official_figures(session: AsyncSession, round_id: int) -> dict[str, float]:

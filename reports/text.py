@@ -29,9 +29,25 @@ def _indicator_line(f: IndicatorFigure, window: bool = False) -> str:
     goal = ""
     if f.target is not None:
         sign = "≥" if f.direction == "min" else "≤"
-        goal = f" — mục tiêu {sign} {format_percent(f.target, 0)}"
+        derived = SOURCE_MARK.get(f.target_source, "")
+        goal = f" — mục tiêu {sign} {format_percent(f.target, 0)}{derived}"
     quarters = _over_quarters(f) if window else ""
-    return f"• {f.code}. {f.name}: {shown}{goal}{_verdict(f.met)}{quarters}"
+    judged = f" ({f.not_judged})" if f.not_judged else _verdict(f.met)
+    trend = f" — {f.trend}" if f.trend else ""
+    return f"• {f.code}. {f.name}: {shown}{goal}{judged}{quarters}{trend}"
+
+
+# A target the plan does not state itself says how it was derived (see indicators.toml).
+SOURCE_MARK = {"duy_tri": " (duy trì)", "lo_trinh": " (lộ trình)"}
+
+
+def _qualitative_lines(f: IndicatorFigure) -> list[str]:
+    """The target's part that is no number, listed as such, with what the units wrote."""
+    if not f.qualitative:
+        return []
+    lines = [f"  Phần định tính (không tính tỷ lệ): {f.qualitative}"]
+    lines += [f"  — {note}" for note in f.notes] or ["  — chưa đơn vị nào ghi nhận (/dinhtinh)"]
+    return lines
 
 
 def _over_quarters(f: IndicatorFigure) -> str:
@@ -88,7 +104,8 @@ def status_lines(f: StatusFigures) -> list[str]:
             lines.append(f"— {kind}: " + ", ".join(names))
     if f.indicators:
         lines += ["", "CHỈ TIÊU (số liệu toàn huyện, tính từ tử số/mẫu số):"]
-        lines += [_indicator_line(i, bool(f.quarters)) for i in f.indicators]
+        for i in f.indicators:
+            lines += [_indicator_line(i, bool(f.quarters)), *_qualitative_lines(i)]
     if f.satisfaction:
         lines += ["", "MỨC ĐỘ HÀI LÒNG (khảo sát qua bot):"]
         lines += [_satisfaction_line(s) for s in f.satisfaction]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from surveys.scoring import RATING_LABELS
+from surveys.scoring import RATING_LABELS, target_year
 
 FIELD_LABELS: dict[str, str] = {
     "dat_dai": "Đất đai",
@@ -104,6 +104,27 @@ class Indicator:
     fields_by_year: dict[int, tuple[str, ...]] = field(default_factory=dict)
     part_of: str | None = None
     aggregate: Aggregate = "stock"  # over quarters: "flow" sums, "stock" takes the latest
+    # Targets the plan does not state itself, by year: "duy_tri" (the 2025 level kept to
+    # 2030, "tiếp tục duy trì") or "lo_trinh" (a step of a yearly trajectory, 4a/4b).
+    derived: dict[int, str] = field(default_factory=dict)
+    # The period a figure is compared with (8b: "so với giai đoạn 2021 - 2025"): not judged
+    # until that period is over and has data.
+    baseline: tuple[int, int] | None = None
+    # Parts of a target that are no number (10, 13), by year, listed as such.
+    qualitative: dict[int, str] = field(default_factory=dict)
+
+    def target_source(self, year: int) -> str:
+        """"plan", "duy_tri" or "lo_trinh" for the target in force in ``year``."""
+        chosen = target_year(self.targets, year)
+        return "plan" if chosen is None else self.derived.get(chosen, "plan")
+
+    def judged_in(self, year: int) -> bool:
+        """False while the baseline period the figure is compared with is not over."""
+        return self.baseline is None or year > self.baseline[1]
+
+    def qualitative_for(self, year: int) -> str:
+        chosen = target_year(self.qualitative, year)
+        return "" if chosen is None else self.qualitative[chosen]
 
     def applies_to(self, unit: Unit) -> bool:
         """Named units and units of the named kinds report it (the two lists add up)."""
@@ -260,7 +281,7 @@ _INDICATOR_KEYS = frozenset(
     {
         "code", "target_no", "name", "purpose", "kind", "numerator_label",
         "denominator_label", "unit_kinds", "units", "direction", "targets", "fields", "part_of",
-        "aggregate",
+        "aggregate", "derived", "baseline", "qualitative",
     }
 )  # fmt: skip
 _POINTS_FILE_KEYS = frozenset({"kinds", "point"})
@@ -388,6 +409,9 @@ def load_indicators(path: Path, org: Organisation) -> IndicatorCatalogue:
             fields_by_year=fields,
             part_of=part_of.strip().lower() if part_of is not None else None,
             aggregate=aggregate,
+            derived=_derived(entry.get("derived"), targets, f"{where}: khóa 'derived'"),
+            baseline=_baseline(entry.get("baseline"), f"{where}: khóa 'baseline'"),
+            qualitative=_qualitative(entry.get("qualitative"), f"{where}: khóa 'qualitative'"),
         )
         indicators.append(indicator)
     codes = [i.code for i in indicators]
@@ -427,6 +451,47 @@ def _aggregate(entry: Mapping[str, Any], kind: str, where: str) -> Aggregate:
         allowed = '"stock"' if kind == "percent" else '"flow" hoặc "stock"'
         raise CatalogueError(f"{where}: khóa 'aggregate': '{raw}' phải là {allowed}")
     return "flow" if raw == "flow" else "stock"
+
+
+DERIVATIONS: dict[str, str] = {
+    "duy_tri": "duy trì mức năm trước đến 2030",
+    "lo_trinh": "bước của lộ trình tăng hằng năm",
+}
+
+
+def _derived(raw: Any, targets: Mapping[int, float], where: str) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for year, how in _year_table(raw, where).items():
+        if year not in targets:
+            raise CatalogueError(f"{where}: năm {year} không có trong 'targets'")
+        if how not in DERIVATIONS:
+            raise CatalogueError(
+                f"{where}: năm {year}: '{how}' phải là {' hoặc '.join(DERIVATIONS)}"
+            )
+        out[year] = str(how)
+    return out
+
+
+def _baseline(raw: Any, where: str) -> tuple[int, int] | None:
+    if raw is None:
+        return None
+    if (
+        not isinstance(raw, list)
+        or len(raw) != 2
+        or not all(isinstance(y, int) and not isinstance(y, bool) for y in raw)
+        or raw[0] > raw[1]
+    ):
+        raise CatalogueError(f"{where}: phải là [năm đầu, năm cuối], ví dụ [2021, 2025]")
+    return int(raw[0]), int(raw[1])
+
+
+def _qualitative(raw: Any, where: str) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for year, text in _year_table(raw, where).items():
+        if not isinstance(text, str) or not text.strip():
+            raise CatalogueError(f"{where}: năm {year}: phải là một câu không rỗng")
+        out[year] = " ".join(text.split())
+    return out
 
 
 def _targets(raw: Any, kind: str, where: str) -> dict[int, float]:

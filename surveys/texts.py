@@ -67,13 +67,15 @@ HELP_MEMBER = (
     "• /qr MÃ_ĐIỂM [MÃ_HỒ_SƠ] [km|en] — áp phích mã QR khảo sát của điểm tiếp dân thuộc "
     "đơn vị; kèm mã hồ sơ thì đường dẫn chỉ dùng được một lần; km, en: áp phích và khảo sát "
     "tiếng Khmer, tiếng Anh.\n"
+    "• /dinhtinh MÃ_CHỈ_TIÊU nội dung — ghi ngắn phần định tính của chỉ tiêu (10, 13).\n"
     "• /huy (hoặc /cancel) — dừng việc đang làm.\n"
     "Bot sẽ nhắc trước hạn nộp báo cáo (trước ngày 15 tháng cuối quý)."
 )
 HELP_ADMIN = (
     "Chức năng dành cho Phòng Nội vụ:\n"
     "• /trangthai (hoặc /status) — tình hình nộp báo cáo, chỉ tiêu, mức độ hài lòng; "
-    "chi tiết: /trangthai MÃ_ĐƠN_VỊ, /trangthai 5c (một chỉ tiêu), /trangthai 2026-Q3 (kỳ trước).\n"
+    "chi tiết: /trangthai MÃ_ĐƠN_VỊ, /trangthai 5c (một chỉ tiêu), /trangthai 2026-Q3 (kỳ trước), "
+    "/trangthai 2026-H1 (6 tháng), /trangthai 2026 (cả năm).\n"
     "• /xuat (hoặc /export) [KỲ] — bảng tổng hợp Excel của kỳ báo cáo (ví dụ /xuat 2026-Q3).\n"
     "• /nhacnho (hoặc /remind) — nhắc ngay các đơn vị chưa nộp (mỗi người tối đa 1 lần/ngày).\n"
     "• /baocao MÃ_ĐƠN_VỊ — nhập báo cáo thay cho một đơn vị (ví dụ sau khi gọi điện).\n"
@@ -82,6 +84,7 @@ HELP_ADMIN = (
     "km, en: áp phích và khảo sát tiếng Khmer, tiếng Anh).\n"
     "• /khaosat_chinhthuc MÃ TỶ_LỆ [CỠ_MẪU] — nhập kết quả khảo sát chính thức "
     "(ví dụ SIPAS), hiển thị bên cạnh kết quả khảo sát qua bot.\n"
+    "• /dinhtinh MÃ_ĐƠN_VỊ MÃ_CHỈ_TIÊU nội dung — ghi phần định tính thay cho một đơn vị.\n"
     "• /huy (hoặc /cancel) — dừng việc đang làm."
 )
 
@@ -461,3 +464,19 @@ def link_code(code: str, minutes: int) -> str:
         f"Trên tài khoản kia (Zalo hoặc Telegram), gửi: /lienket {code}\n"
         "Không đưa mã này cho người khác."
     )
+
+# /dinhtinh: the qualitative part of a target (10, 13), a short text per unit and round
+QUALITATIVE_USAGE = (
+    "Cách dùng: /dinhtinh MÃ_CHỈ_TIÊU nội dung — ghi ngắn gọn (tối đa {limit} ký tự) kết quả "
+    "phần định tính của chỉ tiêu cho kỳ báo cáo của đơn vị, ví dụ /dinhtinh 13 Đã cử 2 công "
+    "chức học đại học. Cán bộ Phòng Nội vụ ghi thay: /dinhtinh MÃ_ĐƠN_VỊ MÃ_CHỈ_TIÊU nội dung. "
+    "Chỉ tiêu có phần định tính: {codes}."
+)
+QUALITATIVE_BAD_INDICATOR = "Chỉ tiêu “{code}” không có phần định tính. Các chỉ tiêu có: {codes}."
+QUALITATIVE_NOT_DUE = "Đơn vị {unit} không báo cáo chỉ tiêu {code}."
+QUALITATIVE_TOO_LONG = "Nội dung dài {length} ký tự, tối đa {limit}. Xin viết ngắn gọn hơn."
+QUALITATIVE_NO_ROUND = "Hiện không có kỳ báo cáo nào đang mở cho đơn vị {unit}."
+QUALITATIVE_SAVED = (
+    "Đã ghi phần định tính của chỉ tiêu {code} cho {unit}, {period}: “{text}”. "
+    "/trangthai liệt kê nội dung này bên dưới chỉ tiêu."
+)

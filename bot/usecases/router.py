@@ -21,6 +21,7 @@ from bot.usecases.context import Context
 from bot.usecases.official_figures import official_command
 from bot.usecases.people import Person, Role, identify
 from bot.usecases.qr import qr_command
+from bot.usecases.qualitative import qualitative_command
 from bot.usecases.registration import INVITE_PREFIX, accept_invitation, register_group
 from bot.usecases.render import parse_button, say, tell
 from bot.usecases.rounds import round_command
@@ -317,6 +318,13 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("official", ("khaosat_chinhthuc",), _use_case(official_command), Role.ADMIN),
     Command("link", ("lienket",), Core._link, private_only=True),
+    Command(
+        "qualitative",
+        ("dinhtinh",),
+        _use_case(qualitative_command),
+        Role.STAFF,
+        refuse=lambda person: tell(person, T.MEMBER_ONLY),
+    ),
 )
 BY_NAME: dict[str, Command] = {
     alias: command for command in COMMANDS for alias in (command.name, *command.aliases)

@@ -22,8 +22,10 @@ from scheduler.rounds import ensure_periodic_round, missing_units, rules_of
 from surveys import texts as T
 from surveys.messages import Outbound
 
-# A quarter (2026-Q3), the six months (2026-H1), the year (2026) or an ad-hoc round.
-ROUND_KEY = re.compile(r"^(\d{4}-[Qq][1-4]|\d{4}-[Hh]1|\d{4}|DX-\d{4}-\d+)$", re.IGNORECASE)
+# One round: a quarter (2026-Q3) or an ad-hoc round (DX-2026-1).
+ROUND_KEY = re.compile(r"^(\d{4}-[Qq][1-4]|DX-\d{4}-\d+)$", re.IGNORECASE)
+# What a report may cover: a round, the six months (2026-H1) or the year (2026).
+REPORT_KEY = re.compile(r"^(\d{4}-[Qq][1-4]|\d{4}-[Hh]1|\d{4}|DX-\d{4}-\d+)$", re.IGNORECASE)
 
 Scope = Round | WindowRounds  # what a report covers: one round, or a six-month/yearly window
 
@@ -84,7 +86,7 @@ def scope_title(scope: Scope) -> str:
 async def status(ctx: Context, session: AsyncSession, person: Person, args: str) -> list[Outbound]:
     arg = args.strip()
     catalogue = ctx.catalogue
-    if arg and not ROUND_KEY.match(arg):
+    if arg and not REPORT_KEY.match(arg):
         round_ = await followed_round(ctx, session)
         unit = catalogue.org.unit(arg)
         if unit is not None:

@@ -462,3 +462,67 @@ async def test_the_year_holds_the_quarters_opened_so_far(
     fifteen = {s.target: s for s in figures.satisfaction}["15"]
     assert fifteen.respondents == 1  # 14/12/2026 in, 15/12/2026 belongs to 2027
     assert "Kỳ số liệu: 15/12/2025 – 14/12/2026" in "\n".join(render_status(figures))
+
+
+async def test_8b_is_not_judged_before_its_baseline_period_is_over(
+    engine: AsyncEngine, catalogue: Catalogue
+) -> None:
+    # 8b compares with 2021–2025: in 2025 there is nothing whole to compare with yet
+    before = _by_code(
+        await _figures_of(engine, catalogue, "2025-Q4", {"TCKH": [("8b", None, None, 20.0, None)]})
+    )["8b"]
+    assert before.met is None and before.value == 20
+    assert before.not_judged == "chưa đánh giá: giai đoạn so sánh 2021–2025 chưa kết thúc"
+    after = _by_code(
+        await _figures_of(engine, catalogue, "2026-Q4", {"TCKH": [("8b", None, None, 20.0, None)]})
+    )["8b"]
+    assert after.met is True and after.not_judged == ""
+    assert (after.target, after.target_source) == (15, "plan")
+
+
+async def test_targets_say_whether_the_plan_states_them(
+    engine: AsyncEngine, catalogue: Catalogue
+) -> None:
+    by_code = _by_code(await _figures_of(engine, catalogue, "2026-Q2", {}))
+    assert by_code["5c"].target_source == "plan"  # 80 % in 2030: the plan's own
+    assert by_code["2"].target_source == "duy_tri"  # 2025's 80 % kept to 2030
+    assert by_code["4b"].target_source == "lo_trinh"  # 2026's 100 %: a trajectory step
+    assert "không phải cung cấp lại" in by_code["10"].qualitative
+    assert "lý luận chính trị" in by_code["13"].qualitative  # the 2030 wording from 2026
+    lines = status_lines(await _figures_of(engine, catalogue, "2026-Q3", {}))
+    at = lines.index(next(ln for ln in lines if ln.startswith("• 13. ")))
+    assert lines[at + 1].startswith("  Phần định tính (không tính tỷ lệ): Đội ngũ")
+    assert lines[at + 2] == "  — chưa đơn vị nào ghi nhận (/dinhtinh)"
+
+
+async def test_the_yearly_report_says_when_the_trend_reaches_2030s_target(
+    engine: AsyncEngine, catalogue: Catalogue
+) -> None:
+    # 5c district-wide: 50, 55, 60, 65 % in the four quarters to Q2/2026; +5 a quarter, the
+    # line reaches 2030's 80 % in Q1/2027. 5a has only two quarters: no trend.
+    quarters = {
+        key: {"PNV": [("5c", share, 100, float(share), None)]}
+        for key, share in (("2025-Q3", 50), ("2025-Q4", 55), ("2026-Q1", 60), ("2026-Q2", 65))
+    }
+    quarters["2026-Q1"]["PNV"].append(("5a", 5, 10, 50.0, None))
+    quarters["2026-Q2"]["PNV"].append(("5a", 6, 10, 60.0, None))
+    async with make_sessionmaker(engine).begin() as session:
+        rounds = [await _add_round(session, k, reports) for k, reports in quarters.items()]
+        year = await window_figures(
+            session, catalogue, WindowRounds(window_from_key("2026"), tuple(rounds[2:])),
+            date(2026, 6, 20), 3,
+        )  # fmt: skip
+        half = await window_figures(
+            session, catalogue, WindowRounds(window_from_key("2026-H1"), tuple(rounds[2:])),
+            date(2026, 6, 20), 3,
+        )  # fmt: skip
+    by_code = _by_code(year)
+    assert by_code["5c"].trend == "theo đà hiện tại: đạt năm 2027"
+    assert by_code["5a"].trend == ""
+    assert line_of_status(year, "• 5c. ").endswith(" — theo đà hiện tại: đạt năm 2027")
+    assert all(f.trend == "" for f in half.indicators)  # only the yearly report says it
+
+
+def line_of_status(figures: StatusFigures, start: str) -> str:
+    [line] = [ln for ln in status_lines(figures) if ln.startswith(start)]
+    return line

@@ -197,6 +197,49 @@ def test_targets_equal_the_seed(indicators: list[dict[str, Any]]) -> None:
         assert got == EXPECTED_TARGETS[ind["code"]], ind["code"]
 
 
+# Targets the plan does not state as numbers of their own (section II of the seed): "tiếp
+# tục duy trì (, cải thiện) đến năm 2030" repeats the 2025 level; 4a/4b's steps follow
+# "mỗi năm tăng tối thiểu 20% ... cho đến khi đạt tỷ lệ 100%".
+EXPECTED_DERIVED: dict[str, dict[int, str]] = {
+    "1a": {2030: "duy_tri"},
+    "1b": {2030: "duy_tri"},
+    "2": {2030: "duy_tri"},
+    "4a": {y: "lo_trinh" for y in (2022, 2023, 2024, 2025, 2030)},
+    "4b": {y: "lo_trinh" for y in (2022, 2023, 2024, 2025, 2026, 2030)},
+    "6": {2030: "duy_tri"},
+    "7": {2030: "duy_tri"},
+    "9": {2030: "duy_tri"},
+    "10": {2030: "duy_tri"},
+}
+FLOWS = {"1a", "1b", "2", "3b", "5c", "7", "9", "11a", "11b", "12"}
+
+
+def test_derived_targets_are_marked_as_such(indicators: list[dict[str, Any]]) -> None:
+    for ind in indicators:
+        got = {int(y): v for y, v in ind.get("derived", {}).items()}
+        assert got == EXPECTED_DERIVED.get(ind["code"], {}), ind["code"]
+
+
+def test_flows_and_stocks(indicators: list[dict[str, Any]]) -> None:
+    """Records, documents, transactions, inspections happen in a period (flows); shares of
+    procedures, systems, units or officials are states at a date (stocks)."""
+    for ind in indicators:
+        if ind["kind"] in ("ratio", "count"):
+            expected = "flow" if ind["code"] in FLOWS else "stock"
+            assert ind["aggregate"] == expected, ind["code"]
+
+
+def test_8b_waits_for_its_baseline_and_10_13_keep_their_words(
+    indicators: list[dict[str, Any]],
+) -> None:
+    by_code = {i["code"]: i for i in indicators}
+    assert by_code["8b"]["baseline"] == [2021, 2025]
+    assert "không phải cung cấp lại" in by_code["10"]["qualitative"]["2025"]
+    assert "cơ cấu hợp lý" in by_code["13"]["qualitative"]["2025"]
+    assert "lý luận chính trị" in by_code["13"]["qualitative"]["2030"]
+    assert {i["code"] for i in indicators if "qualitative" in i} == {"10", "13"}
+
+
 def test_target_numbers_match_codes(indicators: list[dict[str, Any]]) -> None:
     for ind in indicators:
         number = re.fullmatch(r"(\d+)[a-z]?", ind["code"])
