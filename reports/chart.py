@@ -324,7 +324,7 @@ def status_figure(figures: StatusFigures, *, font_family: Families | None = None
     )
     top, bottom = fig.subplots(2, 1, gridspec_kw={"height_ratios": heights})
     labels = _draw_panel(
-        top, "Chỉ tiêu (số liệu toàn huyện)", ind, "Chưa có số liệu chỉ tiêu", font_family
+        top, f"Chỉ tiêu (số liệu {figures.whole})", ind, "Chưa có số liệu chỉ tiêu", font_family
     )
     labels += _draw_panel(
         bottom,

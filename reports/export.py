@@ -1,4 +1,4 @@
-"""The round's data as an Excel workbook for Phòng Nội vụ (/export).
+"""The round's data as an Excel workbook for the office that collects the reports (/export).
 
 ``collect_export`` reads everything the workbook shows from the database into plain frozen
 dataclasses; ``write_xlsx`` turns them into an .xlsx without further I/O. Numbers are kept
@@ -384,7 +384,7 @@ def _verdict(met: bool | None) -> str:
 SUMMARY_HEADERS = (
     "Mã",
     "Chỉ tiêu",
-    "Kết quả toàn huyện",
+    "Kết quả {whole}",
     "Tử số",
     "Mẫu số",
     "Mục tiêu",
@@ -442,7 +442,7 @@ def _summary(ws: Worksheet, f: StatusFigures) -> None:
         ws.cell(row=n, column=1, value=label).font = BOLD
         _put(ws, n, 2, value, fmt)
     header_row = len(block) + 3
-    _header(ws, header_row, SUMMARY_HEADERS)
+    _header(ws, header_row, [h.format(whole=f.whole) for h in SUMMARY_HEADERS])
     ws.freeze_panes = ws.cell(row=header_row + 1, column=1).coordinate
     r = header_row + 1
     for i in f.indicators:
@@ -513,13 +513,13 @@ UNIT_HEADERS = (
     "Lý do không áp dụng",
     "Nộp lúc",
     "Trễ hạn",
-    "Phòng Nội vụ nhập thay",
+    "{office} nhập thay",
     "Kỳ báo cáo",
 )
 
 
-def _units(ws: Worksheet, rows: Sequence[ExportSheetRow]) -> None:
-    _header(ws, 1, UNIT_HEADERS)
+def _units(ws: Worksheet, rows: Sequence[ExportSheetRow], office: str) -> None:
+    _header(ws, 1, [h.format(office=office) for h in UNIT_HEADERS])
     ws.freeze_panes = "A2"
     for r, row in enumerate(rows, start=2):
         _put(ws, r, 1, row.unit_code)
@@ -554,12 +554,12 @@ REVISION_HEADERS = (
     "Giá trị cũ",
     "Giá trị mới",
     "Người sửa",
-    "Phòng Nội vụ nhập thay",
+    "{office} nhập thay",
 )
 
 
-def _revisions(ws: Worksheet, rows: Sequence[RevisionRow]) -> None:
-    _header(ws, 1, REVISION_HEADERS)
+def _revisions(ws: Worksheet, rows: Sequence[RevisionRow], office: str) -> None:
+    _header(ws, 1, [h.format(office=office) for h in REVISION_HEADERS])
     ws.freeze_panes = "A2"
     for r, row in enumerate(rows, start=2):
         _put(ws, r, 1, row.changed_at, DATETIME_FORMAT)
@@ -619,8 +619,9 @@ def write_xlsx(data: ExportData) -> bytes:
     summary = wb.active
     assert summary is not None
     _summary(summary, data.figures)
-    _units(wb.create_sheet(SHEET_UNITS), data.units)
-    _revisions(wb.create_sheet(SHEET_REVISIONS), data.revisions)
+    office = data.figures.office or "Cơ quan thu nhận"
+    _units(wb.create_sheet(SHEET_UNITS), data.units, office)
+    _revisions(wb.create_sheet(SHEET_REVISIONS), data.revisions, office)
     _survey(wb.create_sheet(SHEET_SURVEY), data.survey)
     buffer = io.BytesIO()
     wb.save(buffer)

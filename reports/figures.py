@@ -78,6 +78,9 @@ class StatusFigures:
     # ad-hoc round) is one round. For a window, on_time/late/missing are those of the quarter
     # report that carries it (Q2's, Q4's), the window's own in ``quarters`` and ``unit_gaps``.
     scope: str = "quarter"
+    # the organisation's words (units.toml [organisation]): "toàn huyện", "Phòng Nội vụ"
+    whole: str = "toàn đơn vị"
+    office: str = ""
     quarters: tuple[QuarterSubmitted, ...] = ()
     unit_gaps: tuple[tuple[str, tuple[str, ...]], ...] = ()  # unit name, quarters it missed
 

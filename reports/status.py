@@ -266,7 +266,10 @@ async def status_figures(
     on_time, late, missing, total = await _submitted(session, catalogue, round_)
     year = round_.deadline.year
     wanted = set(round_.indicator_codes) if round_.indicator_codes is not None else None
+    words = catalogue.org.words
     return StatusFigures(
+        whole=words.whole,
+        office=words.office,
         round_key=round_.key,
         round_title=round_.title,
         window_start=round_.window_start,
@@ -333,7 +336,10 @@ async def window_figures(
     official: dict[str, float] = {}
     for round_ in rounds:  # the latest round's official figure wins
         official.update(await official_figures(session, round_.id))
+    words = catalogue.org.words
     return StatusFigures(
+        whole=words.whole,
+        office=words.office,
         round_key=window.key,
         round_title=window.title,
         window_start=window.window_start,

@@ -103,7 +103,7 @@ def status_lines(f: StatusFigures) -> list[str]:
         for kind, names in f.missing.items():
             lines.append(f"— {kind}: " + ", ".join(names))
     if f.indicators:
-        lines += ["", "CHỈ TIÊU (số liệu toàn huyện, tính từ tử số/mẫu số):"]
+        lines += ["", f"CHỈ TIÊU (số liệu {f.whole}, tính từ tử số/mẫu số):"]
         for i in f.indicators:
             lines += [_indicator_line(i, bool(f.quarters)), *_qualitative_lines(i)]
     if f.satisfaction:

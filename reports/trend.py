@@ -72,7 +72,7 @@ def year_reaching(
 
 
 def trend_text(trend: Trend) -> str:
-    """"theo đà hiện tại: đạt năm 2027" or "theo đà hiện tại: chưa đạt trước 2030"."""
+    """ "theo đà hiện tại: đạt năm 2027" or "theo đà hiện tại: chưa đạt trước 2030"."""
     if trend.year is None:
         return f"theo đà hiện tại: chưa đạt trước {trend.horizon}"
     return f"theo đà hiện tại: đạt năm {trend.year}"

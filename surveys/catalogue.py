@@ -56,11 +56,39 @@ class Unit:
 
 
 @dataclass(frozen=True)
+class OrgWords:
+    """How the bot names the organisation in its sentences, from units.toml [organisation]:
+    no sentence in the code names a level or an office itself."""
+
+    name: str  # the organisation: "UBND huyện Long Phú", "UBND xã Long Phú"
+    level: str  # its level word: "huyện", "xã", "thành phố"
+    whole: str  # "the whole organisation": "toàn huyện", "toàn xã", "toàn thành phố"
+    office: str  # the office that collects the reports: "Phòng Nội vụ"
+
+    def values(self) -> dict[str, str]:
+        """For ``str.format``: ``{org}``, ``{level}``, ``{whole}``, ``{office}``."""
+        return {"org": self.name, "level": self.level, "whole": self.whole, "office": self.office}
+
+
+@dataclass(frozen=True)
 class Organisation:
     kinds: dict[str, str]
     units: tuple[Unit, ...]
     # the unit reports are sent through (Phòng Nội vụ in the 2022 sample): [organisation]
     collecting_office: str | None = None
+    level: str = ""  # [organisation] level: "huyện", "xã", "thành phố"
+    whole: str = ""  # [organisation] whole: "toàn huyện" (default "toàn " + level)
+
+    @property
+    def words(self) -> OrgWords:
+        office = self.unit(self.collecting_office) if self.collecting_office else None
+        root = self.root
+        return OrgWords(
+            name=root.name,
+            level=self.level,
+            whole=self.whole or (f"toàn {self.level}" if self.level else "toàn đơn vị"),
+            office=office.name if office is not None else root.name,
+        )
 
     def unit(self, code: str) -> Unit | None:
         return self._by_code().get(code.upper())
@@ -274,7 +302,7 @@ def _known_keys(entry: Any, allowed: frozenset[str], where: str) -> Mapping[str,
 
 
 _UNITS_FILE_KEYS = frozenset({"organisation", "kinds", "unit"})
-_ORGANISATION_KEYS = frozenset({"collecting_office"})
+_ORGANISATION_KEYS = frozenset({"collecting_office", "level", "whole"})
 _UNIT_KEYS = frozenset({"code", "name", "kind", "parent", "reports"})
 _INDICATORS_FILE_KEYS = frozenset({"indicator"})
 _INDICATOR_KEYS = frozenset(
@@ -348,10 +376,13 @@ def load_organisation(path: Path) -> Organisation:
         raise CatalogueError(
             f"{where}: khóa 'collecting_office': đơn vị '{office}' không có trong tổ chức"
         )
+    words = {key: _str(about, key, where, required=False) for key in ("level", "whole")}
     return Organisation(
         kinds={str(k): str(v) for k, v in kinds.items()},
         units=tuple(units),
         collecting_office=str(office).upper() if office is not None else None,
+        level=words["level"],
+        whole=words["whole"],
     )
 
 

@@ -60,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="VAI",
         help="admin | citizen | unit MÃ (mặc định admin)",
     )
-    demo = sub.add_parser("demo", help="tạo cơ sở dữ liệu demo: một quý báo cáo của huyện")
+    demo = sub.add_parser("demo", help="tạo cơ sở dữ liệu demo: một quý báo cáo của tổ chức")
     demo.add_argument("--out", type=Path, default=Path("cchc-demo.sqlite3"), help="tệp SQLite demo")
     export = sub.add_parser("export", help="xuất bảng tổng hợp một kỳ báo cáo ra tệp Excel")
     export.add_argument(

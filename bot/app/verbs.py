@@ -33,10 +33,9 @@ TELEGRAM_REFUSED = "Telegram từ chối token này khi hỏi tên bot; kiểm t
 
 ZALO_POSTER_INSTRUCTION = N_("Quét mã QR bằng Zalo, rồi gửi cho bot tin nhắn: {code}")
 
-ZALO_POSTER_CODE_ONLY = N_("Mở Zalo, nhắn tin cho bot của UBND huyện nội dung: {code}")
+ZALO_POSTER_CODE_ONLY = N_("Mở Zalo, nhắn tin cho bot của {org} nội dung: {code}")
 
 ZALO_INVITE = "Gửi tin nhắn sau cho bot Zalo để đăng ký (dùng một lần, hết hạn sau {days} ngày):"
-
 
 
 def run(config: Config, catalogue: Catalogue, webhook: bool = False) -> int:
@@ -184,7 +183,7 @@ async def qr(
     title = point.name_in(language)
     try:
         if zalo:
-            _zalo_poster(config, target, payload, title, note, language)
+            _zalo_poster(config, target, payload, title, note, language, catalogue.org.words.name)
             return 0
         link = f"https://t.me/{username}?start={payload}"
         instruction = i18n.translate(language, T.POSTER_INSTRUCTION)
@@ -197,13 +196,19 @@ async def qr(
 
 
 def _zalo_poster(
-    config: Config, target: Path, code: str, title: str, note: str | None, language: str
+    config: Config,
+    target: Path,
+    code: str,
+    title: str,
+    note: str | None,
+    language: str,
+    org: str,
 ) -> None:
     """A poster for Zalo, which has no deep links: the code to send to the bot, big, and a QR
     code that opens the bot's chat (``[zalo] chat_link``; without it, the QR holds the code)."""
     link = config.zalo.chat_link
     sentence = ZALO_POSTER_INSTRUCTION if link else ZALO_POSTER_CODE_ONLY
-    instruction = i18n.translate(language, sentence).format(code=code)
+    instruction = i18n.translate(language, sentence).format(code=code, org=org)
     target.parent.mkdir(parents=True, exist_ok=True)
     render_poster(link or code, title, note, instruction).save(target, format="PNG")
     if link:

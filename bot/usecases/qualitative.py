@@ -37,7 +37,12 @@ async def qualitative_command(
     else:
         words = args.split(maxsplit=1)
     if unit is None or len(words) != 2 or not words[1].strip():
-        return say(person.chat_id, T.QUALITATIVE_USAGE.format(limit=TEXT_LIMIT, codes=codes))
+        return say(
+            person.chat_id,
+            T.QUALITATIVE_USAGE.format(
+                limit=TEXT_LIMIT, codes=codes, office=catalogue.org.words.office
+            ),
+        )
     indicator = catalogue.indicators.get(words[0])
     if indicator is None or not indicator.qualitative:
         return say(person.chat_id, T.QUALITATIVE_BAD_INDICATOR.format(code=words[0], codes=codes))

@@ -230,7 +230,7 @@ async def test_a_second_writer_holding_sqlite_only_delays_the_bot(
             assert "Đã xếp 5 lời nhắc" in texts(tg.sent_to(ADMIN))
             assert errors(caplog) == []
             [after] = await bot.say(CITIZENS + 99, "/start")  # and it serves on
-            assert after.body == T.WELCOME_CITIZEN
+            assert after.body == T.WELCOME_CITIZEN.format(**bot.catalogue.org.words.values())
         finally:
             await bot.stop()
 

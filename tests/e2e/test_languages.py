@@ -72,8 +72,7 @@ async def complete(bot: Bot, user: int, point_code: str, language: str) -> list[
 async def daily_counts(bot: Bot, point: str) -> dict[str, tuple[int, ...]]:
     rows = await bot.scalars(select(SurveyDailyCount).where(SurveyDailyCount.point_code == point))
     return {
-        r.target: (r.level1, r.level2, r.level3, r.level4, r.level5, r.respondents)
-        for r in rows
+        r.target: (r.level1, r.level2, r.level3, r.level4, r.level5, r.respondents) for r in rows
     }
 
 
@@ -137,13 +136,19 @@ async def test_a_citizens_app_language_is_used_outside_surveys_and_never_for_off
     bot: Bot,
 ) -> None:
     [welcome] = await bot.say(731_320_001, "/start", language_code="km")
-    assert welcome.body == i18n.translate("km", T.WELCOME_CITIZEN)
+    assert welcome.body == i18n.translate("km", T.WELCOME_CITIZEN).format(
+        **bot.catalogue.org.words.values()
+    )
     [unknown] = await bot.say(731_320_002, "/khongco", language_code="en-GB")
     assert unknown.body == i18n.translate("en", T.UNKNOWN_COMMAND)
     [refused] = await bot.say(731_320_002, "/trangthai", language_code="en")
-    assert refused.body == i18n.translate("en", T.ADMIN_ONLY)
+    assert refused.body == i18n.translate("en", T.ADMIN_ONLY).format(
+        **bot.catalogue.org.words.values()
+    )
     [french] = await bot.say(731_320_003, "/start", language_code="fr")
-    assert french.body == T.WELCOME_CITIZEN  # not shipped: Vietnamese
+    assert french.body == T.WELCOME_CITIZEN.format(
+        **bot.catalogue.org.words.values()
+    )  # not shipped: Vietnamese
     # An admin with a Khmer app still gets Vietnamese.
     [help_] = await bot.say(ADMIN, "/help", language_code="km")
     assert help_.body.startswith("Chức năng dành cho Phòng Nội vụ")

@@ -181,7 +181,7 @@ async def test_a_low_rating_with_a_comment_reaches_the_admins_without_who_sent_i
     bot: Bot,
 ) -> None:
     registered = await bot.say(ADMIN, "/start", chat_id=GROUP, chat_type="group")
-    assert T.GROUP_REGISTERED in texts(registered)
+    assert T.GROUP_REGISTERED.format(**bot.catalogue.org.words.values()) in texts(registered)
     who = {"first_name": "Lê Văn Cường", "username": "cuong_le"}
     complaint = "Cán bộ yêu cầu nộp thêm giấy tờ không có trong quy định"
     thanks = await survey(bot, CITIZEN, LAND, ["2", "1", "2", complaint], **who)
@@ -379,7 +379,7 @@ async def test_staff_make_one_time_record_links_that_count_once(bot: Bot) -> Non
 
 async def test_qr_in_chat_is_for_staff_and_their_own_points(bot: Bot) -> None:
     [refused] = await bot.say(CITIZEN, "/qr mc-huyen")
-    assert refused.body == T.QR_STAFF_ONLY
+    assert refused.body == T.QR_STAFF_ONLY.format(**bot.catalogue.org.words.values())
     await register(bot, HEAD, "PTP")  # Phòng Tư pháp runs no service point
     [other] = await bot.say(HEAD, "/qr mc-huyen HS-1")
     assert other.method == "sendMessage" and "Không có điểm khảo sát mã “mc-huyen”" in other.body
@@ -402,7 +402,9 @@ async def test_qr_in_chat_is_for_staff_and_their_own_points(bot: Bot) -> None:
 
 
 async def test_official_survey_figures_are_shown_beside_the_bots_own(bot: Bot) -> None:
-    assert (await bot.say(CITIZEN, "/khaosat_chinhthuc 14 87,5"))[0].body == T.ADMIN_ONLY
+    assert (await bot.say(CITIZEN, "/khaosat_chinhthuc 14 87,5"))[0].body == T.ADMIN_ONLY.format(
+        **bot.catalogue.org.words.values()
+    )
     [usage] = await bot.say(ADMIN, "/khaosat_chinhthuc")
     assert "Cách dùng" in usage.body and "14, 14a, 15, 16" in usage.body
     refused = {

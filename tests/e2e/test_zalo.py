@@ -109,7 +109,9 @@ async def test_an_invitation_sent_as_a_message_registers_a_zalo_account(zbot: Bo
     # The same invitation a second time is refused (single use), from anyone.
     again = await invite_payload(zbot, "PNV")
     assert "Đăng ký thành công" in body(await zbot.zsay("other-user", again))
-    assert T.INVITE_INVALID in body(await zbot.zsay("third-user", again))
+    assert T.INVITE_INVALID.format(**zbot.catalogue.org.words.values()) in body(
+        await zbot.zsay("third-user", again)
+    )
 
 
 # --------------------------------------------------------------------------- reports
