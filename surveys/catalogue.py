@@ -228,6 +228,15 @@ class Option:
 
 
 @dataclass(frozen=True)
+class Condition:
+    """Ask a question only when an earlier choice was answered so (``only_if`` in TOML):
+    SIPAS asks about the handling of feedback only of people who gave some."""
+
+    question: str  # the id of an earlier choice question
+    answer: str  # the option value that opens this question
+
+
+@dataclass(frozen=True)
 class Question:
     id: str
     kind: QuestionKind
@@ -236,6 +245,16 @@ class Question:
     feeds: tuple[str, ...] = ()
     sets_field: bool = False
     optional: bool = False
+    only_if: Condition | None = None
+
+    def asked_given(self, answers: Mapping[str, Any]) -> bool | None:
+        """Whether the question is asked given ``answers`` so far; None while the choice it
+        depends on is not answered yet."""
+        if self.only_if is None:
+            return True
+        if self.only_if.question not in answers:
+            return None
+        return str(answers[self.only_if.question]) == self.only_if.answer
 
 
 @dataclass(frozen=True)
@@ -315,7 +334,13 @@ _INDICATOR_KEYS = frozenset(
 _POINTS_FILE_KEYS = frozenset({"kinds", "point"})
 _POINT_KEYS = frozenset({"code", "name", "kind", "questionnaire", "unit", "field"})
 _QUESTIONNAIRE_KEYS = frozenset({"code", "title", "intro", "thanks", "languages", "question"})
-_QUESTION_KEYS = frozenset({"id", "kind", "text", "options", "feeds", "sets_field", "optional"})
+_QUESTION_KEYS = frozenset(
+    {"id", "kind", "text", "options", "feeds", "sets_field", "optional", "only_if"}
+)
+_CONDITION_KEYS = frozenset({"question", "answer"})
+# SIPAS's five elements, the field, the "did you give feedback?" choice and a comment: a
+# citizen answers at most eight short questions (seven when the point fixes the field).
+MAX_QUESTIONS = 8
 _OPTION_KEYS = frozenset({"value", "label"})
 # Kinds of indicator whose targets are percentages (0–100); a count's target is a number.
 _PERCENT_KINDS = frozenset({"ratio", "percent", "survey"})
@@ -646,12 +671,15 @@ def load_questionnaire(path: Path) -> Questionnaire:
                 feeds=tuple(f.strip().lower() for f in feeds),
                 sets_field=bool(entry.get("sets_field", False)),
                 optional=bool(entry.get("optional", False)),
+                only_if=_condition(entry.get("only_if"), questions, f"{qwhere}: khóa 'only_if'"),
             )
         )
     if not questions:
         raise CatalogueError(f"{where}: không có câu hỏi nào")
-    if len(questions) > 5:
-        raise CatalogueError(f"{where}: tối đa 5 câu hỏi (người dân trả lời dưới 1 phút)")
+    if len(questions) > MAX_QUESTIONS:
+        raise CatalogueError(
+            f"{where}: tối đa {MAX_QUESTIONS} câu hỏi (người dân trả lời khoảng 1 phút)"
+        )
     if len({q.id for q in questions}) != len(questions):
         raise CatalogueError(f"{where}: id câu hỏi bị trùng")
     return Questionnaire(
@@ -662,6 +690,21 @@ def load_questionnaire(path: Path) -> Questionnaire:
         questions=tuple(questions),
         languages=languages,
     )
+
+
+def _condition(raw: Any, earlier: list[Question], where: str) -> Condition | None:
+    """``only_if = { question = "co_phan_anh", answer = "co" }``: an earlier choice and one
+    of its option values."""
+    if raw is None:
+        return None
+    entry = _known_keys(raw, _CONDITION_KEYS, where)
+    question, answer = _str(entry, "question", where), _str(entry, "answer", where)
+    found = next((q for q in earlier if q.id == question), None)
+    if found is None or found.kind != "choice":
+        raise CatalogueError(f"{where}: '{question}' phải là id một câu lựa chọn ở phía trên")
+    if answer not in {o.value for o in found.options}:
+        raise CatalogueError(f"{where}: '{answer}' không phải phương án của câu '{question}'")
+    return Condition(question, answer)
 
 
 def load_points(

@@ -89,6 +89,10 @@ OFFICES = {
 }
 POINT_KINDS = {"mot_cua_huyen", "mot_cua_xa", "co_quan", "y_te", "giao_duc"}
 QUESTIONNAIRE_TARGET = {"tthc": "14", "hanh_chinh": "15", "y_te_giao_duc": "16"}
+# What each questionnaire's ratings feed: at the one-stop counters the people who did a
+# procedure rate SIPAS's elements, which count for 14 (14a by field) and for 15.
+QUESTIONNAIRE_FEEDS = {"tthc": ["14", "15"], "hanh_chinh": ["15"], "y_te_giao_duc": ["16"]}
+SIPAS_ELEMENTS = ["tiep_can", "thu_tuc", "cong_chuc", "ket_qua", "phan_anh"]
 
 
 def _vi(wording: Any) -> str:
@@ -388,7 +392,7 @@ def test_questionnaires_are_short_and_feed_their_target(
 ) -> None:
     for code, q in questionnaires.items():
         questions = q["question"]
-        assert 1 <= len(questions) <= 5, code
+        assert 1 <= len(questions) <= 8, code
         ids = [x["id"] for x in questions]
         assert len(ids) == len(set(ids)), code
         for x in questions:
@@ -396,7 +400,7 @@ def test_questionnaires_are_short_and_feed_their_target(
             for text in _all(x["text"]):  # short enough to read on a phone, in every language
                 assert text.strip() and len(text) <= 120, (code, x["id"], text)
             if x["kind"] == "rating":
-                assert x["feeds"] == [QUESTIONNAIRE_TARGET[code]], (code, x["id"])
+                assert x["feeds"] == QUESTIONNAIRE_FEEDS[code], (code, x["id"])
                 assert set(x["feeds"]) <= {"14", "15", "16"}
                 assert not x.get("optional", False), (code, x["id"])
             else:
@@ -417,10 +421,36 @@ def test_tthc_asks_the_field_among_the_six_fields(
     assert field_q["kind"] == "choice"
     assert [o["value"] for o in field_q["options"]] == TTHC_FIELDS
     assert all(_vi(o["label"]) == FIELDS[o["value"]] for o in field_q["options"])
-    assert 2 <= sum(x["kind"] == "rating" for x in questions) <= 3
+    assert questions[0] is field_q
+
+
+@pytest.mark.parametrize("code", ["tthc", "hanh_chinh"])
+def test_sipas_five_elements_each_rated_feedback_only_after_yes(
+    questionnaires: dict[str, dict[str, Any]], code: str
+) -> None:
+    """QĐ 2640/QĐ-BNV (SIPAS): five elements, each its own rating, worded as the official
+    questionnaire ("Ông/Bà đánh giá … ở mức nào?"); the feedback element only for people
+    who answered "Có" to "Ông/Bà có phản ánh, kiến nghị không?"."""
+    questions = questionnaires[code]["question"]
+    ratings = [x for x in questions if x["kind"] == "rating"]
+    assert [x["id"] for x in ratings] == SIPAS_ELEMENTS
+    for x in ratings:
+        assert x["text"]["vi"].startswith("Ông/Bà đánh giá ") and x["text"]["vi"].endswith(
+            " ở mức nào?"
+        ), x["id"]
+    ids = [x["id"] for x in questions]
+    ask = questions[ids.index("co_phan_anh")]
+    assert ask["text"]["vi"] == "Ông/Bà có phản ánh, kiến nghị không?"
+    assert [(o["value"], o["label"]["vi"]) for o in ask["options"]] == [
+        ("co", "Có"),
+        ("khong", "Không"),
+    ]
+    feedback = questions[ids.index("phan_anh")]
+    assert feedback["only_if"] == {"question": "co_phan_anh", "answer": "co"}
+    assert ids.index("co_phan_anh") < ids.index("phan_anh")
+    assert all("only_if" not in x for x in questions if x["id"] != "phan_anh")
 
 
 def test_only_tthc_asks_the_field(questionnaires: dict[str, dict[str, Any]]) -> None:
     for code in ("hanh_chinh", "y_te_giao_duc"):
         assert not any(x.get("sets_field") for x in questionnaires[code]["question"]), code
-    assert sum(x["kind"] == "rating" for x in questionnaires["hanh_chinh"]["question"]) == 4
