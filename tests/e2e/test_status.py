@@ -57,12 +57,14 @@ async def submit(bot: Bot, user: int, unit_code: str, chosen: dict[str, str]) ->
 
 
 async def survey(bot: Bot, citizen: int, field_choice: str, ratings: tuple[int, ...]) -> None:
-    """One citizen at the district's one-stop counter (questionnaire tthc): field, 3 ratings."""
+    """One citizen at the district's one-stop counter (questionnaire tthc): field, SIPAS's
+    four elements, "Không" (no feedback given, so the fifth is not asked), no comment."""
     replies = await bot.say(citizen, "/start s-mc-huyen")
     assert "Câu 1/" in replies[-1].body
     replies = await bot.say(citizen, field_choice)
     for rating in ratings:
         replies = await bot.say(citizen, str(rating))
+    replies = await bot.press(citizen, replies[-1], "Không")
     replies = await bot.press(citizen, replies[-1], "Bỏ qua")
     assert "Cảm ơn" in texts(replies)
 
@@ -82,10 +84,11 @@ async def fill_current_round(bot: Bot, *, surveys: bool = True) -> None:
     await submit(bot, TTLP_HEAD, "TT-LP", {"5c": "50/100"})
     if not surveys:
         return
-    # 14: 9 answers, 6 at level 4 or 5; 14a (đất đai, xây dựng, đầu tư from 2026): 2 people.
-    await survey(bot, 801, "1", (5, 4, 2))  # Đất đai
-    await survey(bot, 802, "4", (5, 5, 5))  # Hộ tịch
-    await survey(bot, 803, "2", (1, 3, 4))  # Xây dựng
+    # 14: 12 answers, 8 at level 4 or 5; 14a (đất đai, xây dựng, đầu tư from 2026): 2 people.
+    # SIPAS's four elements each (no feedback given), counting for 14 and for 15.
+    await survey(bot, 801, "1", (5, 4, 2, 4))  # Đất đai
+    await survey(bot, 802, "4", (5, 5, 5, 5))  # Hộ tịch
+    await survey(bot, 803, "2", (1, 3, 4, 3))  # Xây dựng
 
 
 async def test_status_shows_hand_computed_figures_and_a_chart(bot: Bot) -> None:
@@ -117,15 +120,17 @@ async def test_status_shows_hand_computed_figures_and_a_chart(bot: Bot) -> None:
     assert line_of(text, "• 4b. ").endswith(": 75% (150/200) — mục tiêu ≥ 100% (lộ trình) ❌")
     assert "chưa có số liệu" in line_of(text, "• 6. ")  # nobody reports it
 
-    # Satisfaction: 6 of 9 answers at level 4 or 5; Wilson 95 % interval 35,4–87,9 %.
+    # Satisfaction: 8 of 12 answers at level 4 or 5; the 95 % interval over the 3 people
+    # (surveys.scoring.cluster_rate) 31,8–89,6 %.
     sat14 = line_of(text, "• 14. ")
-    assert "66,7%" in sat14 and "3 người, n=9" in sat14 and "35,4%–87,9%" in sat14
+    assert "66,7%" in sat14 and "3 người, n=12" in sat14 and "31,8%–89,6%" in sat14
     assert "mục tiêu ≥ 95%" in sat14 and sat14.endswith("❌")
     # 14a counts đất đai and xây dựng (and đầu tư): 2 people, below the minimum sample.
     sat14a = line_of(text, "• 14a. ")
-    assert "chưa đủ dữ liệu" in sat14a and "2 người, n=6" in sat14a
+    assert "chưa đủ dữ liệu" in sat14a and "2 người, n=8" in sat14a
     assert "mục tiêu ≥ 90%" in sat14a
-    assert "chưa đủ dữ liệu" in line_of(text, "• 15. ") and "0 người" in line_of(text, "• 15. ")
+    # the one-stop counter's SIPAS ratings count for 15 too
+    assert "66,7%" in line_of(text, "• 15. ") and "3 người, n=12" in line_of(text, "• 15. ")
     assert "• 16. " in text
 
     chart = photos[0]
@@ -260,7 +265,7 @@ async def test_export_sends_a_workbook(bot: Bot) -> None:
     # The citizens' answers by service point and field: Đất đai at the district counter.
     survey = [tuple(c.value for c in r) for r in book["Khảo sát"].iter_rows(min_row=2)]
     [land] = [r for r in survey if r[0] == "mc-huyen" and r[2] == "Đất đai" and r[3] == "14"]
-    assert land[4:12] == (3, 2, pytest.approx(2 / 3), 0, 1, 0, 1, 1)
+    assert land[4:12] == (4, 3, pytest.approx(3 / 4), 0, 1, 0, 2, 1)
     assert book["Khảo sát"].freeze_panes == "A2"
 
     past = await bot.say(ADMIN, "/export 2026-Q4")
@@ -355,9 +360,9 @@ async def test_the_year_and_six_months_over_their_legal_windows(
     # Xã Châu Khánh gave 5c in Q3, nothing in Q4; the thị trấn the other way round
     assert "UBND thị trấn Long Phú (Quý III/2026)" in five_c
     assert "(Quý IV/2026)" in five_c
-    # 14 over the whole year: Q3's 38 of 40 and Q4's 6 of 9
+    # 14 over the whole year: Q3's 38 of 40 and Q4's 8 of 12
     assert line_of(text, "• 14. ").startswith(
-        "• 14. Mức độ hài lòng về giải quyết thủ tục hành chính: 89,8% (17 người, n=49"
+        "• 14. Mức độ hài lòng về giải quyết thủ tục hành chính: 88,5% (17 người, n=52"
     )
     assert "Chỉ có Quý III/2026" not in text
     # the chart's caption names the window
