@@ -422,3 +422,15 @@ class DeskSession(Base):
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+class QualitativeNote(Base):
+    """A unit's short text on a target's qualitative part (10, 13) for one round, typed with
+    /dinhtinh. The latest per round, unit and indicator is the one shown; all are kept."""
+
+    __tablename__ = "qualitative_notes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    unit_code: Mapped[str] = mapped_column(String(16))
+    indicator_code: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(String(500))
+    entered_by: Mapped[str] = mapped_column(String(200))
+    entered_at: Mapped[datetime]

@@ -28,6 +28,7 @@ from matplotlib.transforms import blended_transform_factory
 
 from reports import fonts
 from reports.figures import IndicatorFigure, SatisfactionFigure, StatusFigures
+from scheduler.calendar import format_date
 from surveys.numbers import format_number, format_percent
 
 FONT = fonts.LATIN_FAMILY
@@ -48,7 +49,7 @@ _GAP_PX = 18  # between a label and the figure on its right
 
 _ROW_INCHES = 0.62  # one label line + one bar
 _PANEL_EXTRA_INCHES = 0.95  # panel title, x axis and tick labels
-_TITLE_INCHES = 0.7
+_TITLE_INCHES = 1.0  # the title and the data window under it
 _LEGEND_INCHES = 0.45
 
 
@@ -315,14 +316,15 @@ def status_figure(figures: StatusFigures, *, font_family: Families | None = None
     fig = Figure(figsize=(WIDTH_PX / DPI, total), dpi=DPI, layout="constrained")
     canvas = FigureCanvasAgg(fig)
     fig.suptitle(
-        f"Tình hình CCHC — {figures.round_title}",
+        f"Tình hình CCHC — {figures.round_title}\n"
+        f"Kỳ số liệu: {format_date(figures.window_start)} – {format_date(figures.window_end)}",
         fontsize=15,
         fontweight="bold",
         fontfamily=font_family,
     )
     top, bottom = fig.subplots(2, 1, gridspec_kw={"height_ratios": heights})
     labels = _draw_panel(
-        top, "Chỉ tiêu (số liệu toàn huyện)", ind, "Chưa có số liệu chỉ tiêu", font_family
+        top, f"Chỉ tiêu (số liệu {figures.whole})", ind, "Chưa có số liệu chỉ tiêu", font_family
     )
     labels += _draw_panel(
         bottom,

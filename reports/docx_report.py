@@ -35,7 +35,6 @@ from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import repo
-from db.models import Round
 from reports.figures import IndicatorFigure, SatisfactionFigure, StatusFigures
 from reports.status import status_figures
 from reports.text import (
@@ -331,23 +330,26 @@ def template_fields(data: ReportData) -> dict[str, Any]:
 
 
 async def collect_report(
-    session: AsyncSession, catalogue: Catalogue, round_: Round, today: date, min_sample: int
+    session: AsyncSession,
+    catalogue: Catalogue,
+    figures: StatusFigures,
+    today: date,
+    min_sample: int,
 ) -> ReportData:
-    """The round's document values, read with /trangthai's own figure function."""
-    figures = await status_figures(session, catalogue, round_, today, min_sample)
+    """The document's values from /trangthai's own figures of the round or window
+    (``bot.usecases.status.scope_figures``); the yearly report adds each quarter's."""
     period = report_period(figures.round_key, figures.round_title)
     trend = NO_TREND
     if period.yearly:
         year = int(figures.round_key[:4])
         quarters: dict[str, StatusFigures] = {}
         for key in quarter_keys(year):
-            found = round_ if key == round_.key else await repo.round_by_key(session, key)
+            if key == figures.round_key:
+                quarters[key] = figures
+                continue
+            found = await repo.round_by_key(session, key)
             if found is not None:
-                quarters[key] = (
-                    figures
-                    if found.id == round_.id
-                    else await status_figures(session, catalogue, found, today, min_sample)
-                )
+                quarters[key] = await status_figures(session, catalogue, found, today, min_sample)
         trend = build_trend(year, figures, quarters)
     return build_report(figures, catalogue.org, min_sample, today, trend)
 

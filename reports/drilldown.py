@@ -33,6 +33,8 @@ def _shown(indicator: Indicator, value: SubmissionValue | None) -> str:
 def _mark(indicator: Indicator, value: SubmissionValue | None, year: int) -> str:
     if value is None or value.skip_reason is not None or indicator.kind == "count":
         return ""
+    if not indicator.judged_in(year):  # 8b before its baseline period is over
+        return ""
     met = is_met(value.value, target_for_year(indicator.targets, year), indicator.direction)
     return "" if met is None else (" ✅" if met else " ❌")
 

@@ -1,4 +1,4 @@
-"""The round's data as an Excel workbook for Phòng Nội vụ (/export).
+"""The round's data as an Excel workbook for the office that collects the reports (/export).
 
 ``collect_export`` reads everything the workbook shows from the database into plain frozen
 dataclasses; ``write_xlsx`` turns them into an .xlsx without further I/O. Numbers are kept
@@ -28,7 +28,9 @@ from db import repo
 from db.models import Round, Submission, ValueRevision
 from db.models import Unit as UnitRow
 from reports.figures import StatusFigures
+from reports.status import round_label
 from reports.text import channel_label
+from scheduler.calendar import format_date
 from scheduler.rounds import missing_units
 from surveys.catalogue import FIELD_LABELS, Catalogue
 from surveys.numbers import format_number, format_percent
@@ -74,6 +76,7 @@ class ExportSheetRow:
     submitted_at: datetime | None = None  # local, tz-naive
     late: bool = False
     by_admin: bool = False
+    period: str = ""  # the round the row belongs to ("Quý II/2026"): a window has several
 
     @property
     def submitted(self) -> bool:
@@ -163,6 +166,7 @@ def answer_text(answer: Mapping[str, Any] | None, kind: str | None) -> str | Non
 async def _unit_rows(
     session: AsyncSession, catalogue: Catalogue, round_: Round, tz: ZoneInfo
 ) -> tuple[ExportSheetRow, ...]:
+    period = round_label(round_)
     org = catalogue.org
     known = {u.code: (u.name, u.kind) for u in (await session.scalars(select(UnitRow))).all()}
     known.update({u.code: (u.name, u.kind) for u in org.units})
@@ -202,17 +206,24 @@ async def _unit_rows(
                     submitted_at=when,
                     late=s.late,
                     by_admin=s.by_admin,
+                    period=period,
                 )
             )
         if not rows:  # a submission without values still shows that the unit submitted
             rows.append(
                 ExportSheetRow(
-                    code, name, kind, submitted_at=when, late=s.late, by_admin=s.by_admin
+                    code,
+                    name,
+                    kind,
+                    submitted_at=when,
+                    late=s.late,
+                    by_admin=s.by_admin,
+                    period=period,
                 )
             )
         per_unit[code] = rows
     for unit in await missing_units(session, catalogue, round_):
-        per_unit.setdefault(unit.code, [ExportSheetRow(*who(unit.code))])
+        per_unit.setdefault(unit.code, [ExportSheetRow(*who(unit.code), period=period)])
     codes = sorted(per_unit, key=lambda c: (order.get(c, len(order)), c))
     return tuple(row for c in codes for row in per_unit[c])
 
@@ -295,19 +306,27 @@ async def _survey_rows(
 async def collect_export(
     session: AsyncSession,
     catalogue: Catalogue,
-    round_: Round,
+    rounds: Round | Sequence[Round],
     figures: StatusFigures,
     *,
     tz: ZoneInfo = LOCAL_TZ,
 ) -> ExportData:
-    """Everything the workbook shows: ``figures`` (from ``reports.status.status_figures``)
-    for the summary, and from the database the values by unit, the revision history and the
-    survey counts by service point and field within the round's window."""
+    """Everything the workbook shows: ``figures`` (from ``reports.status.status_figures`` or
+    ``window_figures``) for the summary, and from the database the values by unit and the
+    revision history of ``rounds`` (one round, or the quarters of a six-month or yearly
+    report, quarter by quarter), and the survey counts by service point and field within
+    the figures' window."""
+    chosen = (rounds,) if isinstance(rounds, Round) else tuple(rounds)
+    units: list[ExportSheetRow] = []
+    revisions: list[RevisionRow] = []
+    for round_ in chosen:
+        units += await _unit_rows(session, catalogue, round_, tz)
+        revisions += await _revision_rows(session, catalogue, round_, tz)
     return ExportData(
         figures=figures,
-        units=await _unit_rows(session, catalogue, round_, tz),
-        revisions=await _revision_rows(session, catalogue, round_, tz),
-        survey=await _survey_rows(session, catalogue, round_.window_start, round_.window_end),
+        units=tuple(units),
+        revisions=tuple(sorted(revisions, key=lambda r: r.changed_at)),
+        survey=await _survey_rows(session, catalogue, figures.window_start, figures.window_end),
     )
 
 
@@ -352,6 +371,16 @@ def _widths(ws: Worksheet, widths: Iterable[float]) -> None:
         ws.column_dimensions[get_column_letter(col)].width = width
 
 
+def aggregate_text(aggregate: str, quarters: Sequence[str]) -> str:
+    """How the figure adds up over quarters: "Cộng dồn Quý I/2026, Quý II/2026" or "Số liệu
+    Quý II/2026" (a stock, as at the latest quarter)."""
+    if not quarters:
+        return ""
+    if aggregate == "flow":
+        return "Cộng dồn " + ", ".join(quarters) if len(quarters) > 1 else quarters[0]
+    return f"Số liệu {quarters[-1]}"
+
+
 def _verdict(met: bool | None) -> str:
     return "" if met is None else ("Đạt" if met else "Chưa đạt")
 
@@ -359,13 +388,22 @@ def _verdict(met: bool | None) -> str:
 SUMMARY_HEADERS = (
     "Mã",
     "Chỉ tiêu",
-    "Kết quả toàn huyện",
+    "Kết quả {whole}",
     "Tử số",
     "Mẫu số",
     "Mục tiêu",
     "Đạt/chưa đạt",
     "Số đơn vị báo cáo",
+    "Cách tổng hợp các quý",
+    "Đơn vị thiếu số liệu",
+    "Nguồn mục tiêu",
+    "Theo đà hiện tại",
 )
+TARGET_SOURCES = {
+    "plan": "Kế hoạch",
+    "duy_tri": "Suy ra: duy trì mức năm 2025 đến 2030",
+    "lo_trinh": "Suy ra: bước của lộ trình tăng hằng năm",
+}
 SATISFACTION_HEADERS = (
     "Mã",
     "Mức độ hài lòng",
@@ -384,6 +422,12 @@ SATISFACTION_HEADERS = (
 def _summary(ws: Worksheet, f: StatusFigures) -> None:
     ws.title = SHEET_SUMMARY
     title = ws.cell(row=1, column=1, value=f"Tình hình CCHC — {f.round_title}")
+    # the window in words beside the title: "Kỳ số liệu: 15/12/2025 – 14/06/2026"
+    ws.cell(
+        row=1,
+        column=3,
+        value=f"Kỳ số liệu: {format_date(f.window_start)} – {format_date(f.window_end)}",
+    )
     title.font = Font(bold=True, size=14)
     block: list[tuple[str, Any, str | None]] = [
         ("Kỳ số liệu từ ngày", f.window_start, DATE_FORMAT),
@@ -395,11 +439,14 @@ def _summary(ws: Worksheet, f: StatusFigures) -> None:
         ("Tình trạng kỳ báo cáo", "Đã đóng" if f.closed else "Đang mở", None),
         ("Ngày lập", f.today, DATE_FORMAT),
     ]
+    for q in f.quarters:  # a six-month or yearly report: each quarter's round
+        state = f"đã nộp {q.submitted}/{q.units_total} đơn vị, trễ hạn {q.late}"
+        block.append((q.title, state, None))
     for n, (label, value, fmt) in enumerate(block, start=2):
         ws.cell(row=n, column=1, value=label).font = BOLD
         _put(ws, n, 2, value, fmt)
     header_row = len(block) + 3
-    _header(ws, header_row, SUMMARY_HEADERS)
+    _header(ws, header_row, [h.format(whole=f.whole) for h in SUMMARY_HEADERS])
     ws.freeze_panes = ws.cell(row=header_row + 1, column=1).coordinate
     r = header_row + 1
     for i in f.indicators:
@@ -414,9 +461,28 @@ def _summary(ws: Worksheet, f: StatusFigures) -> None:
             _put(ws, r, 6, _fraction(i.target), PERCENT_FORMAT)
         _put(ws, r, 4, _number(i.numerator), _count_format(i.numerator))
         _put(ws, r, 5, _number(i.denominator), _count_format(i.denominator))
-        _put(ws, r, 7, "Chưa có số liệu" if i.value is None else _verdict(i.met))
+        if i.value is None:
+            verdict = "Chưa có số liệu"
+        else:
+            verdict = "Chưa đánh giá" if i.not_judged else _verdict(i.met)
+        _put(ws, r, 7, verdict)
         _put(ws, r, 8, i.units_reporting, COUNT_FORMAT)
+        _put(ws, r, 9, aggregate_text(i.aggregate, i.quarters_used))
+        _put(ws, r, 10, "; ".join(i.gaps) or None)
+        if i.target is not None:
+            _put(ws, r, 11, TARGET_SOURCES.get(i.target_source, i.target_source))
+        _put(ws, r, 12, i.trend or None)
         r += 1
+    qualitative = [i for i in f.indicators if i.qualitative]
+    if qualitative:  # the parts of targets that are no number, listed as such
+        r += 1
+        _header(ws, r, ("Mã", "Phần định tính của mục tiêu", "Đơn vị ghi nhận"))
+        r += 1
+        for i in qualitative:
+            _put(ws, r, 1, i.code)
+            _put(ws, r, 2, i.qualitative)
+            _put(ws, r, 3, "\n".join(i.notes) or "Chưa đơn vị nào ghi nhận")
+            r += 1
     if f.satisfaction:
         r += 1
         _header(ws, r, SATISFACTION_HEADERS)
@@ -436,7 +502,7 @@ def _summary(ws: Worksheet, f: StatusFigures) -> None:
             _put(ws, r, 10, s.respondents, COUNT_FORMAT)
             _put(ws, r, 11, _fraction(s.official), PERCENT_FORMAT)
             r += 1
-    _widths(ws, (24, 60, 16, 12, 12, 11, 16, 12, 12, 12, 14))
+    _widths(ws, (24, 60, 16, 12, 12, 11, 16, 12, 22, 30, 30, 30))
 
 
 UNIT_HEADERS = (
@@ -451,17 +517,19 @@ UNIT_HEADERS = (
     "Lý do không áp dụng",
     "Nộp lúc",
     "Trễ hạn",
-    "Phòng Nội vụ nhập thay",
+    "{office} nhập thay",
+    "Kỳ báo cáo",
 )
 
 
-def _units(ws: Worksheet, rows: Sequence[ExportSheetRow]) -> None:
-    _header(ws, 1, UNIT_HEADERS)
+def _units(ws: Worksheet, rows: Sequence[ExportSheetRow], office: str) -> None:
+    _header(ws, 1, [h.format(office=office) for h in UNIT_HEADERS])
     ws.freeze_panes = "A2"
     for r, row in enumerate(rows, start=2):
         _put(ws, r, 1, row.unit_code)
         _put(ws, r, 2, row.unit_name)
         _put(ws, r, 3, row.unit_kind)
+        _put(ws, r, 13, row.period or None)
         if not row.submitted:
             _put(ws, r, 10, NOT_SUBMITTED)
             continue
@@ -478,7 +546,7 @@ def _units(ws: Worksheet, rows: Sequence[ExportSheetRow]) -> None:
         _put(ws, r, 11, _yes_no(row.late))
         _put(ws, r, 12, _yes_no(row.by_admin))
     ws.auto_filter.ref = f"A1:{get_column_letter(len(UNIT_HEADERS))}{max(len(rows) + 1, 2)}"
-    _widths(ws, (11, 34, 24, 8, 50, 10, 10, 10, 30, 17, 9, 12))
+    _widths(ws, (11, 34, 24, 8, 50, 10, 10, 10, 30, 17, 9, 12, 14))
 
 
 REVISION_HEADERS = (
@@ -490,12 +558,12 @@ REVISION_HEADERS = (
     "Giá trị cũ",
     "Giá trị mới",
     "Người sửa",
-    "Phòng Nội vụ nhập thay",
+    "{office} nhập thay",
 )
 
 
-def _revisions(ws: Worksheet, rows: Sequence[RevisionRow]) -> None:
-    _header(ws, 1, REVISION_HEADERS)
+def _revisions(ws: Worksheet, rows: Sequence[RevisionRow], office: str) -> None:
+    _header(ws, 1, [h.format(office=office) for h in REVISION_HEADERS])
     ws.freeze_panes = "A2"
     for r, row in enumerate(rows, start=2):
         _put(ws, r, 1, row.changed_at, DATETIME_FORMAT)
@@ -557,8 +625,9 @@ def write_xlsx(data: ExportData) -> bytes:
     summary = wb.active
     assert summary is not None
     _summary(summary, data.figures)
-    _units(wb.create_sheet(SHEET_UNITS), data.units)
-    _revisions(wb.create_sheet(SHEET_REVISIONS), data.revisions)
+    office = data.figures.office or "Cơ quan thu nhận"
+    _units(wb.create_sheet(SHEET_UNITS), data.units, office)
+    _revisions(wb.create_sheet(SHEET_REVISIONS), data.revisions, office)
     _survey(wb.create_sheet(SHEET_SURVEY), data.survey)
     buffer = io.BytesIO()
     wb.save(buffer)

@@ -19,6 +19,16 @@ class IndicatorFigure:
     direction: str
     met: bool | None
     units_reporting: int  # units that gave a value (not skipped)
+    aggregate: str = "stock"  # over quarters: "flow" (summed) or "stock" (latest quarter)
+    quarters_used: tuple[str, ...] = ()  # "Quý I/2026", … the quarters the figure holds
+    gaps: tuple[str, ...] = ()  # "UBND xã Tân Hưng (Quý II/2026)": asked, gave nothing
+    # the target as the plan tells it: "plan" (its own number), "duy_tri" (the 2025 level
+    # kept to 2030), "lo_trinh" (a step of a yearly trajectory)
+    target_source: str = "plan"
+    not_judged: str = ""  # why there is no verdict (8b before its baseline period is over)
+    qualitative: str = ""  # the target's part that is no number, as the plan words it
+    notes: tuple[str, ...] = ()  # "UBND xã …: text" the units wrote on that part
+    trend: str = ""  # yearly report: "theo đà hiện tại: đạt năm 2027" (reports.trend)
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,18 @@ class ChannelShare:
 
 
 @dataclass(frozen=True)
+class QuarterSubmitted:
+    """One quarter of a six-month or yearly report: who submitted its round."""
+
+    key: str  # "2026-Q1"
+    title: str  # "Quý I/2026"
+    units_total: int
+    submitted: int
+    late: int
+    closed: bool
+
+
+@dataclass(frozen=True)
 class StatusFigures:
     round_key: str
     round_title: str
@@ -62,6 +84,15 @@ class StatusFigures:
     indicators: tuple[IndicatorFigure, ...] = ()
     satisfaction: tuple[SatisfactionFigure, ...] = ()
     channels: tuple[ChannelShare, ...] = ()  # largest first
+    # A six-month ("half_year") or yearly ("year") report joins quarters; "quarter" (and an
+    # ad-hoc round) is one round. For a window, on_time/late/missing are those of the quarter
+    # report that carries it (Q2's, Q4's), the window's own in ``quarters`` and ``unit_gaps``.
+    scope: str = "quarter"
+    # the organisation's words (units.toml [organisation]): "toàn huyện", "Phòng Nội vụ"
+    whole: str = "toàn đơn vị"
+    office: str = ""
+    quarters: tuple[QuarterSubmitted, ...] = ()
+    unit_gaps: tuple[tuple[str, tuple[str, ...]], ...] = ()  # unit name, quarters it missed
 
     @property
     def days_left(self) -> int:

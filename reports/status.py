@@ -5,7 +5,8 @@ measures it)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -15,16 +16,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import repo
 from db.models import (
     OfficialSurveyFigure,
+    QualitativeNote,
     Round,
     Submission,
     SubmissionValue,
     SurveyDailyCount,
     SurveyResponse,
 )
-from reports.figures import ChannelShare, IndicatorFigure, SatisfactionFigure, StatusFigures
-from scheduler.rounds import missing_units, unit_is_asked
+from reports.figures import (
+    ChannelShare,
+    IndicatorFigure,
+    QuarterSubmitted,
+    SatisfactionFigure,
+    StatusFigures,
+)
+from reports.quarters import QuarterValues, combine
+from reports.trend import quarter_number, trend_text, year_reaching
+from scheduler.calendar import PeriodKind, ReportWindow, period_from_key
+from scheduler.rounds import indicators_for, missing_units, unit_is_asked
 from surveys.catalogue import Catalogue, Indicator
-from surveys.scoring import aggregate_ratio, cluster_rate, is_met, target_for_year
+from surveys.scoring import cluster_rate, is_met, target_for_year
 
 
 def fields_for(indicator: Indicator, year: int) -> tuple[str, ...]:
@@ -134,9 +145,137 @@ async def channel_shares(
     return tuple(ChannelShare(c, n, 100.0 * n / total) for c, n in counts)
 
 
-async def status_figures(
-    session: AsyncSession, catalogue: Catalogue, round_: Round, today: date, min_sample: int
-) -> StatusFigures:
+def round_label(round_: Round) -> str:
+    """A quarter round as a report names it inside a longer one: "Quý II/2026"."""
+    if round_.kind == "quarter":
+        try:
+            return period_from_key(round_.key).short_title
+        except ValueError:
+            pass
+    return round_.title
+
+
+@dataclass(frozen=True)
+class WindowRounds:
+    """A six-month or yearly report and the quarter rounds of its window found so far."""
+
+    window: ReportWindow
+    rounds: tuple[Round, ...]  # oldest first; quarters not opened yet are absent
+
+
+async def quarter_values(
+    session: AsyncSession, catalogue: Catalogue, round_: Round
+) -> dict[str, QuarterValues]:
+    """Every non-survey indicator's values in ``round_`` (one query for the round)."""
+    v = SubmissionValue
+    given: dict[str, dict[str, tuple[float | None, float | None, float | None]]] = defaultdict(dict)
+    skipped: dict[str, set[str]] = defaultdict(set)
+    rows = await session.execute(
+        select(Submission.unit_code, v.indicator_code, v.numerator, v.denominator, v.value,
+               v.skip_reason)
+        .join(Submission, Submission.id == v.submission_id)
+        .where(Submission.round_id == round_.id)
+    )  # fmt: skip
+    for unit_code, code, numerator, denominator, value, skip in rows:
+        if skip is None:
+            given[code][unit_code] = (numerator, denominator, value)
+        else:
+            skipped[code].add(unit_code)
+    asked: dict[str, set[str]] = defaultdict(set)
+    for unit in catalogue.org.reporting_units():
+        if unit_is_asked(round_, unit):
+            for indicator in indicators_for(catalogue, round_, unit):
+                asked[indicator.code].add(unit.code)
+    label = round_label(round_)
+    return {
+        i.code: QuarterValues(
+            label=label,
+            asked=frozenset(asked[i.code]),
+            values=given.get(i.code, {}),
+            skipped=frozenset(skipped[i.code]),
+        )
+        for i in catalogue.indicators.indicators
+        if i.kind != "survey"
+    }
+
+
+async def qualitative_notes(
+    session: AsyncSession, catalogue: Catalogue, rounds: Sequence[Round]
+) -> dict[str, tuple[str, ...]]:
+    """indicator code -> "Unit: text", the latest per unit over ``rounds`` (/dinhtinh)."""
+    n = QualitativeNote
+    rows = await session.scalars(
+        select(n).where(n.round_id.in_([r.id for r in rounds])).order_by(n.entered_at, n.id)
+    )
+    latest: dict[str, dict[str, str]] = defaultdict(dict)
+    for row in rows:
+        latest[row.indicator_code][row.unit_code] = row.text
+    names = {u.code: u.name for u in catalogue.org.units}
+    order = {u.code: i for i, u in enumerate(catalogue.org.units)}
+    return {
+        code: tuple(
+            f"{names.get(unit, unit)}: {text}"
+            for unit, text in sorted(by_unit.items(), key=lambda kv: order.get(kv[0], 0))
+        )
+        for code, by_unit in latest.items()
+    }
+
+
+def indicator_figures(
+    catalogue: Catalogue,
+    quarters: list[dict[str, QuarterValues]],
+    year: int,
+    wanted: set[str] | None = None,
+    notes: Mapping[str, tuple[str, ...]] | None = None,
+    trends: Mapping[str, str] | None = None,
+) -> tuple[IndicatorFigure, ...]:
+    """Each indicator's figure over ``quarters`` (oldest first), against ``year``'s target,
+    which says whether it is the plan's own number or derived; no verdict while a baseline
+    period is not over; the qualitative part of the target with the units' ``notes``."""
+    names = {u.code: u.name for u in catalogue.org.units}
+    out = []
+    for indicator in catalogue.indicators.indicators:
+        if indicator.kind == "survey" or (wanted is not None and indicator.code not in wanted):
+            continue
+        combined = combine(
+            indicator.kind,
+            indicator.aggregate,
+            [q[indicator.code] for q in quarters if indicator.code in q],
+        )
+        target = target_for_year(indicator.targets, year)
+        judged = indicator.judged_in(year)
+        baseline = indicator.baseline
+        out.append(
+            IndicatorFigure(
+                code=indicator.code,
+                name=indicator.name,
+                kind=indicator.kind,
+                value=combined.value,
+                numerator=combined.numerator,
+                denominator=combined.denominator,
+                target=target,
+                direction=indicator.direction,
+                met=is_met(combined.value, target, indicator.direction) if judged else None,
+                units_reporting=combined.units_reporting,
+                aggregate=indicator.aggregate,
+                quarters_used=combined.quarters_used,
+                gaps=tuple(f"{names.get(c, c)} ({q})" for c, q in combined.gaps),
+                target_source=indicator.target_source(year),
+                not_judged=""
+                if judged or baseline is None
+                else f"chưa đánh giá: giai đoạn so sánh {baseline[0]}–{baseline[1]} chưa kết thúc",
+                qualitative=indicator.qualitative_for(year),
+                notes=(notes or {}).get(indicator.code, ()),
+                trend=(trends or {}).get(indicator.code, ""),
+            )
+        )
+    return tuple(out)
+
+
+async def _submitted(
+    session: AsyncSession, catalogue: Catalogue, round_: Round
+) -> tuple[tuple[str, ...], tuple[str, ...], dict[str, tuple[str, ...]], int]:
+    """(on time, late, missing by kind label, units asked) of one round, as names."""
     org = catalogue.org
     submissions = await repo.submissions_of(session, round_.id)
     names = {u.code: u.name for u in org.units}
@@ -146,50 +285,19 @@ async def status_figures(
     for unit in await missing_units(session, catalogue, round_):
         missing.setdefault(org.kind_label(unit.kind), []).append(unit.name)
     asked = [u for u in org.reporting_units() if unit_is_asked(round_, u)]
+    return on_time, late, {k: tuple(v) for k, v in missing.items()}, len(asked)
 
-    values_by_code: dict[str, list[tuple[float | None, float | None, float | None]]] = defaultdict(
-        list
-    )
-    v = SubmissionValue
-    given_values = await session.execute(  # one query for the round, not one per unit
-        select(v.indicator_code, v.numerator, v.denominator, v.value)
-        .join(Submission, Submission.id == v.submission_id)
-        .where(Submission.round_id == round_.id, v.skip_reason.is_(None))
-    )
-    for code, numerator, denominator, value in given_values:
-        values_by_code[code].append((numerator, denominator, value))
+
+async def status_figures(
+    session: AsyncSession, catalogue: Catalogue, round_: Round, today: date, min_sample: int
+) -> StatusFigures:
+    on_time, late, missing, total = await _submitted(session, catalogue, round_)
     year = round_.deadline.year
-    indicators = []
     wanted = set(round_.indicator_codes) if round_.indicator_codes is not None else None
-    for indicator in catalogue.indicators.indicators:
-        if indicator.kind == "survey" or (wanted is not None and indicator.code not in wanted):
-            continue
-        given = values_by_code.get(indicator.code, [])
-        num = den = None
-        if indicator.kind == "ratio":
-            pairs = [(float(n or 0), float(d or 0)) for n, d, _ in given]
-            num, den = sum(p[0] for p in pairs), sum(p[1] for p in pairs)
-            value = aggregate_ratio(pairs) if pairs else None
-        elif indicator.kind == "percent":
-            value = sum(float(v or 0) for *_, v in given) / len(given) if given else None
-        else:
-            value = sum(float(v or 0) for *_, v in given) if given else None
-        target = target_for_year(indicator.targets, year)
-        indicators.append(
-            IndicatorFigure(
-                code=indicator.code,
-                name=indicator.name,
-                kind=indicator.kind,
-                value=value,
-                numerator=num if given else None,
-                denominator=den if given else None,
-                target=target,
-                direction=indicator.direction,
-                met=is_met(value, target, indicator.direction),
-                units_reporting=len(given),
-            )
-        )
+    words = catalogue.org.words
     return StatusFigures(
+        whole=words.whole,
+        office=words.office,
         round_key=round_.key,
         round_title=round_.title,
         window_start=round_.window_start,
@@ -197,11 +305,17 @@ async def status_figures(
         deadline=round_.deadline,
         today=today,
         closed=round_.closed_at is not None,
-        units_total=len(asked),
+        units_total=total,
         on_time=on_time,
         late=late,
-        missing={k: tuple(v) for k, v in missing.items()},
-        indicators=tuple(indicators),
+        missing=missing,
+        indicators=indicator_figures(
+            catalogue,
+            [await quarter_values(session, catalogue, round_)],
+            year,
+            wanted,
+            await qualitative_notes(session, catalogue, [round_]),
+        ),
         satisfaction=with_official(
             await satisfaction(
                 session, catalogue, round_.window_start, round_.window_end, year, min_sample
@@ -210,6 +324,130 @@ async def status_figures(
         ),
         channels=await channel_shares(session, round_.window_start, round_.window_end),
     )
+
+
+async def window_figures(
+    session: AsyncSession,
+    catalogue: Catalogue,
+    scope: WindowRounds,
+    today: date,
+    min_sample: int,
+) -> StatusFigures:
+    """The six-month or yearly report: the indicators over the quarters' rounds (flows
+    summed, stocks as of the latest quarter), the surveys over every day of the window
+    (15/12 of the year before – 14/06 or 14/12), who missed which quarter."""
+    window, rounds = scope.window, scope.rounds
+    if not rounds:
+        raise ValueError(f"no round of {window.key} has opened yet")
+    per_quarter = []
+    quarters = []
+    missed: dict[str, list[str]] = defaultdict(list)
+    for round_ in rounds:
+        on_time, late, _, total = await _submitted(session, catalogue, round_)
+        label = round_label(round_)
+        quarters.append(
+            QuarterSubmitted(
+                key=round_.key,
+                title=label,
+                units_total=total,
+                submitted=len(on_time) + len(late),
+                late=len(late),
+                closed=round_.closed_at is not None,
+            )
+        )
+        for unit in await missing_units(session, catalogue, round_):
+            missed[unit.code].append(label)
+        per_quarter.append(await quarter_values(session, catalogue, round_))
+    last = rounds[-1]
+    on_time, late, missing, total = await _submitted(session, catalogue, last)
+    names = {u.code: u.name for u in catalogue.org.units}
+    order = {u.code: n for n, u in enumerate(catalogue.org.units)}
+    official: dict[str, float] = {}
+    for round_ in rounds:  # the latest round's official figure wins
+        official.update(await official_figures(session, round_.id))
+    words = catalogue.org.words
+    return StatusFigures(
+        whole=words.whole,
+        office=words.office,
+        round_key=window.key,
+        round_title=window.title,
+        window_start=window.window_start,
+        window_end=window.window_end,
+        deadline=window.deadline,
+        today=today,
+        closed=all(r.closed_at is not None for r in rounds) and len(rounds) == len(window.quarters),
+        units_total=total,
+        on_time=on_time,
+        late=late,
+        missing=missing,
+        indicators=indicator_figures(
+            catalogue,
+            per_quarter,
+            window.year,
+            notes=await qualitative_notes(session, catalogue, rounds),
+            trends=await trends(session, catalogue, window)
+            if window.kind is PeriodKind.YEAR
+            else None,
+        ),
+        satisfaction=with_official(
+            await satisfaction(
+                session,
+                catalogue,
+                window.window_start,
+                window.window_end,
+                window.year,
+                min_sample,
+            ),
+            official,
+        ),
+        channels=await channel_shares(session, window.window_start, window.window_end),
+        scope=window.kind.value,
+        quarters=tuple(quarters),
+        unit_gaps=tuple(
+            (names.get(code, code), tuple(labels))
+            for code, labels in sorted(missed.items(), key=lambda kv: order.get(kv[0], 0))
+        ),
+    )
+
+
+async def trends(
+    session: AsyncSession, catalogue: Catalogue, window: ReportWindow
+) -> dict[str, str]:
+    """For the yearly report: each indicator's quarterly district figures up to the end of
+    ``window`` (every quarter round so far, earlier years too), and, with at least four,
+    the year the least-squares line reaches the indicator's last target (``reports.trend``)."""
+    rounds = (
+        await session.scalars(
+            select(Round)
+            .where(Round.kind == "quarter", Round.window_end <= window.window_end)
+            .order_by(Round.window_start)
+        )
+    ).all()
+    series: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    for round_ in rounds:
+        try:
+            period = period_from_key(round_.key)
+        except ValueError:
+            continue
+        t = quarter_number(period.year, period.quarter)
+        for code, values in (await quarter_values(session, catalogue, round_)).items():
+            indicator = catalogue.indicators.get(code)
+            if indicator is None:
+                continue
+            figure = combine(indicator.kind, indicator.aggregate, [values]).value
+            if figure is not None:
+                series[code].append((t, figure))
+    out: dict[str, str] = {}
+    for indicator in catalogue.indicators.indicators:
+        if not indicator.targets or indicator.code not in series:
+            continue
+        horizon = max(indicator.targets)
+        trend = year_reaching(
+            series[indicator.code], indicator.targets[horizon], indicator.direction, horizon
+        )
+        if trend is not None:
+            out[indicator.code] = trend_text(trend)
+    return out
 
 
 async def official_figures(session: AsyncSession, round_id: int) -> dict[str, float]:

@@ -10,6 +10,7 @@ from surveys.numbers import format_number, format_percent
 
 TELEGRAM_LIMIT = 4096
 NO_DATA = "chưa có số liệu"
+GAPS_NAMED = 3  # an indicator's missing unit-quarters named in the text, beyond that counted
 
 
 def _verdict(met: bool | None) -> str:
@@ -17,7 +18,7 @@ def _verdict(met: bool | None) -> str:
 
 
 def indicator_value(f: IndicatorFigure, counts: bool = True) -> str:
-    """An indicator's district figure as /trangthai and the Word report show it:
+    """An indicator's figure as /trangthai, the desk and the Word report show it:
     "50,5% (51/101)" for a ratio ("50,5%" without ``counts``), "90%", "12", or
     "chưa có số liệu"."""
     if f.value is None:
@@ -40,10 +41,40 @@ def indicator_goal(f: IndicatorFigure) -> str:
     return f"{sign} {format_percent(f.target, 0)}"
 
 
-def _indicator_line(f: IndicatorFigure) -> str:
+# A target the plan does not state itself says how it was derived (see indicators.toml).
+SOURCE_MARK = {"duy_tri": " (duy trì)", "lo_trinh": " (lộ trình)"}
+
+
+def _indicator_line(f: IndicatorFigure, window: bool = False) -> str:
     goal = indicator_goal(f)
-    goal = f" — mục tiêu {goal}" if goal else ""
-    return f"• {f.code}. {f.name}: {indicator_value(f)}{goal}{_verdict(f.met)}"
+    goal = f" — mục tiêu {goal}{SOURCE_MARK.get(f.target_source, '')}" if goal else ""
+    quarters = _over_quarters(f) if window else ""
+    judged = f" ({f.not_judged})" if f.not_judged else _verdict(f.met)
+    trend = f" — {f.trend}" if f.trend else ""
+    return f"• {f.code}. {f.name}: {indicator_value(f)}{goal}{judged}{quarters}{trend}"
+
+
+def _qualitative_lines(f: IndicatorFigure) -> list[str]:
+    """The target's part that is no number, listed as such, with what the units wrote."""
+    if not f.qualitative:
+        return []
+    lines = [f"  Phần định tính (không tính tỷ lệ): {f.qualitative}"]
+    lines += [f"  — {note}" for note in f.notes] or ["  — chưa đơn vị nào ghi nhận (/dinhtinh)"]
+    return lines
+
+
+def _over_quarters(f: IndicatorFigure) -> str:
+    """In a six-month or yearly report: how the figure adds up and who is missing."""
+    if not f.quarters_used:
+        note = ""
+    elif f.aggregate == "flow" and len(f.quarters_used) > 1:
+        note = f"cộng {len(f.quarters_used)} quý"
+    else:
+        note = f"số liệu {f.quarters_used[-1]}"
+    if f.gaps:  # named when few; the export lists them all
+        missing = ", ".join(f.gaps) if len(f.gaps) <= GAPS_NAMED else f"{len(f.gaps)} đơn vị-quý"
+        note += ("; " if note else "") + "thiếu: " + missing
+    return f" [{note}]" if note else ""
 
 
 def satisfaction_sample(f: SatisfactionFigure) -> str:
@@ -128,20 +159,36 @@ def status_lines(f: StatusFigures) -> list[str]:
         f"Kỳ số liệu: {T.d(f.window_start)} – {T.d(f.window_end)}",
         f"Hạn nộp: {T.d(f.deadline)} ({deadline_state(f)})",
         "",
-        submitted_line(f),
     ]
-    if f.missing:
+    if f.quarters:  # a six-month or yearly report: each quarter, then who missed one
+        lines += _quarter_lines(f)
+    else:
+        lines.append(submitted_line(f))
+    if f.missing and not f.quarters:
         lines.append(f"Chưa nộp ({sum(len(v) for v in f.missing.values())}):")
         for kind, names in f.missing.items():
             lines.append(f"— {kind}: " + ", ".join(names))
     if f.indicators:
-        lines += ["", "CHỈ TIÊU (số liệu toàn huyện, tính từ tử số/mẫu số):"]
-        lines += [_indicator_line(i) for i in f.indicators]
+        lines += ["", f"CHỈ TIÊU (số liệu {f.whole}, tính từ tử số/mẫu số):"]
+        for i in f.indicators:
+            lines += [_indicator_line(i, bool(f.quarters)), *_qualitative_lines(i)]
     if f.satisfaction:
         lines += ["", "MỨC ĐỘ HÀI LÒNG (khảo sát qua bot):"]
         lines += [_satisfaction_line(s) for s in f.satisfaction]
     if f.channels:
         lines.append(channel_line(f.channels))
+    return lines
+
+
+def _quarter_lines(f: StatusFigures) -> list[str]:
+    lines = [
+        f"{q.title}: đã nộp {q.submitted}/{q.units_total} đơn vị (trễ hạn {q.late})"
+        + (", đã đóng" if q.closed else "")
+        for q in f.quarters
+    ]
+    if f.unit_gaps:
+        lines.append(f"Đơn vị thiếu báo cáo quý ({len(f.unit_gaps)}):")
+        lines += [f"— {name}: {', '.join(quarters)}" for name, quarters in f.unit_gaps]
     return lines
 
 

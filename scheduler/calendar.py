@@ -18,6 +18,12 @@ by 24/03/2026, while Q2's window has already opened on 01/03/2026.
 A report cannot be due before its data window closes, so ``window_start_day > deadline_day``
 is rejected (``ValueError``).
 
+Six-month and yearly reports (Nghị định 09/2019/NĐ-CP, Điều 12, khoản 4): their data run
+from the start of Q1's window (15/12 of the previous year) to the end of Q2's (14/06) or
+Q4's (14/12) — ``ReportWindow``, keys ``"2026-H1"`` and ``"2026"``. The dates come from the
+same ``window_start_day``, never from the weekday: 15/12/2024 is a Sunday and still opens
+the 2025 windows. The Q2 and Q4 rounds are the reports that carry them (``Period.title``).
+
 Pure: no I/O, no clock.
 """
 
@@ -32,17 +38,23 @@ __all__ = [
     "CalendarRules",
     "Period",
     "PeriodKind",
+    "ReportWindow",
     "days_left",
     "format_date",
+    "half_year_window",
     "next_period",
     "period_for_date",
     "period_from_key",
     "previous_period",
     "quarter_period",
+    "window_from_key",
+    "year_window",
 ]
 
 _ROMAN = ("I", "II", "III", "IV")
 _KEY_RE = re.compile(r"([0-9]{4})-[Qq]([1-4])", re.ASCII)
+_HALF_KEY_RE = re.compile(r"([0-9]{4})-[Hh]1", re.ASCII)
+_YEAR_KEY_RE = re.compile(r"([0-9]{4})", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -89,8 +101,13 @@ class Period:
         return self.deadline + timedelta(days=1)
 
     @property
+    def short_title(self) -> str:
+        """ "Quý II/2026", without what the round doubles as."""
+        return f"Quý {_ROMAN[self.quarter - 1]}/{self.year}"
+
+    @property
     def title(self) -> str:
-        base = f"Quý {_ROMAN[self.quarter - 1]}/{self.year}"
+        base = self.short_title
         if PeriodKind.YEAR in self.kinds:
             return f"{base} (cả năm)"
         if PeriodKind.HALF_YEAR in self.kinds:
@@ -99,6 +116,42 @@ class Period:
 
     def contains(self, day: date) -> bool:
         """Whether ``day`` lies in the data window."""
+        return self.window_start <= day <= self.window_end
+
+
+@dataclass(frozen=True)
+class ReportWindow:
+    """A six-month or yearly report: the quarters whose windows it joins (Điều 12, NĐ 09/2019).
+
+    ``2026-H1``: Q1 and Q2 of 2026, data 15/12/2025 – 14/06/2026, carried by the Q2 report;
+    ``2026``: Q1–Q4, data 15/12/2025 – 14/12/2026, carried by the Q4 report.
+    """
+
+    key: str  # "2026-H1" | "2026"
+    year: int
+    kind: PeriodKind  # HALF_YEAR | YEAR
+    quarters: tuple[Period, ...]
+
+    @property
+    def window_start(self) -> date:
+        return self.quarters[0].window_start
+
+    @property
+    def window_end(self) -> date:
+        return self.quarters[-1].window_end
+
+    @property
+    def deadline(self) -> date:
+        """The deadline of the quarter report that carries it (Q2's or Q4's)."""
+        return self.quarters[-1].deadline
+
+    @property
+    def title(self) -> str:
+        if self.kind is PeriodKind.HALF_YEAR:
+            return f"6 tháng đầu năm {self.year}"
+        return f"Năm {self.year}"
+
+    def contains(self, day: date) -> bool:
         return self.window_start <= day <= self.window_end
 
 
@@ -182,6 +235,28 @@ def period_for_date(day: date, rules: CalendarRules = CalendarRules()) -> Period
     if _start_month_index(index) == month_index and day.day < rules.window_start_day:
         index -= 1
     return _period(index, rules)
+
+
+def half_year_window(year: int, rules: CalendarRules = CalendarRules()) -> ReportWindow:
+    """The six-month report of ``year``: Q1 and Q2 (15/12 of ``year - 1`` – 14/06)."""
+    quarters = tuple(quarter_period(year, q, rules) for q in (1, 2))
+    return ReportWindow(f"{year:04d}-H1", year, PeriodKind.HALF_YEAR, quarters)
+
+
+def year_window(year: int, rules: CalendarRules = CalendarRules()) -> ReportWindow:
+    """The yearly report of ``year``: Q1–Q4 (15/12 of ``year - 1`` – 14/12)."""
+    quarters = tuple(quarter_period(year, q, rules) for q in (1, 2, 3, 4))
+    return ReportWindow(f"{year:04d}", year, PeriodKind.YEAR, quarters)
+
+
+def window_from_key(key: str, rules: CalendarRules = CalendarRules()) -> ReportWindow:
+    """Parse ``"2026-H1"`` (six months) or ``"2026"`` (the year)."""
+    text = key.strip() if isinstance(key, str) else ""
+    if match := _HALF_KEY_RE.fullmatch(text):
+        return half_year_window(int(match.group(1)), rules)
+    if match := _YEAR_KEY_RE.fullmatch(text):
+        return year_window(int(match.group(1)), rules)
+    raise ValueError(f"not a report window key like '2026-H1' or '2026': {key!r}")
 
 
 def previous_period(p: Period, rules: CalendarRules = CalendarRules()) -> Period:

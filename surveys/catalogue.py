@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from surveys.scoring import RATING_LABELS
+from surveys.scoring import RATING_LABELS, target_year
 
 FIELD_LABELS: dict[str, str] = {
     "dat_dai": "Đất đai",
@@ -27,6 +27,14 @@ FIELD_LABELS: dict[str, str] = {
 }
 
 IndicatorKind = Literal["ratio", "percent", "count", "survey"]
+# How a metric adds up over the quarters of a six-month or yearly report: a flow (records
+# handled in the period) sums the quarters' numerators and denominators; a stock (the share
+# of procedures offered online) is the latest quarter's value.
+Aggregate = Literal["flow", "stock"]
+AGGREGATES: tuple[str, ...] = ("flow", "stock")
+# Kinds that must declare ``aggregate``; a percentage (one number a unit states) can only be
+# a stock, so it may leave it out; a survey is pooled over every day of the window instead.
+_AGGREGATE_REQUIRED = frozenset({"ratio", "count"})
 QuestionKind = Literal["rating", "choice", "text"]
 
 _UNIT_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,15}$")
@@ -48,11 +56,39 @@ class Unit:
 
 
 @dataclass(frozen=True)
+class OrgWords:
+    """How the bot names the organisation in its sentences, from units.toml [organisation]:
+    no sentence in the code names a level or an office itself."""
+
+    name: str  # the organisation: "UBND huyện Long Phú", "UBND xã Long Phú"
+    level: str  # its level word: "huyện", "xã", "thành phố"
+    whole: str  # "the whole organisation": "toàn huyện", "toàn xã", "toàn thành phố"
+    office: str  # the office that collects the reports: "Phòng Nội vụ"
+
+    def values(self) -> dict[str, str]:
+        """For ``str.format``: ``{org}``, ``{level}``, ``{whole}``, ``{office}``."""
+        return {"org": self.name, "level": self.level, "whole": self.whole, "office": self.office}
+
+
+@dataclass(frozen=True)
 class Organisation:
     kinds: dict[str, str]
     units: tuple[Unit, ...]
     # the unit reports are sent through (Phòng Nội vụ in the 2022 sample): [organisation]
     collecting_office: str | None = None
+    level: str = ""  # [organisation] level: "huyện", "xã", "thành phố"
+    whole: str = ""  # [organisation] whole: "toàn huyện" (default "toàn " + level)
+
+    @property
+    def words(self) -> OrgWords:
+        office = self.unit(self.collecting_office) if self.collecting_office else None
+        root = self.root
+        return OrgWords(
+            name=root.name,
+            level=self.level,
+            whole=self.whole or (f"toàn {self.level}" if self.level else "toàn đơn vị"),
+            office=office.name if office is not None else root.name,
+        )
 
     def unit(self, code: str) -> Unit | None:
         return self._by_code().get(code.upper())
@@ -95,6 +131,28 @@ class Indicator:
     targets: dict[int, float] = field(default_factory=dict)
     fields_by_year: dict[int, tuple[str, ...]] = field(default_factory=dict)
     part_of: str | None = None
+    aggregate: Aggregate = "stock"  # over quarters: "flow" sums, "stock" takes the latest
+    # Targets the plan does not state itself, by year: "duy_tri" (the 2025 level kept to
+    # 2030, "tiếp tục duy trì") or "lo_trinh" (a step of a yearly trajectory, 4a/4b).
+    derived: dict[int, str] = field(default_factory=dict)
+    # The period a figure is compared with (8b: "so với giai đoạn 2021 - 2025"): not judged
+    # until that period is over and has data.
+    baseline: tuple[int, int] | None = None
+    # Parts of a target that are no number (10, 13), by year, listed as such.
+    qualitative: dict[int, str] = field(default_factory=dict)
+
+    def target_source(self, year: int) -> str:
+        """"plan", "duy_tri" or "lo_trinh" for the target in force in ``year``."""
+        chosen = target_year(self.targets, year)
+        return "plan" if chosen is None else self.derived.get(chosen, "plan")
+
+    def judged_in(self, year: int) -> bool:
+        """False while the baseline period the figure is compared with is not over."""
+        return self.baseline is None or year > self.baseline[1]
+
+    def qualitative_for(self, year: int) -> str:
+        chosen = target_year(self.qualitative, year)
+        return "" if chosen is None else self.qualitative[chosen]
 
     def applies_to(self, unit: Unit) -> bool:
         """Named units and units of the named kinds report it (the two lists add up)."""
@@ -171,6 +229,15 @@ class Option:
 
 
 @dataclass(frozen=True)
+class Condition:
+    """Ask a question only when an earlier choice was answered so (``only_if`` in TOML):
+    SIPAS asks about the handling of feedback only of people who gave some."""
+
+    question: str  # the id of an earlier choice question
+    answer: str  # the option value that opens this question
+
+
+@dataclass(frozen=True)
 class Question:
     id: str
     kind: QuestionKind
@@ -179,6 +246,16 @@ class Question:
     feeds: tuple[str, ...] = ()
     sets_field: bool = False
     optional: bool = False
+    only_if: Condition | None = None
+
+    def asked_given(self, answers: Mapping[str, Any]) -> bool | None:
+        """Whether the question is asked given ``answers`` so far; None while the choice it
+        depends on is not answered yet."""
+        if self.only_if is None:
+            return True
+        if self.only_if.question not in answers:
+            return None
+        return str(answers[self.only_if.question]) == self.only_if.answer
 
 
 @dataclass(frozen=True)
@@ -245,19 +322,26 @@ def _known_keys(entry: Any, allowed: frozenset[str], where: str) -> Mapping[str,
 
 
 _UNITS_FILE_KEYS = frozenset({"organisation", "kinds", "unit"})
-_ORGANISATION_KEYS = frozenset({"collecting_office"})
+_ORGANISATION_KEYS = frozenset({"collecting_office", "level", "whole"})
 _UNIT_KEYS = frozenset({"code", "name", "kind", "parent", "reports"})
 _INDICATORS_FILE_KEYS = frozenset({"indicator"})
 _INDICATOR_KEYS = frozenset(
     {
         "code", "target_no", "name", "purpose", "kind", "numerator_label",
         "denominator_label", "unit_kinds", "units", "direction", "targets", "fields", "part_of",
+        "aggregate", "derived", "baseline", "qualitative",
     }
 )  # fmt: skip
 _POINTS_FILE_KEYS = frozenset({"kinds", "point"})
 _POINT_KEYS = frozenset({"code", "name", "kind", "questionnaire", "unit", "field", "kiosk"})
 _QUESTIONNAIRE_KEYS = frozenset({"code", "title", "intro", "thanks", "languages", "question"})
-_QUESTION_KEYS = frozenset({"id", "kind", "text", "options", "feeds", "sets_field", "optional"})
+_QUESTION_KEYS = frozenset(
+    {"id", "kind", "text", "options", "feeds", "sets_field", "optional", "only_if"}
+)
+_CONDITION_KEYS = frozenset({"question", "answer"})
+# SIPAS's five elements, the field, the "did you give feedback?" choice and a comment: a
+# citizen answers at most eight short questions (seven when the point fixes the field).
+MAX_QUESTIONS = 8
 _OPTION_KEYS = frozenset({"value", "label"})
 # Kinds of indicator whose targets are percentages (0–100); a count's target is a number.
 _PERCENT_KINDS = frozenset({"ratio", "percent", "survey"})
@@ -318,10 +402,13 @@ def load_organisation(path: Path) -> Organisation:
         raise CatalogueError(
             f"{where}: khóa 'collecting_office': đơn vị '{office}' không có trong tổ chức"
         )
+    words = {key: _str(about, key, where, required=False) for key in ("level", "whole")}
     return Organisation(
         kinds={str(k): str(v) for k, v in kinds.items()},
         units=tuple(units),
         collecting_office=str(office).upper() if office is not None else None,
+        level=words["level"],
+        whole=words["whole"],
     )
 
 
@@ -363,6 +450,7 @@ def load_indicators(path: Path, org: Organisation) -> IndicatorCatalogue:
         part_of = entry.get("part_of")
         if part_of is not None and not isinstance(part_of, str):
             raise CatalogueError(f"{where}: khóa 'part_of' phải là mã một chỉ tiêu")
+        aggregate = _aggregate(entry, kind, where)
         indicator = Indicator(
             code=code,
             target_no=target_no,
@@ -377,6 +465,10 @@ def load_indicators(path: Path, org: Organisation) -> IndicatorCatalogue:
             targets=targets,
             fields_by_year=fields,
             part_of=part_of.strip().lower() if part_of is not None else None,
+            aggregate=aggregate,
+            derived=_derived(entry.get("derived"), targets, f"{where}: khóa 'derived'"),
+            baseline=_baseline(entry.get("baseline"), f"{where}: khóa 'baseline'"),
+            qualitative=_qualitative(entry.get("qualitative"), f"{where}: khóa 'qualitative'"),
         )
         indicators.append(indicator)
     codes = [i.code for i in indicators]
@@ -393,6 +485,70 @@ def load_indicators(path: Path, org: Organisation) -> IndicatorCatalogue:
                 f"'{indicator.part_of}' phải là mã một chỉ tiêu khác cùng loại {indicator.kind}"
             )
     return IndicatorCatalogue(tuple(indicators))
+
+
+def _aggregate(entry: Mapping[str, Any], kind: str, where: str) -> Aggregate:
+    """``aggregate``: required of ratios and counts; a percentage is a stock; a survey has none."""
+    raw = entry.get("aggregate")
+    if kind == "survey":
+        if raw is not None:
+            raise CatalogueError(
+                f"{where}: khóa 'aggregate': chỉ tiêu khảo sát được cộng theo ngày của cả kỳ, "
+                "không khai báo"
+            )
+        return "stock"
+    if raw is None:
+        if kind in _AGGREGATE_REQUIRED:
+            raise CatalogueError(
+                f"{where}: thiếu khóa 'aggregate' (\"flow\": cộng tử số, mẫu số các quý; "
+                '"stock": lấy số liệu quý gần nhất)'
+            )
+        return "stock"
+    if raw not in AGGREGATES or (kind == "percent" and raw != "stock"):
+        allowed = '"stock"' if kind == "percent" else '"flow" hoặc "stock"'
+        raise CatalogueError(f"{where}: khóa 'aggregate': '{raw}' phải là {allowed}")
+    return "flow" if raw == "flow" else "stock"
+
+
+DERIVATIONS: dict[str, str] = {
+    "duy_tri": "duy trì mức năm trước đến 2030",
+    "lo_trinh": "bước của lộ trình tăng hằng năm",
+}
+
+
+def _derived(raw: Any, targets: Mapping[int, float], where: str) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for year, how in _year_table(raw, where).items():
+        if year not in targets:
+            raise CatalogueError(f"{where}: năm {year} không có trong 'targets'")
+        if how not in DERIVATIONS:
+            raise CatalogueError(
+                f"{where}: năm {year}: '{how}' phải là {' hoặc '.join(DERIVATIONS)}"
+            )
+        out[year] = str(how)
+    return out
+
+
+def _baseline(raw: Any, where: str) -> tuple[int, int] | None:
+    if raw is None:
+        return None
+    if (
+        not isinstance(raw, list)
+        or len(raw) != 2
+        or not all(isinstance(y, int) and not isinstance(y, bool) for y in raw)
+        or raw[0] > raw[1]
+    ):
+        raise CatalogueError(f"{where}: phải là [năm đầu, năm cuối], ví dụ [2021, 2025]")
+    return int(raw[0]), int(raw[1])
+
+
+def _qualitative(raw: Any, where: str) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for year, text in _year_table(raw, where).items():
+        if not isinstance(text, str) or not text.strip():
+            raise CatalogueError(f"{where}: năm {year}: phải là một câu không rỗng")
+        out[year] = " ".join(text.split())
+    return out
 
 
 def _targets(raw: Any, kind: str, where: str) -> dict[int, float]:
@@ -412,7 +568,7 @@ def _targets(raw: Any, kind: str, where: str) -> dict[int, float]:
 def _fields(raw: Any, where: str) -> tuple[str, ...]:
     """Field codes (lĩnh vực), each one of ``FIELD_LABELS``."""
     if not isinstance(raw, list) or not raw:
-        raise CatalogueError(f"{where}: phải là danh sách mã lĩnh vực, ví dụ [\"dat_dai\"]")
+        raise CatalogueError(f'{where}: phải là danh sách mã lĩnh vực, ví dụ ["dat_dai"]')
     for code in raw:
         if code not in FIELD_LABELS:
             known = ", ".join(FIELD_LABELS)
@@ -516,12 +672,15 @@ def load_questionnaire(path: Path) -> Questionnaire:
                 feeds=tuple(f.strip().lower() for f in feeds),
                 sets_field=bool(entry.get("sets_field", False)),
                 optional=bool(entry.get("optional", False)),
+                only_if=_condition(entry.get("only_if"), questions, f"{qwhere}: khóa 'only_if'"),
             )
         )
     if not questions:
         raise CatalogueError(f"{where}: không có câu hỏi nào")
-    if len(questions) > 5:
-        raise CatalogueError(f"{where}: tối đa 5 câu hỏi (người dân trả lời dưới 1 phút)")
+    if len(questions) > MAX_QUESTIONS:
+        raise CatalogueError(
+            f"{where}: tối đa {MAX_QUESTIONS} câu hỏi (người dân trả lời khoảng 1 phút)"
+        )
     if len({q.id for q in questions}) != len(questions):
         raise CatalogueError(f"{where}: id câu hỏi bị trùng")
     return Questionnaire(
@@ -532,6 +691,21 @@ def load_questionnaire(path: Path) -> Questionnaire:
         questions=tuple(questions),
         languages=languages,
     )
+
+
+def _condition(raw: Any, earlier: list[Question], where: str) -> Condition | None:
+    """``only_if = { question = "co_phan_anh", answer = "co" }``: an earlier choice and one
+    of its option values."""
+    if raw is None:
+        return None
+    entry = _known_keys(raw, _CONDITION_KEYS, where)
+    question, answer = _str(entry, "question", where), _str(entry, "answer", where)
+    found = next((q for q in earlier if q.id == question), None)
+    if found is None or found.kind != "choice":
+        raise CatalogueError(f"{where}: '{question}' phải là id một câu lựa chọn ở phía trên")
+    if answer not in {o.value for o in found.options}:
+        raise CatalogueError(f"{where}: '{answer}' không phải phương án của câu '{question}'")
+    return Condition(question, answer)
 
 
 def load_points(

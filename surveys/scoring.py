@@ -212,6 +212,14 @@ def portal_level(rating: int) -> str:
     return PORTAL_VERY_SATISFIED
 
 
+def target_year(targets: Mapping[int, object], year: int) -> int | None:
+    """The year whose target is in force in ``year`` (see :func:`target_for_year`)."""
+    if not targets:
+        return None
+    later = [y for y in targets if y >= year]
+    return min(later) if later else max(targets)
+
+
 def target_for_year(targets: Mapping[int, float], year: int) -> float | None:
     """The target in force in ``year``.
 
@@ -220,11 +228,8 @@ def target_for_year(targets: Mapping[int, float], year: int) -> float | None:
     yearly trajectory (``{2021: 20, 2022: 40, ...}``) that is the year's own value. After the
     last year the last value still applies; no targets gives None.
     """
-    if not targets:
-        return None
-    later = [y for y in targets if y >= year]
-    chosen = min(later) if later else max(targets)
-    return float(targets[chosen])
+    chosen = target_year(targets, year)
+    return None if chosen is None else float(targets[chosen])
 
 
 def is_met(value: float | None, target: float | None, direction: str = "min") -> bool | None:

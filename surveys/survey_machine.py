@@ -75,9 +75,28 @@ def choice_data(index: int, value: str) -> str:
     return f"{index}.{value}"
 
 
-def _ask(questionnaire: Questionnaire, qs: tuple[Question, ...], index: int, lang: str) -> Reply:
+def asked(qs: tuple[Question, ...], answers: dict[str, Any]) -> list[int]:
+    """The indices of the questions asked given ``answers`` so far: a conditional question
+    counts while its choice is unanswered, and drops out when the choice does not open it."""
+    return [n for n, q in enumerate(qs) if q.asked_given(answers) is not False]
+
+
+def _next(qs: tuple[Question, ...], index: int, answers: dict[str, Any]) -> int | None:
+    """The next question after ``index`` to ask, skipping those the answers leave out."""
+    return next((n for n in asked(qs, answers) if n > index), None)
+
+
+def _ask(
+    questionnaire: Questionnaire,
+    qs: tuple[Question, ...],
+    index: int,
+    lang: str,
+    answers: dict[str, Any] | None = None,
+) -> Reply:
     q = qs[index]
-    progress = i18n.translate(lang, T.SURVEY_PROGRESS).format(index=index + 1, total=len(qs))
+    order = asked(qs, answers or {})
+    position = order.index(index) + 1 if index in order else index + 1
+    progress = i18n.translate(lang, T.SURVEY_PROGRESS).format(index=position, total=len(order))
     head = f"{progress}. {q.text(lang)}"
     switch: tuple[tuple[tuple[str, str], ...], ...] = ()
     if index == 0:
@@ -193,17 +212,20 @@ def step(
     if switch is not None:
         state["lang"] = switch
         again = _opening(questionnaire, point, switch) if index == 0 else None
-        return SurveyStep(state, [again or _ask(questionnaire, qs, index, switch)])
+        answered = state["answers"]
+        return SurveyStep(state, [again or _ask(questionnaire, qs, index, switch, answered)])
     lang = language_of(state)
     value, hint = _interpret(q, index, given, lang)
+    answers: dict[str, Any] = state["answers"]
     if hint is not None:
-        return SurveyStep(state, [Reply(hint), _ask(questionnaire, qs, index, lang)])
+        return SurveyStep(state, [Reply(hint), _ask(questionnaire, qs, index, lang, answers)])
     if value is not None:
-        state["answers"][q.id] = value
-    if index + 1 < len(qs):
-        state["i"] = index + 1
-        return SurveyStep(state, [_ask(questionnaire, qs, index + 1, lang)])
-    return SurveyStep(None, [], done=dict(state["answers"]))
+        answers[q.id] = value
+    following = _next(qs, index, answers)
+    if following is not None:
+        state["i"] = following
+        return SurveyStep(state, [_ask(questionnaire, qs, following, lang, answers)])
+    return SurveyStep(None, [], done=dict(answers))
 
 
 def field_of(

@@ -35,7 +35,7 @@ def dt(moment: datetime) -> str:
 
 
 WELCOME_CITIZEN = N_(
-    "Xin chào! Đây là trợ lý cải cách hành chính của UBND huyện.\n"
+    "Xin chào! Đây là trợ lý cải cách hành chính của {org}.\n"
     "Để đánh giá mức độ hài lòng, ông/bà vui lòng quét mã QR tại nơi vừa làm thủ tục "
     "(bộ phận một cửa, trường học, cơ sở y tế)."
 )
@@ -48,10 +48,10 @@ BUTTON_EXPIRED = N_(
 )
 CANCELLED = N_("Đã hủy. Dữ liệu đã gửi trước đó (nếu có) vẫn được giữ nguyên.")
 NOTHING_TO_CANCEL = N_("Không có việc gì đang dở để hủy.")
-ADMIN_ONLY = N_("Xin lỗi, chức năng này chỉ dành cho cán bộ Phòng Nội vụ được phân quyền.")
+ADMIN_ONLY = N_("Xin lỗi, chức năng này chỉ dành cho cán bộ {office} được phân quyền.")
 MEMBER_ONLY = N_(
     "Chức năng này dành cho thủ trưởng các cơ quan, đơn vị đã đăng ký. "
-    "Vui lòng liên hệ Phòng Nội vụ để nhận đường dẫn đăng ký."
+    "Vui lòng liên hệ {office} để nhận đường dẫn đăng ký."
 )
 GROUP_PRIVATE_ONLY = N_("Vui lòng nhắn riêng cho bot để thực hiện việc này.")
 ERROR = N_(
@@ -73,13 +73,15 @@ HELP_MEMBER = (
     "đơn vị; kèm mã hồ sơ thì đường dẫn chỉ dùng được một lần; km, en: áp phích và khảo sát "
     "tiếng Khmer, tiếng Anh.\n"
     "• /web (hoặc /maytinh) — đường dẫn đăng nhập để nhập báo cáo trên máy tính.\n"
+    "• /dinhtinh MÃ_CHỈ_TIÊU nội dung — ghi ngắn phần định tính của chỉ tiêu (10, 13).\n"
     "• /huy (hoặc /cancel) — dừng việc đang làm.\n"
     "Bot sẽ nhắc trước hạn nộp báo cáo (trước ngày 15 tháng cuối quý)."
 )
 HELP_ADMIN = (
-    "Chức năng dành cho Phòng Nội vụ:\n"
+    "Chức năng dành cho {office}:\n"
     "• /trangthai (hoặc /status) — tình hình nộp báo cáo, chỉ tiêu, mức độ hài lòng; "
-    "chi tiết: /trangthai MÃ_ĐƠN_VỊ, /trangthai 5c (một chỉ tiêu), /trangthai 2026-Q3 (kỳ trước).\n"
+    "chi tiết: /trangthai MÃ_ĐƠN_VỊ, /trangthai 5c (một chỉ tiêu), /trangthai 2026-Q3 (kỳ trước), "
+    "/trangthai 2026-H1 (6 tháng), /trangthai 2026 (cả năm).\n"
     "• /xuat (hoặc /export) [KỲ] — bảng tổng hợp Excel của kỳ báo cáo (ví dụ /xuat 2026-Q3).\n"
     "• /baocaotonghop [KỲ] — dự thảo báo cáo kết quả CCHC gửi cấp trên (tệp Word theo thể "
     "thức Nghị định 30/2020/NĐ-CP), ví dụ /baocaotonghop 2026-Q4.\n"
@@ -91,6 +93,7 @@ HELP_ADMIN = (
     "km, en: áp phích và khảo sát tiếng Khmer, tiếng Anh).\n"
     "• /khaosat_chinhthuc MÃ TỶ_LỆ [CỠ_MẪU] — nhập kết quả khảo sát chính thức "
     "(ví dụ SIPAS), hiển thị bên cạnh kết quả khảo sát qua bot.\n"
+    "• /dinhtinh MÃ_ĐƠN_VỊ MÃ_CHỈ_TIÊU nội dung — ghi phần định tính thay cho một đơn vị.\n"
     "• /huy (hoặc /cancel) — dừng việc đang làm."
 )
 
@@ -102,10 +105,10 @@ INVITE_OK = (
 )
 INVITE_INVALID = (
     "Đường dẫn đăng ký không hợp lệ, đã được sử dụng hoặc đã hết hạn. "
-    "Vui lòng liên hệ Phòng Nội vụ để nhận đường dẫn mới."
+    "Vui lòng liên hệ {office} để nhận đường dẫn mới."
 )
 INVITE_ALREADY = "Ông/bà đã đăng ký báo cáo cho {unit}. Không cần đăng ký lại."
-GROUP_REGISTERED = "Đã đăng ký nhóm này nhận thông tin cải cách hành chính cho Phòng Nội vụ."
+GROUP_REGISTERED = "Đã đăng ký nhóm này nhận thông tin cải cách hành chính cho {office}."
 
 # --------------------------------------------------------------------------- reminders
 
@@ -286,7 +289,7 @@ def current_value(text: str) -> str:
 ROUND_CLOSED = "Kỳ báo cáo này đã đóng, không thể sửa số liệu."
 ADMIN_UNIT_NEEDED = "Vui lòng ghi mã đơn vị, ví dụ: /baocao PNV. Xem danh sách mã bằng /donvi."
 UNKNOWN_UNIT = "Không có đơn vị mã “{code}”."
-ADMIN_ENTERING = "Ông/bà đang nhập thay cho {unit}; báo cáo sẽ được ghi là do Phòng Nội vụ nhập."
+ADMIN_ENTERING = "Ông/bà đang nhập thay cho {unit}; báo cáo sẽ được ghi là do {office} nhập."
 QUICK_UNKNOWN = "Mã chỉ tiêu không có trong kỳ báo cáo của đơn vị: {codes}."
 QUICK_BAD = "Phần chưa đúng: {parts}. Cách viết: mã=số, hoặc mã=tử/mẫu cho tỷ lệ, ví dụ 5c=300/520."
 QUICK_MISSING = "Còn thiếu: {codes}. Tôi sẽ hỏi tiếp các chỉ tiêu này."
@@ -391,7 +394,7 @@ QR_USAGE = (
 )
 QR_NO_LANGUAGE = "Bộ câu hỏi của điểm {point} chưa có bản ngôn ngữ “{language}”."
 QR_STAFF_ONLY = (
-    "Chức năng này dành cho cán bộ Phòng Nội vụ và thủ trưởng các cơ quan, đơn vị đã đăng ký."
+    "Chức năng này dành cho cán bộ {office} và thủ trưởng các cơ quan, đơn vị đã đăng ký."
 )
 QR_UNKNOWN_POINT = "Không có điểm khảo sát mã “{code}”. Các điểm: {points}"
 QR_BAD_RECORD = (
@@ -567,3 +570,18 @@ DESK_NUMERATOR_MISSING = "Vui lòng nhập cả hai số (tử số và tổng s
 DESK_SAVED = "Đã lưu nháp lúc {time}. Có thể làm tiếp trên điện thoại bằng /baocao."
 DESK_INCOMPLETE = "Còn {count} chỉ tiêu chưa nhập: {codes}. Vui lòng nhập đủ trước khi gửi."
 DESK_HAS_ERRORS = "Có {count} ô cần sửa (xem thông báo màu đỏ bên cạnh từng ô)."
+# /dinhtinh: the qualitative part of a target (10, 13), a short text per unit and round
+QUALITATIVE_USAGE = (
+    "Cách dùng: /dinhtinh MÃ_CHỈ_TIÊU nội dung — ghi ngắn gọn (tối đa {limit} ký tự) kết quả "
+    "phần định tính của chỉ tiêu cho kỳ báo cáo của đơn vị, ví dụ /dinhtinh 13 Đã cử 2 công "
+    "chức học đại học. Cán bộ {office} ghi thay: /dinhtinh MÃ_ĐƠN_VỊ MÃ_CHỈ_TIÊU nội dung. "
+    "Chỉ tiêu có phần định tính: {codes}."
+)
+QUALITATIVE_BAD_INDICATOR = "Chỉ tiêu “{code}” không có phần định tính. Các chỉ tiêu có: {codes}."
+QUALITATIVE_NOT_DUE = "Đơn vị {unit} không báo cáo chỉ tiêu {code}."
+QUALITATIVE_TOO_LONG = "Nội dung dài {length} ký tự, tối đa {limit}. Xin viết ngắn gọn hơn."
+QUALITATIVE_NO_ROUND = "Hiện không có kỳ báo cáo nào đang mở cho đơn vị {unit}."
+QUALITATIVE_SAVED = (
+    "Đã ghi phần định tính của chỉ tiêu {code} cho {unit}, {period}: “{text}”. "
+    "/trangthai liệt kê nội dung này bên dưới chỉ tiêu."
+)

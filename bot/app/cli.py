@@ -67,10 +67,12 @@ def _parser() -> argparse.ArgumentParser:
         help="mở cả trang khảo sát web và máy tính bảng tại quầy ([web] listen) trên cùng "
         "cơ sở dữ liệu, trong lúc trò chuyện",
     )
-    demo = sub.add_parser("demo", help="tạo cơ sở dữ liệu demo: một quý báo cáo của huyện")
+    demo = sub.add_parser("demo", help="tạo cơ sở dữ liệu demo: một quý báo cáo của tổ chức")
     demo.add_argument("--out", type=Path, default=Path("cchc-demo.sqlite3"), help="tệp SQLite demo")
     export = sub.add_parser("export", help="xuất bảng tổng hợp một kỳ báo cáo ra tệp Excel")
-    export.add_argument("--round", dest="round_key", default="", help="mã kỳ, vd. 2026-Q4")
+    export.add_argument(
+        "--round", dest="round_key", default="", help="mã kỳ: 2026-Q4, 2026-H1 (6 tháng), 2026"
+    )
     export.add_argument("--out", type=Path, required=True, help="tệp .xlsx")
     export.add_argument("--db", type=Path, help="tệp SQLite thay cho [database] url (vd. bản demo)")
     report = sub.add_parser(

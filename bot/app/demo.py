@@ -478,13 +478,18 @@ def survey_answers(
 ) -> dict[str, Any]:
     answers: dict[str, Any] = {}
     field = point.field
+    opening = {q.only_if.question: q.only_if.answer for q in questions if q.only_if}
     for q in questions:
         if q.kind == "choice":
-            answers[q.id] = _field_choice(rng, q, point) if q.sets_field else q.options[0].value
             if q.sets_field:
-                field = answers[q.id]
+                answers[q.id] = field = _field_choice(rng, q, point)
+            elif q.id in opening:  # "Ông/Bà có phản ánh, kiến nghị không?": few say yes
+                others = [o.value for o in q.options if o.value != opening[q.id]]
+                answers[q.id] = opening[q.id] if rng.random() < 0.15 else rng.choice(others)
+            else:
+                answers[q.id] = q.options[0].value
     satisfied = rng.random() < mood - (0.04 if field in HARD_FIELDS else 0.0)
-    rated = [q for q in questions if q.kind == "rating"]
+    rated = [q for q in questions if q.kind == "rating" and q.asked_given(answers)]
     for q, level in zip(rated, _ratings(rng, satisfied, len(rated)), strict=True):
         answers[q.id] = level
     for q in questions:

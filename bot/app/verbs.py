@@ -8,6 +8,7 @@ import dataclasses
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,13 +25,15 @@ from bot.usecases import kiosk as kiosks
 from bot.usecases.registration import create_invitation
 from bot.usecases.settings import Config, ConfigError
 from bot.usecases.surveying import create_record_link, point_payload, web_path, with_language
-from db.models import Round
 from reports.fonts import FontMissing
 from reports.poster import render_poster, write_poster
 from surveys import i18n, survey_machine
 from surveys import texts as T
 from surveys.catalogue import Catalogue
 from surveys.i18n import N_
+
+if TYPE_CHECKING:
+    from bot.usecases.status import Scope
 
 # --------------------------------------------------------------------------- sentences
 # What only this module says (the rest is in surveys/texts.py).
@@ -43,7 +46,7 @@ TELEGRAM_REFUSED = "Telegram từ chối token này khi hỏi tên bot; kiểm t
 
 ZALO_POSTER_INSTRUCTION = N_("Quét mã QR bằng Zalo, rồi gửi cho bot tin nhắn: {code}")
 
-ZALO_POSTER_CODE_ONLY = N_("Mở Zalo, nhắn tin cho bot của UBND huyện nội dung: {code}")
+ZALO_POSTER_CODE_ONLY = N_("Mở Zalo, nhắn tin cho bot của {org} nội dung: {code}")
 
 WEB_BESIDE_CHAT = "Trang khảo sát trên web (mở bằng trình duyệt): {link}"
 KIOSK_BESIDE_CHAT = "Máy tính bảng tại quầy (mở bằng trình duyệt): {link}"
@@ -57,7 +60,6 @@ KIOSK_CREATED = (
 )
 
 ZALO_INVITE = "Gửi tin nhắn sau cho bot Zalo để đăng ký (dùng một lần, hết hạn sau {days} ngày):"
-
 
 
 def run(config: Config, catalogue: Catalogue, webhook: bool = False) -> int:
@@ -216,7 +218,7 @@ async def qr(
     instruction = i18n.translate(language, T.POSTER_INSTRUCTION)
     try:
         if zalo:
-            _zalo_poster(config, target, payload, title, note, language)
+            _zalo_poster(config, target, payload, title, note, language, catalogue.org.words.name)
             return 0
         if web:
             link = config.web.base_url() + web_path(payload)
@@ -301,13 +303,19 @@ async def kiosk(
 
 
 def _zalo_poster(
-    config: Config, target: Path, code: str, title: str, note: str | None, language: str
+    config: Config,
+    target: Path,
+    code: str,
+    title: str,
+    note: str | None,
+    language: str,
+    org: str,
 ) -> None:
     """A poster for Zalo, which has no deep links: the code to send to the bot, big, and a QR
     code that opens the bot's chat (``[zalo] chat_link``; without it, the QR holds the code)."""
     link = config.zalo.chat_link or config.zalo_oa.chat_link  # the Bot's chat, else the OA's
     sentence = ZALO_POSTER_INSTRUCTION if link else ZALO_POSTER_CODE_ONLY
-    instruction = i18n.translate(language, sentence).format(code=code)
+    instruction = i18n.translate(language, sentence).format(code=code, org=org)
     target.parent.mkdir(parents=True, exist_ok=True)
     render_poster(link or code, title, note, instruction).save(target, format="PNG")
     if link:
@@ -383,14 +391,15 @@ async def demo(config: Config, catalogue: Catalogue, out: Path) -> int:
     return 0
 
 
-async def _round_named(runtime: Runtime, session: AsyncSession, round_key: str) -> Round:
-    """The round of ``--round`` (the current round when none is given), through the chat
-    commands' own parser of round keys."""
-    from bot.usecases.status import current_round, find_round
+async def _scope_named(runtime: Runtime, session: AsyncSession, round_key: str) -> Scope:
+    """What ``--round`` names — a round (2026-Q4, DX-2026-1), the six months (2026-H1) or
+    the year (2026) — through the chat commands' own parser; the current round when none is
+    given."""
+    from bot.usecases.status import current_round, report_scope
 
-    if not round_key:
+    if not round_key.strip():
         return await current_round(runtime.ctx, session)
-    found = await find_round(session, round_key)
+    found = await report_scope(runtime.ctx, session, round_key.strip())
     if found is None:
         raise ConfigError("--round", f"không có kỳ báo cáo '{round_key}'")
     return found
@@ -408,18 +417,18 @@ async def export(
     config: Config, catalogue: Catalogue, round_key: str, out: Path, db: Path | None = None
 ) -> int:
     """Write a round's workbook (the current round when no key is given)."""
-    from bot.usecases.status import export_workbook
+    from bot.usecases.status import export_workbook, scope_title
 
     runtime = await open_runtime(_with_db(config, db), catalogue)
     try:
         async with runtime.ctx.sessions.begin() as session:
-            round_ = await _round_named(runtime, session, round_key)
-            content = await export_workbook(runtime.ctx, session, round_)
+            scope = await _scope_named(runtime, session, round_key)
+            content = await export_workbook(runtime.ctx, session, scope)
     finally:
         await runtime.stop()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(content)
-    print(f"Đã ghi {out} ({round_.title})")
+    print(f"Đã ghi {out} ({scope_title(scope)})")
     return 0
 
 
@@ -432,7 +441,7 @@ async def report(
     template: Path | None = None,
 ) -> int:
     """Write a round's report upward as a Word draft (the current round by default)."""
-    from bot.usecases.status import report_document
+    from bot.usecases.status import report_document, scope_title
     from reports.docx_report import ReportTemplateError
 
     config = _with_db(config, db)
@@ -445,14 +454,14 @@ async def report(
     runtime = await open_runtime(config, catalogue)
     try:
         async with runtime.ctx.sessions.begin() as session:
-            round_ = await _round_named(runtime, session, round_key)
+            scope = await _scope_named(runtime, session, round_key)
             try:
-                content = await report_document(runtime.ctx, session, round_)
+                content = await report_document(runtime.ctx, session, scope)
             except ReportTemplateError as exc:
                 raise ConfigError("--template", str(exc)) from None
     finally:
         await runtime.stop()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(content)
-    print(f"Đã ghi {out} (dự thảo báo cáo {round_.title})")
+    print(f"Đã ghi {out} (dự thảo báo cáo {scope_title(scope)})")
     return 0

@@ -58,7 +58,7 @@ CONSOLE_ROLE_USAGE = "Vai không hợp lệ. Dùng: admin, citizen hoặc unit M
 
 CONSOLE_UNKNOWN_UNIT = "Không có đơn vị báo cáo mã “{code}” (xem mã: cchc-bot units)."
 
-CONSOLE_ADMIN = "Cán bộ Phòng Nội vụ"
+CONSOLE_ADMIN = "Cán bộ {office}"  # the collecting office's name, from the data files
 
 CONSOLE_CITIZEN = "Người dân"
 
@@ -124,7 +124,8 @@ def identity_for(role: str, catalogue: Catalogue) -> Identity:
     words = role.split()
     key = words[0].lower() if words else ""
     if key == "admin" and len(words) == 1:
-        return Identity(ADMIN_ID, CONSOLE_ADMIN, CONSOLE_ADMIN)
+        admin = CONSOLE_ADMIN.format(office=catalogue.org.words.office)
+        return Identity(ADMIN_ID, admin, admin)
     if key == "citizen" and len(words) == 1:
         return Identity(CITIZEN_ID, CONSOLE_CITIZEN, CONSOLE_CITIZEN)
     if key == "unit" and len(words) == 2:

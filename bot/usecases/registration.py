@@ -45,10 +45,10 @@ async def accept_invitation(ctx: Context, session: AsyncSession, person: Person,
     now = ctx.now()
     invitation = await session.get(Invitation, token_hash(token))
     if invitation is None or invitation.used_at is not None or invitation.expires_at <= now:
-        return T.INVITE_INVALID
+        return T.INVITE_INVALID.format(**ctx.catalogue.org.words.values())
     unit = ctx.catalogue.org.unit(invitation.unit_code)
     if unit is None:
-        return T.INVITE_INVALID
+        return T.INVITE_INVALID.format(**ctx.catalogue.org.words.values())
     member = repo.add_member(
         session, unit.code, person.channel, person.user_id, person.name, now, chat_id=person.chat_id
     )
@@ -61,13 +61,13 @@ async def accept_invitation(ctx: Context, session: AsyncSession, person: Person,
     )
     if getattr(claimed, "rowcount", 0) != 1:
         await session.delete(member)
-        return T.INVITE_INVALID
+        return T.INVITE_INVALID.format(**ctx.catalogue.org.words.values())
     return T.INVITE_OK.format(unit=unit.name)
 
 
 async def register_group(ctx: Context, session: AsyncSession, person: Person) -> str:
     if not person.is_admin:
-        return T.ADMIN_ONLY
+        return T.ADMIN_ONLY.format(**ctx.catalogue.org.words.values())
     if await session.get(AdminChat, (person.channel, person.chat_id)) is None:
         session.add(
             AdminChat(
@@ -77,4 +77,4 @@ async def register_group(ctx: Context, session: AsyncSession, person: Person) ->
                 registered_at=ctx.now(),
             )
         )
-    return T.GROUP_REGISTERED
+    return T.GROUP_REGISTERED.format(**ctx.catalogue.org.words.values())

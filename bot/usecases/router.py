@@ -21,6 +21,7 @@ from bot.usecases.context import Context
 from bot.usecases.official_figures import official_command
 from bot.usecases.people import Person, Role, identify
 from bot.usecases.qr import qr_command
+from bot.usecases.qualitative import qualitative_command
 from bot.usecases.registration import INVITE_PREFIX, accept_invitation, register_group
 from bot.usecases.render import parse_button, say, tell
 from bot.usecases.rounds import round_command
@@ -29,6 +30,7 @@ from db.session import Transactions
 from scheduler.reminders import REPORT_BUTTON_DATA, enqueue_round_reminders, manual_step
 from surveys import i18n
 from surveys import texts as T
+from surveys.catalogue import OrgWords
 from surveys.conversation import Input, Pressed, Text
 from surveys.messages import Inbound, Outbound
 
@@ -38,7 +40,6 @@ MAX_TEXT = 2000
 # Deep-link payloads typed as a message, on platforms without deep links (Zalo).
 _TYPED_INVITE = re.compile(r"i-[A-Za-z0-9_-]{20,64}")
 _TYPED_RECORD = re.compile(r"r-[A-Za-z0-9_-]{12,64}")
-
 
 
 def without_nul(inbound: Inbound) -> Inbound:
@@ -167,7 +168,7 @@ class Core:
         if command.private_only and not is_private(person):
             return tell(person, T.GROUP_PRIVATE_ONLY)
         if not command.role.allows(person):
-            return command.refuse(person)
+            return command.refuse(person, self.ctx.catalogue.org.words)
         return await command.handler(self, session, person, args)
 
     async def _help_command(
@@ -210,14 +211,14 @@ class Core:
             return tell(person, T.SURVEY_UNKNOWN)
         if person.is_admin or person.member is not None:
             return say(person.chat_id, self._help(person), language=person.language)
-        return tell(person, T.WELCOME_CITIZEN)
+        return tell(person, T.WELCOME_CITIZEN, **self.ctx.catalogue.org.words.values())
 
     def _help(self, person: Person) -> str:
         parts = []
         if person.member is not None and person.unit is not None:
             parts.append(T.HELP_MEMBER.format(unit=person.unit.name) + "\n" + T.HELP_LINK)
         if person.is_admin:
-            parts.append(T.HELP_ADMIN)
+            parts.append(T.HELP_ADMIN.format(**self.ctx.catalogue.org.words.values()))
         if not parts:
             parts.append(person.tr(T.HELP_CITIZEN))
         return "\n\n".join(parts)
@@ -262,8 +263,8 @@ def is_private(person: Person) -> bool:
 Handler = Callable[[Core, AsyncSession, Person, str], Awaitable[list[Outbound]]]
 
 
-def _admin_only(person: Person) -> list[Outbound]:
-    return tell(person, T.ADMIN_ONLY)
+def _admin_only(person: Person, words: OrgWords) -> list[Outbound]:
+    return tell(person, T.ADMIN_ONLY, **words.values())
 
 
 @dataclass(frozen=True)
@@ -275,7 +276,7 @@ class Command:
     aliases: tuple[str, ...]
     handler: Handler
     role: Role = Role.ANYONE
-    refuse: Callable[[Person], list[Outbound]] = _admin_only
+    refuse: Callable[[Person, OrgWords], list[Outbound]] = _admin_only
     private_only: bool = False
 
 
@@ -284,9 +285,9 @@ def _use_case(
 ) -> Handler:
     """A use case's command function as a handler of the table."""
 
-    def handler(core: Core, session: AsyncSession, person: Person, args: str) -> Awaitable[
-        list[Outbound]
-    ]:
+    def handler(
+        core: Core, session: AsyncSession, person: Person, args: str
+    ) -> Awaitable[list[Outbound]]:
         return run(core.ctx, session, person, args)
 
     return handler
@@ -300,7 +301,7 @@ COMMANDS: tuple[Command, ...] = (
         ("baocao",),
         Core._report,
         Role.STAFF,
-        refuse=lambda person: tell(person, T.MEMBER_ONLY),
+        refuse=lambda person, words: tell(person, T.MEMBER_ONLY, **words.values()),
         private_only=True,
     ),
     Command("cancel", ("huy",), Core._cancel),
@@ -315,7 +316,7 @@ COMMANDS: tuple[Command, ...] = (
         (),
         _use_case(qr_command),
         Role.STAFF,
-        refuse=lambda person: say(person.chat_id, T.QR_STAFF_ONLY),
+        refuse=lambda person, words: say(person.chat_id, T.QR_STAFF_ONLY.format(**words.values())),
     ),
     Command("official", ("khaosat_chinhthuc",), _use_case(official_command), Role.ADMIN),
     Command("link", ("lienket",), Core._link, private_only=True),
@@ -324,8 +325,15 @@ COMMANDS: tuple[Command, ...] = (
         ("maytinh",),
         _use_case(desk.web_command),
         Role.STAFF,
-        refuse=lambda person: tell(person, T.MEMBER_ONLY),
+        refuse=lambda person, words: tell(person, T.MEMBER_ONLY, **words.values()),
         private_only=True,  # a login link is never shown in a group
+    ),
+    Command(
+        "qualitative",
+        ("dinhtinh",),
+        _use_case(qualitative_command),
+        Role.STAFF,
+        refuse=lambda person, words: tell(person, T.MEMBER_ONLY, **words.values()),
     ),
 )
 BY_NAME: dict[str, Command] = {

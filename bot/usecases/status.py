@@ -16,14 +16,21 @@ from db.models import Round
 from reports.docx_report import ReportTemplateError, collect_report, render_docx, report_name
 from reports.drilldown import indicator_lines, unit_lines
 from reports.export import collect_export, write_xlsx
-from reports.status import status_figures
+from reports.figures import StatusFigures
+from reports.status import WindowRounds, status_figures, window_figures
 from reports.text import render_status, split_message
+from scheduler.calendar import window_from_key
 from scheduler.rounds import ensure_periodic_round, missing_units, rules_of
 from surveys import texts as T
 from surveys.messages import Outbound
 
 ZALO = "zalo"
+# One round: a quarter (2026-Q3) or an ad-hoc round (DX-2026-1).
 ROUND_KEY = re.compile(r"^(\d{4}-[Qq][1-4]|DX-\d{4}-\d+)$", re.IGNORECASE)
+# What a report may cover: a round, the six months (2026-H1) or the year (2026).
+REPORT_KEY = re.compile(r"^(\d{4}-[Qq][1-4]|\d{4}-[Hh]1|\d{4}|DX-\d{4}-\d+)$", re.IGNORECASE)
+
+Scope = Round | WindowRounds  # what a report covers: one round, or a six-month/yearly window
 
 
 async def current_round(ctx: Context, session: AsyncSession) -> Round:
@@ -50,22 +57,45 @@ async def followed_round(ctx: Context, session: AsyncSession) -> Round:
     return current
 
 
-async def find_round(session: AsyncSession, key: str) -> Round | None:
-    """The round a key names ("2026-Q4", "dx-2026-1"): the one parser of round keys for
-    the chat commands (/trangthai, /xuat, /baocaotonghop) and the CLI (export, report)."""
-    return await repo.round_by_key(session, key.strip().upper())
+async def report_scope(ctx: Context, session: AsyncSession, key: str) -> Scope | None:
+    """The round or window ``key`` names (the followed round when empty); None if unknown:
+    the one parser of report keys for the chat commands (/trangthai, /xuat, /baocaotonghop),
+    the CLI (export, report) and the desk.
 
-
-async def _round(ctx: Context, session: AsyncSession, key: str) -> Round | None:
+    ``2026-H1`` and ``2026`` are the six-month and yearly reports over the quarter rounds
+    of their windows that have opened; None when none has."""
     if not key:
         return await followed_round(ctx, session)
-    return await find_round(session, key)
+    cal = ctx.config.calendar
+    try:
+        window = window_from_key(key, rules_of(cal.window_start_day, cal.deadline_day))
+    except ValueError:
+        return await repo.round_by_key(session, key.strip().upper())
+    found = [await repo.round_by_key(session, p.key) for p in window.quarters]
+    rounds = tuple(r for r in found if r is not None)
+    return WindowRounds(window, rounds) if rounds else None
+
+
+async def scope_figures(ctx: Context, session: AsyncSession, scope: Scope) -> StatusFigures:
+    """The figures of a round or a window: every report shows these."""
+    min_sample = ctx.config.survey.min_sample
+    if isinstance(scope, WindowRounds):
+        return await window_figures(session, ctx.catalogue, scope, ctx.today(), min_sample)
+    return await status_figures(session, ctx.catalogue, scope, ctx.today(), min_sample)
+
+
+def scope_title(scope: Scope) -> str:
+    return scope.window.title if isinstance(scope, WindowRounds) else scope.title
+
+
+def scope_key(scope: Scope) -> str:
+    return scope.window.key if isinstance(scope, WindowRounds) else scope.key
 
 
 async def status(ctx: Context, session: AsyncSession, person: Person, args: str) -> list[Outbound]:
     arg = args.strip()
     catalogue = ctx.catalogue
-    if arg and not ROUND_KEY.match(arg):
+    if arg and not REPORT_KEY.match(arg):
         round_ = await followed_round(ctx, session)
         unit = catalogue.org.unit(arg)
         if unit is not None:
@@ -77,48 +107,46 @@ async def status(ctx: Context, session: AsyncSession, person: Person, args: str)
             lines = await indicator_lines(session, catalogue, indicator, round_)
             return say(person.chat_id, *split_message(lines))
         return say(person.chat_id, T.STATUS_USAGE.format(arg=arg))
-    chosen = await _round(ctx, session, arg)
+    chosen = await report_scope(ctx, session, arg)
     if chosen is None:
         return say(person.chat_id, T.ROUND_UNKNOWN.format(key=arg.upper()))
-    round_ = chosen
-    figures = await status_figures(
-        session, catalogue, round_, ctx.today(), ctx.config.survey.min_sample
-    )
+    figures = await scope_figures(ctx, session, chosen)
     from reports.chart import status_chart  # matplotlib loads only when a chart is drawn
 
     chart = await asyncio.to_thread(status_chart, figures)
     texts = render_status(figures)
     return [
         *say(person.chat_id, *texts),
-        Outbound(person.chat_id, T.CHART_CAPTION.format(title=round_.title), photo=chart),
+        Outbound(person.chat_id, T.CHART_CAPTION.format(title=figures.round_title), photo=chart),
     ]
 
 
-async def export_workbook(ctx: Context, session: AsyncSession, round_: Round) -> bytes:
-    figures = await status_figures(
-        session, ctx.catalogue, round_, ctx.today(), ctx.config.survey.min_sample
-    )
-    data = await collect_export(session, ctx.catalogue, round_, figures, tz=ctx.config.timezone)
+async def export_workbook(ctx: Context, session: AsyncSession, scope: Scope) -> bytes:
+    figures = await scope_figures(ctx, session, scope)
+    rounds = scope.rounds if isinstance(scope, WindowRounds) else (scope,)
+    data = await collect_export(session, ctx.catalogue, rounds, figures, tz=ctx.config.timezone)
     return await asyncio.to_thread(write_xlsx, data)
 
 
-def export_name(round_: Round) -> str:
-    return f"cchc-{round_.key}.xlsx"
+def export_name(scope: Scope) -> str:
+    return f"cchc-{scope_key(scope)}.xlsx"
 
 
 async def export(ctx: Context, session: AsyncSession, person: Person, args: str) -> list[Outbound]:
-    round_ = await _round(ctx, session, args.strip())
-    if round_ is None:
+    scope = await report_scope(ctx, session, args.strip())
+    if scope is None:
         return say(person.chat_id, T.ROUND_UNKNOWN.format(key=args.strip()))
-    content = await export_workbook(ctx, session, round_)
-    caption = T.EXPORT_CAPTION.format(title=round_.title)
-    return [Outbound(person.chat_id, caption, document=(export_name(round_), content))]
+    content = await export_workbook(ctx, session, scope)
+    caption = T.EXPORT_CAPTION.format(title=scope_title(scope))
+    return [Outbound(person.chat_id, caption, document=(export_name(scope), content))]
 
 
-async def report_document(ctx: Context, session: AsyncSession, round_: Round) -> bytes:
-    """The round's Word draft; ``ReportTemplateError`` when the template cannot be filled."""
+async def report_document(ctx: Context, session: AsyncSession, scope: Scope) -> bytes:
+    """The Word draft of a round or window; ``ReportTemplateError`` when the template
+    cannot be filled."""
+    figures = await scope_figures(ctx, session, scope)
     data = await collect_report(
-        session, ctx.catalogue, round_, ctx.today(), ctx.config.survey.min_sample
+        session, ctx.catalogue, figures, ctx.today(), ctx.config.survey.min_sample
     )
     return await asyncio.to_thread(render_docx, data, ctx.config.org.report_template)
 
@@ -126,19 +154,18 @@ async def report_document(ctx: Context, session: AsyncSession, round_: Round) ->
 async def report(ctx: Context, session: AsyncSession, person: Person, args: str) -> list[Outbound]:
     """``/baocaotonghop [KỲ]``: the report upward as a Word document."""
     key = args.strip()
-    round_ = await _round(ctx, session, key)
-    if round_ is None:
+    scope = await report_scope(ctx, session, key)
+    if scope is None:
         return say(person.chat_id, T.ROUND_UNKNOWN.format(key=key.upper()))
+    title, found_key = scope_title(scope), scope_key(scope)
     if person.channel == ZALO:  # Zalo's bots cannot send files: say where to get it
         return say(
             person.chat_id,
-            T.REPORT_NOT_ON_ZALO.format(
-                title=round_.title, key=round_.key, name=report_name(round_.key)
-            ),
+            T.REPORT_NOT_ON_ZALO.format(title=title, key=found_key, name=report_name(found_key)),
         )
     try:
-        content = await report_document(ctx, session, round_)
+        content = await report_document(ctx, session, scope)
     except ReportTemplateError as exc:
         return say(person.chat_id, T.REPORT_TEMPLATE_BROKEN.format(problem=exc))
-    caption = T.REPORT_CAPTION.format(title=round_.title)
-    return [Outbound(person.chat_id, caption, document=(report_name(round_.key), content))]
+    caption = T.REPORT_CAPTION.format(title=title)
+    return [Outbound(person.chat_id, caption, document=(report_name(found_key), content))]

@@ -178,7 +178,9 @@ async def begin(
 
     notices: list[str] = []
     if by_admin:
-        notices.append(T.ADMIN_ENTERING.format(unit=unit.name))
+        notices.append(
+            T.ADMIN_ENTERING.format(unit=unit.name, office=ctx.catalogue.org.words.office)
+        )
     submission = await repo.submission_for(session, round_.id, unit.code)
     if submission is not None:
         notices.append(T.already_submitted(submission.submitted_by, _when(ctx, submission)))

@@ -43,9 +43,9 @@ from tests.support.fakes.telegram_api import FakeTelegram, SentMessage
 from tests.support.harness import ADMIN, VN, Bot, FakeClock, texts, wait_until, write_config
 from tests.support.polling import until
 
-LAND = "s-dkdd-huyen"  # questionnaire tthc, field fixed: three ratings and a comment
+LAND = "s-dkdd-huyen"  # questionnaire tthc, field fixed: four ratings, "Không", a comment
 LAND_NAME = "Chi nhánh Văn phòng Đăng ký đất đai huyện Long Phú"
-ANSWERS = ["4", "5", "3", "Tốt"]
+ANSWERS = ["4", "5", "3", "4", "2", "Tốt"]
 THANKS = "Cảm ơn ông/bà đã góp ý!"
 CITIZENS = 731_000_000
 
@@ -79,9 +79,9 @@ async def counted(bot: Bot) -> Counter[str]:
 
 
 def each_question_then_thanks(messages: list[SentMessage]) -> bool:
-    """The citizen saw the four questions and the thanks, in this order (a message whose
+    """The citizen saw the six questions and the thanks, in this order (a message whose
     answer was lost on the wire may appear twice)."""
-    wanted = ["Câu 1/4", "Câu 2/4", "Câu 3/4", "Câu 4/4", THANKS]
+    wanted = ["Câu 1/7", "Câu 2/7", "Câu 3/7", "Câu 4/7", "Câu 5/7", "Câu 6/6", THANKS]
     seen = [next((w for w in wanted if w in m.body), "") for m in messages]
     deduplicated = [w for n, w in enumerate(seen) if n == 0 or w != seen[n - 1]]
     return deduplicated == wanted
@@ -127,7 +127,7 @@ async def test_a_server_down_longer_than_the_retries_loses_replies_not_answers(
     caplog.set_level(logging.INFO)
     citizen = CITIZENS
     [first] = await bot.say(citizen, f"/start {LAND}")
-    assert "Câu 1/4" in first.body
+    assert "Câu 1/7" in first.body
     bot.tg.fail("sendMessage", 503, times=REPLY_ATTEMPTS)  # every try of the next reply
     bot.tg.user_sends(citizen, "4")
     # The tries are spread over REPLY_PAUSE * (1 + 2) seconds: wait for the last one to fail.
@@ -142,13 +142,17 @@ async def test_a_server_down_longer_than_the_retries_loses_replies_not_answers(
 
     # … and the bot serves on: the answer was kept, the next one is for question 2.
     [second] = await bot.say(citizen, "5")
-    assert "Câu 3/4" in second.body
-    await bot.say(citizen, "3")
+    assert "Câu 3/7" in second.body
+    for answer in ("3", "4", "2"):
+        await bot.say(citizen, answer)
     [thanks] = await bot.say(citizen, "Tốt")
     assert THANKS in thanks.body
     [response] = await bot.scalars(select(SurveyResponse))
     assert response.status == "counted"
-    assert response.answers == {"tiep_nhan": 4, "ket_qua": 5, "chung": 3, "gop_y": "Tốt"}
+    assert response.answers == {
+        "tiep_can": 4, "thu_tuc": 5, "cong_chuc": 3, "ket_qua": 4, "co_phan_anh": "khong",
+        "gop_y": "Tốt",
+    }  # fmt: skip
     assert len(errors(caplog)) == 1
 
 
@@ -158,7 +162,7 @@ async def test_a_timeout_delivers_late_once_and_is_logged_once(
     caplog.set_level(logging.INFO)
     citizen = CITIZENS
     await bot.say(citizen, f"/start {LAND}")
-    for answer in ANSWERS[:3]:
+    for answer in ANSWERS[:-1]:
         await bot.say(citizen, answer)
     bot.tg.delay = 5.5  # past python-telegram-bot's 5 s read timeout
     bot.tg.user_sends(citizen, "Tốt")
@@ -230,7 +234,7 @@ async def test_a_second_writer_holding_sqlite_only_delays_the_bot(
             assert "Đã xếp 5 lời nhắc" in texts(tg.sent_to(ADMIN))
             assert errors(caplog) == []
             [after] = await bot.say(CITIZENS + 99, "/start")  # and it serves on
-            assert after.body == T.WELCOME_CITIZEN
+            assert after.body == T.WELCOME_CITIZEN.format(**bot.catalogue.org.words.values())
         finally:
             await bot.stop()
 
@@ -368,7 +372,7 @@ async def test_sigkill_mid_reports_and_surveys_loses_nothing_confirmed(tmp_path:
                 [reply] = await tg.wait_for(user, timeout=30)
                 if user in surveys_before:
                     assert reply.body == counted_already, reply.body
-                elif "Câu 1/4" in reply.body:
+                elif "Câu 1/7" in reply.body:
                     for answer in ANSWERS:
                         tg.user_sends(user, answer)
                     await tg.wait_for(user, predicate=lambda m: THANKS in m.body, timeout=30)

@@ -528,7 +528,7 @@ async def test_nul_in_a_comment_and_a_skip_reason_is_dropped_not_fatal(
     caplog.set_level(logging.INFO)
     citizen, head = CITIZENS[0], next(iter(HEADS))
     await bot.say(citizen, "/start s-dkdd-huyen")
-    for rating in ("1", "2", "1"):
+    for rating in ("1", "2", "1", "1", "2"):  # four ratings, "2. Không"
         await bot.say(citizen, rating)
     [thanks] = await bot.say(citizen, "Chờ\x00 lâu quá 😀")
     assert "Cảm ơn" in thanks.body

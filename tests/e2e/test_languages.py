@@ -72,8 +72,7 @@ async def complete(bot: Bot, user: int, point_code: str, language: str) -> list[
 async def daily_counts(bot: Bot, point: str) -> dict[str, tuple[int, ...]]:
     rows = await bot.scalars(select(SurveyDailyCount).where(SurveyDailyCount.point_code == point))
     return {
-        r.target: (r.level1, r.level2, r.level3, r.level4, r.level5, r.respondents)
-        for r in rows
+        r.target: (r.level1, r.level2, r.level3, r.level4, r.level5, r.respondents) for r in rows
     }
 
 
@@ -111,39 +110,48 @@ async def test_the_first_question_switches_language_in_one_tap_and_by_name(bot: 
     questionnaire, point = _catalogue(bot, "dkdd-huyen")
     citizen = 731_310_001
     [first] = await bot.say(citizen, "/start s-dkdd-huyen", language_code="vi")
-    assert "Câu 1/4" in first.body
+    assert "Câu 1/7" in first.body
     [khmer] = await bot.press(citizen, first, "ខ្មែរ")
     assert khmer.body.startswith(f"📋 {point.name_in('km')}\n")
-    assert "សំណួរ 1/4" in khmer.body and questionnaire.questions[1].text("km") in khmer.body
+    assert "សំណួរ 1/7" in khmer.body and questionnaire.questions[1].text("km") in khmer.body
     assert [label for label, _ in khmer.buttons()][5:] == ["🇻🇳 Tiếng Việt", "🇬🇧 EN"]
     [english] = await bot.say(citizen, "English")  # typed by name, in any case
-    assert "Question 1/4" in english.body
+    assert "Question 1/7" in english.body
     second = (await bot.say(citizen, "៥"))[-1]  # a Khmer digit is a rating too
-    assert second.body.startswith("Question 2/4. ")
+    assert second.body.startswith("Question 2/7. ")
     assert not [b for b, _ in second.buttons() if "EN" in b or "ខ្មែរ" in b]  # first only
     [hint, again] = await bot.say(citizen, "ok")
     assert hint.body == i18n.translate("en", T.SURVEY_RATING_HINT)
     assert again.body == second.body
-    for answer in ("4", "5"):
+    for answer in ("4", "5", "4"):
         last = await bot.say(citizen, answer)
+    last = await bot.press(citizen, last[-1], "No")
     [skip_comment] = await bot.press(citizen, last[-1], "Skip")
     assert questionnaire.thanks is not None and skip_comment.body == questionnaire.thanks("en")
     [response] = await bot.scalars(select(SurveyResponse))
     assert response.status == "counted" and response.language == "en"  # the one it ended in
-    assert response.answers == {"tiep_nhan": 5, "ket_qua": 4, "chung": 5}
+    assert response.answers == {
+        "tiep_can": 5, "thu_tuc": 4, "cong_chuc": 5, "ket_qua": 4, "co_phan_anh": "khong",
+    }  # fmt: skip
 
 
 async def test_a_citizens_app_language_is_used_outside_surveys_and_never_for_officials(
     bot: Bot,
 ) -> None:
     [welcome] = await bot.say(731_320_001, "/start", language_code="km")
-    assert welcome.body == i18n.translate("km", T.WELCOME_CITIZEN)
+    assert welcome.body == i18n.translate("km", T.WELCOME_CITIZEN).format(
+        **bot.catalogue.org.words.values()
+    )
     [unknown] = await bot.say(731_320_002, "/khongco", language_code="en-GB")
     assert unknown.body == i18n.translate("en", T.UNKNOWN_COMMAND)
     [refused] = await bot.say(731_320_002, "/trangthai", language_code="en")
-    assert refused.body == i18n.translate("en", T.ADMIN_ONLY)
+    assert refused.body == i18n.translate("en", T.ADMIN_ONLY).format(
+        **bot.catalogue.org.words.values()
+    )
     [french] = await bot.say(731_320_003, "/start", language_code="fr")
-    assert french.body == T.WELCOME_CITIZEN  # not shipped: Vietnamese
+    assert french.body == T.WELCOME_CITIZEN.format(
+        **bot.catalogue.org.words.values()
+    )  # not shipped: Vietnamese
     # An admin with a Khmer app still gets Vietnamese.
     [help_] = await bot.say(ADMIN, "/help", language_code="km")
     assert help_.body.startswith("Chức năng dành cho Phòng Nội vụ")
@@ -171,7 +179,7 @@ async def test_qr_in_khmer_prints_a_khmer_poster_whose_link_opens_the_khmer_surv
     assert link in poster.body
     assert poster.file_bytes is not None and png_encodes(poster.file_bytes, link)
     [first] = await bot.say(731_340_001, "/start km-s-mc-huyen", language_code="en")
-    assert "សំណួរ 1/5" in first.body  # the link's language wins over the app's
+    assert "សំណួរ 1/8" in first.body  # the link's language wins over the app's
     [plain] = await bot.say(ADMIN, "/qr mc-huyen")
     assert "start=s-mc-huyen" in plain.body  # Vietnamese, the default, has no prefix
     [one_time] = await bot.say(ADMIN, "/qr mc-huyen HS-9 en")  # a record link, in English

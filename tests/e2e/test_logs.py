@@ -148,7 +148,7 @@ async def test_a_citizens_survey_leaves_no_trace_of_who_in_the_logs(
         bot.tg.fail("sendMessage", 502, times=REPLY_ATTEMPTS)  # the first reply is lost
         bot.tg.user_sends(CITIZEN, "/start s-dkdd-huyen", first_name=NAME, username=HANDLE)
         await bot.idle()
-        for answer in ("/start s-dkdd-huyen", "2", "1", "2", "Chờ quá lâu, không ai hướng dẫn"):
+        for answer in ("/start s-dkdd-huyen", "2", "1", "2", "2", "2", "Chờ quá lâu, không ai"):
             await bot.say(CITIZEN, answer, first_name=NAME, username=HANDLE)
         [alert] = await bot.tg.wait_for(ADMIN, predicate=lambda m: "Phản ánh" in m.body)
         await bot.idle()

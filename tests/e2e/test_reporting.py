@@ -157,6 +157,7 @@ target_no = 2
 name = "Tỷ lệ hồ sơ TTHC luân chuyển bằng phương thức điện tử"
 purpose = "Chỉ tiêu 2: tối thiểu 80% năm 2025, 100% năm 2030"
 kind = "ratio"
+aggregate = "flow"
 denominator_label = "Tổng số hồ sơ thủ tục hành chính phải luân chuyển trong kỳ"
 numerator_label = "Trong đó, số hồ sơ được luân chuyển bằng phương thức điện tử"
 unit_kinds = ["phong_ban"]
@@ -180,6 +181,7 @@ target_no = 20
 name = "Số cuộc kiểm tra đã thực hiện"
 purpose = "Số liệu phục vụ đánh giá chỉ tiêu 12"
 kind = "count"
+aggregate = "flow"
 units = ["PNV"]
 """ + "".join(  # the survey targets the shipped questionnaires feed (asked of no unit)
     f"""

@@ -57,12 +57,14 @@ async def submit(bot: Bot, user: int, unit_code: str, chosen: dict[str, str]) ->
 
 
 async def survey(bot: Bot, citizen: int, field_choice: str, ratings: tuple[int, ...]) -> None:
-    """One citizen at the district's one-stop counter (questionnaire tthc): field, 3 ratings."""
+    """One citizen at the district's one-stop counter (questionnaire tthc): field, SIPAS's
+    four elements, "Không" (no feedback given, so the fifth is not asked), no comment."""
     replies = await bot.say(citizen, "/start s-mc-huyen")
     assert "Câu 1/" in replies[-1].body
     replies = await bot.say(citizen, field_choice)
     for rating in ratings:
         replies = await bot.say(citizen, str(rating))
+    replies = await bot.press(citizen, replies[-1], "Không")
     replies = await bot.press(citizen, replies[-1], "Bỏ qua")
     assert "Cảm ơn" in texts(replies)
 
@@ -82,10 +84,11 @@ async def fill_current_round(bot: Bot, *, surveys: bool = True) -> None:
     await submit(bot, TTLP_HEAD, "TT-LP", {"5c": "50/100"})
     if not surveys:
         return
-    # 14: 9 answers, 6 at level 4 or 5; 14a (đất đai, xây dựng, đầu tư from 2026): 2 people.
-    await survey(bot, 801, "1", (5, 4, 2))  # Đất đai
-    await survey(bot, 802, "4", (5, 5, 5))  # Hộ tịch
-    await survey(bot, 803, "2", (1, 3, 4))  # Xây dựng
+    # 14: 12 answers, 8 at level 4 or 5; 14a (đất đai, xây dựng, đầu tư from 2026): 2 people.
+    # SIPAS's four elements each (no feedback given), counting for 14 and for 15.
+    await survey(bot, 801, "1", (5, 4, 2, 4))  # Đất đai
+    await survey(bot, 802, "4", (5, 5, 5, 5))  # Hộ tịch
+    await survey(bot, 803, "2", (1, 3, 4, 3))  # Xây dựng
 
 
 async def test_status_shows_hand_computed_figures_and_a_chart(bot: Bot) -> None:
@@ -109,22 +112,25 @@ async def test_status_shows_hand_computed_figures_and_a_chart(bot: Bot) -> None:
 
     # Σ numerators / Σ denominators against the 2030 target (in force from 2026).
     assert line_of(text, "• 5c. ").endswith(": 50,5% (51/101) — mục tiêu ≥ 80% ❌")
-    # Every other ratio was answered 150/200 by each unit that reports it.
-    assert line_of(text, "• 2. ").endswith(": 75% (300/400) — mục tiêu ≥ 80% ❌")
-    # The 4a/4b trajectory: 100 % from 2026 (4b reached 100 % only in 2026).
-    assert line_of(text, "• 4a. ").endswith(": 75% (150/200) — mục tiêu ≥ 100% ❌")
-    assert line_of(text, "• 4b. ").endswith(": 75% (150/200) — mục tiêu ≥ 100% ❌")
+    # Every other ratio was answered 150/200 by each unit that reports it. 2's 2030 target
+    # is the 2025 level kept ("tiếp tục duy trì"), not a number of the plan's own.
+    assert line_of(text, "• 2. ").endswith(": 75% (300/400) — mục tiêu ≥ 80% (duy trì) ❌")
+    # The 4a/4b trajectory: 100 % from 2026 (4b reached 100 % only in 2026), derived steps.
+    assert line_of(text, "• 4a. ").endswith(": 75% (150/200) — mục tiêu ≥ 100% (lộ trình) ❌")
+    assert line_of(text, "• 4b. ").endswith(": 75% (150/200) — mục tiêu ≥ 100% (lộ trình) ❌")
     assert "chưa có số liệu" in line_of(text, "• 6. ")  # nobody reports it
 
-    # Satisfaction: 6 of 9 answers at level 4 or 5; Wilson 95 % interval 35,4–87,9 %.
+    # Satisfaction: 8 of 12 answers at level 4 or 5; the 95 % interval over the 3 people
+    # (surveys.scoring.cluster_rate) 31,8–89,6 %.
     sat14 = line_of(text, "• 14. ")
-    assert "66,7%" in sat14 and "3 người, n=9" in sat14 and "35,4%–87,9%" in sat14
+    assert "66,7%" in sat14 and "3 người, n=12" in sat14 and "31,8%–89,6%" in sat14
     assert "mục tiêu ≥ 95%" in sat14 and sat14.endswith("❌")
     # 14a counts đất đai and xây dựng (and đầu tư): 2 people, below the minimum sample.
     sat14a = line_of(text, "• 14a. ")
-    assert "chưa đủ dữ liệu" in sat14a and "2 người, n=6" in sat14a
+    assert "chưa đủ dữ liệu" in sat14a and "2 người, n=8" in sat14a
     assert "mục tiêu ≥ 90%" in sat14a
-    assert "chưa đủ dữ liệu" in line_of(text, "• 15. ") and "0 người" in line_of(text, "• 15. ")
+    # the one-stop counter's SIPAS ratings count for 15 too
+    assert "66,7%" in line_of(text, "• 15. ") and "3 người, n=12" in line_of(text, "• 15. ")
     assert "• 16. " in text
 
     chart = photos[0]
@@ -259,7 +265,7 @@ async def test_export_sends_a_workbook(bot: Bot) -> None:
     # The citizens' answers by service point and field: Đất đai at the district counter.
     survey = [tuple(c.value for c in r) for r in book["Khảo sát"].iter_rows(min_row=2)]
     [land] = [r for r in survey if r[0] == "mc-huyen" and r[2] == "Đất đai" and r[3] == "14"]
-    assert land[4:12] == (3, 2, pytest.approx(2 / 3), 0, 1, 0, 1, 1)
+    assert land[4:12] == (4, 3, pytest.approx(3 / 4), 0, 1, 0, 2, 1)
     assert book["Khảo sát"].freeze_panes == "A2"
 
     past = await bot.say(ADMIN, "/export 2026-Q4")
@@ -333,3 +339,101 @@ async def test_cli_export_writes_the_workbook(bot: Bot, tmp_path: Path) -> None:
     assert rows[[r[0] for r in rows].index("TT-LP")][:2] == ("TT-LP", "UBND thị trấn Long Phú")
     [value] = [r for r in rows if r[0] == "TT-LP" and r[3] == "5c"]
     assert (value[5], value[6], value[7]) == (50, 100, pytest.approx(0.5))
+
+
+async def test_the_year_and_six_months_over_their_legal_windows(
+    bot: Bot, tmp_path: Path
+) -> None:
+    """/trangthai 2026, /xuat 2026 and cchc-bot export --round 2026 join the quarters of
+    15/12/2025 – 14/12/2026 that have rounds (here Q3 and Q4): 5c, a flow, is
+    (30 + 10 + 1 + 50) / (60 + 40 + 1 + 100); the survey counts every day of the window."""
+    await fill_current_round(bot)
+    await add_past_round(bot)
+    replies = await bot.say(ADMIN, "/trangthai 2026")
+    assert replies[-1].method == "sendPhoto"
+    text = texts([m for m in replies if m.method == "sendMessage"])
+    assert "TÌNH HÌNH BÁO CÁO NĂM 2026" in text
+    assert "Kỳ số liệu: 15/12/2025 – 14/12/2026" in text
+    assert "Quý III/2026: đã nộp 2/" in text and "Quý IV/2026: đã nộp 2/" in text
+    five_c = line_of(text, "• 5c. ")
+    assert ": 45,3% (91/201) — mục tiêu ≥ 80% ❌ [cộng 2 quý; thiếu: " in five_c
+    # Xã Châu Khánh gave 5c in Q3, nothing in Q4; the thị trấn the other way round
+    assert "UBND thị trấn Long Phú (Quý III/2026)" in five_c
+    assert "(Quý IV/2026)" in five_c
+    # 14 over the whole year: Q3's 38 of 40 and Q4's 8 of 12
+    assert line_of(text, "• 14. ").startswith(
+        "• 14. Mức độ hài lòng về giải quyết thủ tục hành chính: 88,5% (17 người, n=52"
+    )
+    assert "Chỉ có Quý III/2026" not in text
+    # the chart's caption names the window
+    assert "Năm 2026" in (replies[-1].caption or "")
+
+    six = await bot.say(ADMIN, "/trangthai 2026-H1")  # no round of Q1, Q2 was ever opened
+    assert [m.method for m in six] == ["sendMessage"] and "2026-H1" in texts(six)
+
+    exported = await bot.say(ADMIN, "/xuat 2026")
+    [document] = [m for m in exported if m.method == "sendDocument"]
+    assert document.file_name == "cchc-2026.xlsx" and document.file_bytes is not None
+    book = load_workbook(io.BytesIO(document.file_bytes))
+    summary = book["Tổng hợp"]
+    assert summary["A1"].value == "Tình hình CCHC — Năm 2026"
+    assert summary["C1"].value == "Kỳ số liệu: 15/12/2025 – 14/12/2026"
+    units = [tuple(c.value for c in r) for r in book["Số liệu theo đơn vị"].iter_rows(min_row=2)]
+    periods = {(r[0], r[12]) for r in units if r[3] == "5c"}
+    assert {("PNV", "Quý III/2026"), ("PNV", "Quý IV/2026"), ("XA-CK", "Quý III/2026")} <= periods
+
+    out = tmp_path / "nam-2026.xlsx"
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "bot.app.cli", "--config", str(tmp_path / "config.toml"),
+         "export", "--round", "2026", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Năm 2026" in result.stdout and out.exists()
+
+
+async def test_qualitative_parts_are_listed_with_what_units_wrote(bot: Bot) -> None:
+    """/dinhtinh: a commune writes on target 13's qualitative part; /trangthai lists it under
+    the indicator, and the workbook shows it, with where each target comes from."""
+    await register(bot, TTLP_HEAD, "TT-LP")
+    usage = texts(await bot.say(TTLP_HEAD, "/dinhtinh"))
+    assert "Chỉ tiêu có phần định tính: 10, 13." in usage
+    assert "không có phần định tính" in texts(await bot.say(TTLP_HEAD, "/dinhtinh 5c Tốt"))
+    # 10 is reported by Phòng Văn hóa và Thông tin only
+    assert "không báo cáo chỉ tiêu 10" in texts(await bot.say(TTLP_HEAD, "/dinhtinh 10 Có"))
+    assert "tối đa 500" in texts(await bot.say(TTLP_HEAD, "/dinhtinh 13 " + "dài " * 200))
+    saved = texts(await bot.say(TTLP_HEAD, "/dinhtinh 13 Đã cử 2 công chức học đại học"))
+    assert "Đã ghi phần định tính của chỉ tiêu 13 cho UBND thị trấn Long Phú" in saved
+    # an admin writes on a unit's behalf; the latest text per unit is the one shown
+    await bot.say(ADMIN, "/dinhtinh XA-CK 13 Chưa có")
+    await bot.say(ADMIN, "/dinhtinh XA-CK 13 Cử 1 công chức học lý luận chính trị")
+    assert "dành cho thủ trưởng" in texts(await bot.say(MEMBER, "/dinhtinh 13 Có"))
+
+    text = texts([m for m in await bot.say(ADMIN, "/trangthai") if m.method == "sendMessage"])
+    lines = text.splitlines()
+    at = lines.index(line_of(text, "• 13. "))
+    assert lines[at + 1].startswith("  Phần định tính (không tính tỷ lệ): Đội ngũ")
+    assert lines[at + 2 : at + 4] == [  # in the organisation's order
+        "  — UBND thị trấn Long Phú: Đã cử 2 công chức học đại học",
+        "  — UBND xã Châu Khánh: Cử 1 công chức học lý luận chính trị",
+    ]
+
+    exported = await bot.say(ADMIN, "/xuat")
+    [document] = [m for m in exported if m.method == "sendDocument"]
+    assert document.file_bytes is not None
+    rows = [
+        tuple(c.value for c in r)
+        for r in load_workbook(io.BytesIO(document.file_bytes))["Tổng hợp"].iter_rows()
+    ]
+    header = next(r for r in rows if r[0] == "Mã" and r[1] == "Chỉ tiêu")
+    source = header.index("Nguồn mục tiêu")
+    by_code = {r[0]: r for r in rows}
+    assert by_code["5c"][source] == "Kế hoạch"
+    assert by_code["2"][source] == "Suy ra: duy trì mức năm 2025 đến 2030"
+    assert by_code["4b"][source] == "Suy ra: bước của lộ trình tăng hằng năm"
+    [qualitative] = [r for r in rows if r[0] == "13" and r[1] and str(r[1]).startswith("Đội")]
+    assert "Đã cử 2 công chức học đại học" in str(qualitative[2])

@@ -121,7 +121,9 @@ async def test_an_invitation_sent_as_a_message_registers_a_zalo_account(zbot: Bo
     # The same invitation a second time is refused (single use), from anyone.
     again = await invite_payload(zbot, "PNV")
     assert "Đăng ký thành công" in body(await zbot.zsay("other-user", again))
-    assert T.INVITE_INVALID in body(await zbot.zsay("third-user", again))
+    assert T.INVITE_INVALID.format(**zbot.catalogue.org.words.values()) in body(
+        await zbot.zsay("third-user", again)
+    )
 
 
 # --------------------------------------------------------------------------- reports
@@ -192,17 +194,20 @@ async def test_a_digit_for_a_question_that_moved_on_changes_nothing(zbot: Bot) -
 async def test_a_full_survey_typed_on_zalo_counts_once(zbot: Bot) -> None:
     first = await zbot.zsay(CITIZEN, "S-MC-HUYEN")  # the code on the poster, any case
     question = first[-1].text
-    assert "Câu 1/5" in question
+    assert "Câu 1/8" in question
     assert "1. Đất đai" in question and "2. Xây dựng" in question
     assert "1. 1. Đất đai" not in question  # no double numbering
 
     rating = await zbot.zsay(CITIZEN, "2")  # Xây dựng
-    assert "Câu 2/5" in rating[-1].text
+    assert "Câu 2/8" in rating[-1].text
     assert ZALO_TYPE_NUMBER.format(n=5) in rating[-1].text
-    for n, digit in enumerate(["5", "4"], start=3):
-        assert f"Câu {n}/5" in (await zbot.zsay(CITIZEN, digit))[-1].text
-    comment = await zbot.zsay(CITIZEN, "2")
-    assert "Câu 5/5" in comment[-1].text and "(hoặc gõ: Bỏ qua)" in comment[-1].text
+    for n, digit in enumerate(["5", "4", "4"], start=3):
+        assert f"Câu {n}/8" in (await zbot.zsay(CITIZEN, digit))[-1].text
+    asked = await zbot.zsay(CITIZEN, "2")
+    assert "Câu 6/8. Ông/Bà có phản ánh, kiến nghị không?" in asked[-1].text
+    assert "1. Có" in asked[-1].text and "2. Không" in asked[-1].text
+    comment = await zbot.zsay(CITIZEN, "2")  # Không: the fifth element is not asked
+    assert "Câu 7/7" in comment[-1].text and "(hoặc gõ: Bỏ qua)" in comment[-1].text
     thanks = await zbot.zsay(CITIZEN, "Thủ tục nhanh, cán bộ nhiệt tình")
     assert "Cảm ơn ông/bà đã góp ý!" in body(thanks)
 
@@ -210,9 +215,11 @@ async def test_a_full_survey_typed_on_zalo_counts_once(zbot: Bot) -> None:
     assert response.status == "counted" and response.point_code == "mc-huyen"
     assert response.answers == {
         "field": "xay_dung",
-        "tiep_nhan": 5,
-        "ket_qua": 4,
-        "chung": 2,
+        "tiep_can": 5,
+        "thu_tuc": 4,
+        "cong_chuc": 4,
+        "ket_qua": 2,
+        "co_phan_anh": "khong",
         "gop_y": "Thủ tục nhanh, cán bộ nhiệt tình",
     }
     questionnaire = zbot.catalogue.questionnaires["tthc"]
@@ -257,10 +264,10 @@ async def test_no_table_holds_a_zalo_citizens_id_finished_abandoned_or_expired(
 async def test_a_khmer_survey_typed_on_zalo_gives_its_hints_in_khmer(zbot: Bot) -> None:
     first = await zbot.zsay(CITIZEN, "KM-S-DKDD-HUYEN")  # a Khmer poster's code, any case
     question = body(first)
-    assert "សំណួរ 1/4" in question
+    assert "សំណួរ 1/7" in question
     assert i18n.translate("km", ZALO_TYPE_NUMBER).format(n=5) in question
     assert "🇻🇳 Tiếng Việt" not in question and "Tiếng Việt · EN" in question  # type to switch
-    for digit in ("៥", "4", "5"):  # Khmer digits too
+    for digit in ("៥", "4", "5", "៤", "២"):  # Khmer digits too; ២ = "គ្មាន" (no feedback)
         last = await zbot.zsay(CITIZEN, digit)
     assert "(ឬវាយ៖ រំលង)" in body(last)
     thanks = await zbot.zsay(CITIZEN, "រំលង")
@@ -268,7 +275,9 @@ async def test_a_khmer_survey_typed_on_zalo_gives_its_hints_in_khmer(zbot: Bot) 
     assert questionnaire.thanks is not None and questionnaire.thanks("km") in body(thanks)
     [response] = await zbot.scalars(select(SurveyResponse))
     assert response.status == "counted"
-    assert response.answers == {"tiep_nhan": 5, "ket_qua": 4, "chung": 5}
+    assert response.answers == {
+        "tiep_can": 5, "thu_tuc": 4, "cong_chuc": 5, "ket_qua": 4, "co_phan_anh": "khong",
+    }  # fmt: skip
 
 
 # --------------------------------------------------------------------------- reminders

@@ -202,9 +202,11 @@ def test_one_session_plays_a_unit_head_a_citizen_and_the_admin(tmp_path: Path) -
     assert "[1] Đất đai" in out and "[6] Khác" in out  # numbered once, not "[1] 1. Đất đai"
     out = chat.say("1")
     assert "[1]  [2]  [3]  [4]  [5]" in out
-    for rating in ("5", "4"):
+    for rating in ("5", "4", "5"):
         out = chat.say(rating)
-    out = chat.say("5")
+    out = chat.say("4")
+    assert "[1] Có" in out and "[2] Không" in out  # "Ông/Bà có phản ánh, kiến nghị không?"
+    out = chat.say("2")
     assert CONSOLE_OR_TYPE.format(choices=T.SURVEY_SKIP) in out
     out = chat.say("Cán bộ hướng dẫn tận tình")
     thanks = catalogue.questionnaires[point.questionnaire].thanks

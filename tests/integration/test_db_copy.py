@@ -28,6 +28,7 @@ from db.models import (
     Member,
     OfficialSurveyFigure,
     OutboxMessage,
+    QualitativeNote,
     Round,
     SurveyLink,
 )
@@ -51,6 +52,7 @@ FILLED = (
     "survey_links",
     "outbox",
     "official_survey_figures",
+    "qualitative_notes",
 )
 
 
@@ -149,6 +151,14 @@ async def _fill(path: Path) -> None:
                         target="14",
                         value=87.5,
                         sample=400,
+                        entered_by="Cán bộ",
+                        entered_at=AT,
+                    ),
+                    QualitativeNote(
+                        round_id=round_.id,
+                        unit_code="XA-CK",
+                        indicator_code="13",
+                        text="Đã cử 2 công chức học đại học",
                         entered_by="Cán bộ",
                         entered_at=AT,
                     ),

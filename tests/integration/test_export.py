@@ -59,6 +59,7 @@ code = "5c"
 target_no = 5
 name = "Hồ sơ xử lý trực tuyến trên tổng số hồ sơ"
 kind = "ratio"
+aggregate = "flow"
 numerator_label = "Số hồ sơ trực tuyến"
 denominator_label = "Tổng số hồ sơ"
 unit_kinds = ["phong_ban", "xa"]
@@ -77,6 +78,7 @@ code = "13"
 target_no = 13
 name = "Số công chức cấp xã đạt chuẩn"
 kind = "count"
+aggregate = "stock"
 unit_kinds = ["xa"]
 
 [[indicator]]

@@ -18,9 +18,9 @@ from db.migrate import upgrade
 from db.models import Round, Submission, SubmissionValue, SurveyDailyCount
 from db.session import make_engine, make_sessionmaker
 from reports.figures import IndicatorFigure, SatisfactionFigure, StatusFigures
-from reports.status import status_figures
+from reports.status import WindowRounds, status_figures, window_figures
 from reports.text import TELEGRAM_LIMIT, render_status, split_message, status_lines
-from scheduler.calendar import period_from_key
+from scheduler.calendar import period_from_key, window_from_key
 from surveys.catalogue import Catalogue, load_catalogue
 
 # --------------------------------------------------------------------------- text
@@ -336,3 +336,193 @@ async def test_satisfaction_sums_the_daily_counts_of_the_window(
     fifteen = by_target["15"]
     assert (fifteen.n, fifteen.respondents, fifteen.enough, fifteen.met) == (3, 1, False, None)
     assert by_target["16"].n == 0 and by_target["16"].rate is None
+
+
+# --------------------------------------------------------------------------- 6-month, year
+
+
+async def _add_round(session: Any, key: str, reports: dict[str, list[Value]]) -> Round:
+    round_ = _round(key)
+    session.add(round_)
+    await session.flush()
+    for unit, values in reports.items():
+        sub = Submission(
+            round_id=round_.id,
+            unit_code=unit,
+            submitted_at=datetime(2026, 1, 1, tzinfo=UTC),
+            submitted_by="Cán bộ",
+            late=False,
+        )
+        session.add(sub)
+        await session.flush()
+        for code, num, den, value, skip in values:
+            session.add(
+                SubmissionValue(
+                    submission_id=sub.id,
+                    indicator_code=code,
+                    numerator=num,
+                    denominator=den,
+                    value=value,
+                    skip_reason=skip,
+                )
+            )
+    return round_
+
+
+async def _window_of(
+    engine: AsyncEngine,
+    catalogue: Catalogue,
+    key: str,
+    quarters: dict[str, dict[str, list[Value]]],
+    counts: list[SurveyDailyCount] = [],  # noqa: B006 - never mutated
+) -> StatusFigures:
+    async with make_sessionmaker(engine).begin() as session:
+        rounds = [await _add_round(session, k, reports) for k, reports in quarters.items()]
+        session.add_all(counts)
+        await session.flush()
+        scope = WindowRounds(window_from_key(key), tuple(rounds))
+        return await window_figures(session, catalogue, scope, date(2026, 6, 20), 3)
+
+
+async def test_six_months_sum_flows_keep_stocks_and_show_the_missing_quarter(
+    engine: AsyncEngine, catalogue: Catalogue
+) -> None:
+    figures = await _window_of(
+        engine,
+        catalogue,
+        "2026-H1",
+        {
+            "2026-Q1": {
+                "PNV": [("5c", 10, 20, 50.0, None), ("5a", 8, 10, 80.0, None)],
+                "TT-LP": [("5c", 1, 10, 10.0, None), ("5a", 1, 10, 10.0, None)],
+            },
+            # Thị trấn Long Phú sends nothing for Q2
+            "2026-Q2": {"PNV": [("5c", 30, 40, 75.0, None), ("5a", 9, 10, 90.0, None)]},
+        },
+        [
+            _count(date(2025, 12, 14), "", "15", *([1] for _ in range(9))),  # before: out
+            _count(date(2025, 12, 15), "", "15", [5], [5]),  # the first day: in
+            _count(date(2026, 6, 14), "", "15", [4], [2]),  # the last day: in
+            _count(date(2026, 6, 15), "", "15", *([1] for _ in range(9))),  # Q3: out
+        ],
+    )
+    assert (figures.round_key, figures.round_title, figures.scope) == (
+        "2026-H1",
+        "6 tháng đầu năm 2026",
+        "half_year",
+    )
+    assert (figures.window_start, figures.window_end) == (date(2025, 12, 15), date(2026, 6, 14))
+    by_code = _by_code(figures)
+    five_c = by_code["5c"]  # a flow: (10 + 1 + 30) / (20 + 10 + 40)
+    assert (five_c.numerator, five_c.denominator, five_c.aggregate) == (41, 70, "flow")
+    assert five_c.quarters_used == ("Quý I/2026", "Quý II/2026")
+    # only the unit that gave 5c once and then nothing is its gap (the others never gave it:
+    # they are in the list of units missing quarters)
+    assert five_c.gaps == ("UBND thị trấn Long Phú (Quý II/2026)",)
+    five_a = by_code["5a"]  # a stock: Q2's value, the thị trấn's Q1 figure not carried on
+    assert (five_a.numerator, five_a.denominator, five_a.aggregate) == (9, 10, "stock")
+    assert five_a.quarters_used == ("Quý II/2026",)
+    assert five_a.gaps == ("UBND thị trấn Long Phú (Quý II/2026)",)
+    gaps = dict(figures.unit_gaps)
+    assert gaps["UBND thị trấn Long Phú"] == ("Quý II/2026",)
+    assert "Phòng Nội vụ" not in gaps
+    assert [(q.key, q.submitted) for q in figures.quarters] == [("2026-Q1", 2), ("2026-Q2", 1)]
+    # the survey covers every day of 15/12/2025 – 14/06/2026, and nothing outside it
+    fifteen = {s.target: s for s in figures.satisfaction}["15"]
+    assert (fifteen.respondents, fifteen.n, fifteen.satisfied) == (4, 4, 3)
+    text = "\n".join(render_status(figures))
+    assert "📊 TÌNH HÌNH BÁO CÁO 6 THÁNG ĐẦU NĂM 2026" in text
+    assert "Kỳ số liệu: 15/12/2025 – 14/06/2026" in text
+    assert "Quý II/2026: đã nộp 1/" in text
+    assert "— UBND thị trấn Long Phú: Quý II/2026" in text
+    lines = {ln[: ln.index(".")]: ln for ln in text.splitlines() if ln.startswith("• ")}
+    assert lines["• 5c"].endswith("[cộng 2 quý; thiếu: UBND thị trấn Long Phú (Quý II/2026)]")
+    assert "58,6% (41/70)" in lines["• 5c"]
+    assert lines["• 5a"].endswith(
+        "[số liệu Quý II/2026; thiếu: UBND thị trấn Long Phú (Quý II/2026)]"
+    )
+
+
+async def test_the_year_holds_the_quarters_opened_so_far(
+    engine: AsyncEngine, catalogue: Catalogue
+) -> None:
+    figures = await _window_of(
+        engine,
+        catalogue,
+        "2026",
+        {
+            "2026-Q1": {"PNV": [("5c", 1, 2, 50.0, None)]},
+            "2026-Q2": {"PNV": [("5c", 3, 4, 75.0, None)]},
+        },
+        [_count(date(2026, 12, 14), "", "15", [5]), _count(date(2026, 12, 15), "", "15", [1])],
+    )
+    assert (figures.window_start, figures.window_end) == (date(2025, 12, 15), date(2026, 12, 14))
+    assert figures.round_title == "Năm 2026" and not figures.closed
+    assert (_by_code(figures)["5c"].numerator, _by_code(figures)["5c"].denominator) == (4, 6)
+    fifteen = {s.target: s for s in figures.satisfaction}["15"]
+    assert fifteen.respondents == 1  # 14/12/2026 in, 15/12/2026 belongs to 2027
+    assert "Kỳ số liệu: 15/12/2025 – 14/12/2026" in "\n".join(render_status(figures))
+
+
+async def test_8b_is_not_judged_before_its_baseline_period_is_over(
+    engine: AsyncEngine, catalogue: Catalogue
+) -> None:
+    # 8b compares with 2021–2025: in 2025 there is nothing whole to compare with yet
+    before = _by_code(
+        await _figures_of(engine, catalogue, "2025-Q4", {"TCKH": [("8b", None, None, 20.0, None)]})
+    )["8b"]
+    assert before.met is None and before.value == 20
+    assert before.not_judged == "chưa đánh giá: giai đoạn so sánh 2021–2025 chưa kết thúc"
+    after = _by_code(
+        await _figures_of(engine, catalogue, "2026-Q4", {"TCKH": [("8b", None, None, 20.0, None)]})
+    )["8b"]
+    assert after.met is True and after.not_judged == ""
+    assert (after.target, after.target_source) == (15, "plan")
+
+
+async def test_targets_say_whether_the_plan_states_them(
+    engine: AsyncEngine, catalogue: Catalogue
+) -> None:
+    by_code = _by_code(await _figures_of(engine, catalogue, "2026-Q2", {}))
+    assert by_code["5c"].target_source == "plan"  # 80 % in 2030: the plan's own
+    assert by_code["2"].target_source == "duy_tri"  # 2025's 80 % kept to 2030
+    assert by_code["4b"].target_source == "lo_trinh"  # 2026's 100 %: a trajectory step
+    assert "không phải cung cấp lại" in by_code["10"].qualitative
+    assert "lý luận chính trị" in by_code["13"].qualitative  # the 2030 wording from 2026
+    lines = status_lines(await _figures_of(engine, catalogue, "2026-Q3", {}))
+    at = lines.index(next(ln for ln in lines if ln.startswith("• 13. ")))
+    assert lines[at + 1].startswith("  Phần định tính (không tính tỷ lệ): Đội ngũ")
+    assert lines[at + 2] == "  — chưa đơn vị nào ghi nhận (/dinhtinh)"
+
+
+async def test_the_yearly_report_says_when_the_trend_reaches_2030s_target(
+    engine: AsyncEngine, catalogue: Catalogue
+) -> None:
+    # 5c district-wide: 50, 55, 60, 65 % in the four quarters to Q2/2026; +5 a quarter, the
+    # line reaches 2030's 80 % in Q1/2027. 5a has only two quarters: no trend.
+    quarters = {
+        key: {"PNV": [("5c", share, 100, float(share), None)]}
+        for key, share in (("2025-Q3", 50), ("2025-Q4", 55), ("2026-Q1", 60), ("2026-Q2", 65))
+    }
+    quarters["2026-Q1"]["PNV"].append(("5a", 5, 10, 50.0, None))
+    quarters["2026-Q2"]["PNV"].append(("5a", 6, 10, 60.0, None))
+    async with make_sessionmaker(engine).begin() as session:
+        rounds = [await _add_round(session, k, reports) for k, reports in quarters.items()]
+        year = await window_figures(
+            session, catalogue, WindowRounds(window_from_key("2026"), tuple(rounds[2:])),
+            date(2026, 6, 20), 3,
+        )  # fmt: skip
+        half = await window_figures(
+            session, catalogue, WindowRounds(window_from_key("2026-H1"), tuple(rounds[2:])),
+            date(2026, 6, 20), 3,
+        )  # fmt: skip
+    by_code = _by_code(year)
+    assert by_code["5c"].trend == "theo đà hiện tại: đạt năm 2027"
+    assert by_code["5a"].trend == ""
+    assert line_of_status(year, "• 5c. ").endswith(" — theo đà hiện tại: đạt năm 2027")
+    assert all(f.trend == "" for f in half.indicators)  # only the yearly report says it
+
+
+def line_of_status(figures: StatusFigures, start: str) -> str:
+    [line] = [ln for ln in status_lines(figures) if ln.startswith(start)]
+    return line

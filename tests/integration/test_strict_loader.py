@@ -38,6 +38,45 @@ TYPOS = [
         'unit_kinds = ["phong-ban"]',
         ["'unit_kinds'", "phong-ban"],
     ),
+    # how a metric adds up over quarters: required of ratios and counts, checked
+    (
+        "indicators.toml",
+        'direction = "min"\naggregate = "flow"\n',
+        'direction = "min"\n',
+        ["(mã 1a)", "'aggregate'", "flow", "stock"],
+    ),
+    (
+        "indicators.toml",
+        'aggregate = "stock"',
+        'aggregate = "stok"',
+        ["(mã 3a)", "'aggregate'", "stok"],
+    ),
+    (
+        "indicators.toml",
+        "baseline = [2021, 2025]\n",
+        'baseline = [2021, 2025]\naggregate = "flow"\n',
+        ["(mã 8b)", "'aggregate'", "stock"],
+    ),
+    (
+        "indicators.toml",
+        'part_of = "14"',
+        'part_of = "14"\naggregate = "flow"',
+        ["(mã 14a)", "'aggregate'"],
+    ),
+    # targets told as the plan tells them: a derivation of a year that has a target
+    (
+        "indicators.toml",
+        '2030 = "duy_tri"',
+        '2030 = "duytri"',
+        ["(mã 1a)", "'derived'", "duytri"],
+    ),
+    (
+        "indicators.toml",
+        '[indicator.derived]\n2030 = "duy_tri"',
+        '[indicator.derived]\n2031 = "duy_tri"',
+        ["(mã 1a)", "'derived'", "2031"],
+    ),
+    ("indicators.toml", "baseline = [2021, 2025]", "baseline = [2025, 2021]", ["'baseline'"]),
     ("units.toml", 'parent = "LP"', 'parent = "PL"', ["[[unit]] thứ", "'parent'", "PL"]),
     ("units.toml", 'kind = "phong_ban"', 'kind = "phong_bann"', ["'kind'", "phong_bann"]),
     (

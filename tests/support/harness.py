@@ -29,6 +29,7 @@ from tests.support.fakes.zalo_api import FakeZalo, ZaloSent
 from tests.support.polling import until
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
+DATA = Path(__file__).parents[2] / "bot" / "data"
 ADMIN = 9001
 OTHER_ADMIN = 9002
 ZALO_ADMIN = "za-admin-1"  # a Zalo user id in [zalo] admins when a test runs Zalo too
@@ -359,14 +360,46 @@ def zalo_config(zalo: FakeZalo, extra: str = "") -> str:
     ) + extra
 
 
+@dataclass(frozen=True)
+class Sample:
+    """A shipped data set the end-to-end scenarios run on, and the codes they use in it."""
+
+    name: str
+    directory: Path | None  # None: the config's default, Long Phú 2022
+    unit: str  # a reporting unit whose head registers and reports
+    point: str  # a one-stop counter (questionnaire tthc)
+
+    def org_config(self) -> str:
+        """The ``[org]`` table that points the bot at the sample's files."""
+        if self.directory is None:
+            return ""
+        d = self.directory
+        return (
+            f'[org]\nunits = "{d / "units.toml"}"\nindicators = "{d / "indicators.toml"}"\n'
+            f'points = "{d / "points.toml"}"\nquestionnaires = "{DATA / "questionnaires"}"\n'
+        )
+
+
+# Long Phú district as in the 2022 plan; a commune of Cần Thơ after 1 July 2025.
+LONGPHU = Sample("longphu", None, "PNV", "mc-huyen")
+XA_LONG_PHU = Sample("xa-long-phu", DATA / "xa-long-phu", "TTHCC", "tthcc-long-phu")
+SAMPLES = (LONGPHU, XA_LONG_PHU)
+
+
 @asynccontextmanager
 async def running_bot(
-    tmp: Path, clock: FakeClock, extra_config: str = "", zalo: bool = False, zalo_extra: str = ""
+    tmp: Path,
+    clock: FakeClock,
+    extra_config: str = "",
+    zalo: bool = False,
+    zalo_extra: str = "",
+    sample: Sample = LONGPHU,
 ) -> AsyncIterator[Bot]:
     """The bot on the fake Telegram (and, with ``zalo``, on the fake Zalo Bot API too;
-    ``zalo_extra``: more keys of its ``[zalo]`` table)."""
+    ``zalo_extra``: more keys of its ``[zalo]`` table), with the data files of ``sample``."""
     async with FakeTelegram() as tg, FakeZalo() as fake_zalo:
         extra = extra_config + ("\n" + zalo_config(fake_zalo, zalo_extra) if zalo else "")
+        extra += "\n" + sample.org_config()
         config = load_config(write_config(tmp, tg, extra))
         bot = Bot(tg=tg, config=config, catalogue=load_data(config), clock=clock)
         bot.zalo = fake_zalo if zalo else None

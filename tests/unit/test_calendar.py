@@ -12,11 +12,14 @@ from scheduler.calendar import (
     PeriodKind,
     days_left,
     format_date,
+    half_year_window,
     next_period,
     period_for_date,
     period_from_key,
     previous_period,
     quarter_period,
+    window_from_key,
+    year_window,
 )
 
 D = date
@@ -261,3 +264,59 @@ def test_key_round_trip(year: int, quarter: int, rules: CalendarRules) -> None:
     assert period_from_key(p.key, rules) == p
     assert period_from_key(p.key.lower(), rules) == p
     assert period_from_key(p.key, rules).key == p.key
+
+
+# --------------------------------------------------------------------------- 6-month, year
+
+
+def test_six_month_window_runs_15_12_to_14_06() -> None:
+    w = window_from_key("2026-H1")
+    assert (w.key, w.kind, w.title) == ("2026-H1", PeriodKind.HALF_YEAR, "6 tháng đầu năm 2026")
+    assert [q.key for q in w.quarters] == ["2026-Q1", "2026-Q2"]
+    assert f"{format_date(w.window_start)} – {format_date(w.window_end)}" == (
+        "15/12/2025 – 14/06/2026"
+    )
+    # carried by the Q2 report, due before 15/06
+    assert w.deadline == quarter_period(2026, 2).deadline == D(2026, 6, 14)
+    assert w.contains(D(2025, 12, 15)) and w.contains(D(2026, 6, 14))
+    assert not w.contains(D(2025, 12, 14)) and not w.contains(D(2026, 6, 15))
+
+
+def test_year_window_runs_15_12_to_14_12() -> None:
+    w = window_from_key("2026")
+    assert (w.key, w.kind, w.title) == ("2026", PeriodKind.YEAR, "Năm 2026")
+    assert [q.key for q in w.quarters] == ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"]
+    assert f"{format_date(w.window_start)} – {format_date(w.window_end)}" == (
+        "15/12/2025 – 14/12/2026"
+    )
+    assert w.deadline == D(2026, 12, 14)
+    # the quarters tile the year with no gap and no overlap
+    for before, after in zip(w.quarters, w.quarters[1:], strict=False):
+        assert before.window_end + timedelta(days=1) == after.window_start
+
+
+def test_a_window_opening_on_a_sunday_is_not_moved() -> None:
+    # 15/12/2024 is a Sunday (and 14/12/2025 too): data windows follow the decree's dates,
+    # not working days, so the 2025 reports still start that Sunday and end on one.
+    assert D(2024, 12, 15).weekday() == 6 and D(2025, 12, 14).weekday() == 6
+    year = year_window(2025)
+    assert (year.window_start, year.window_end) == (D(2024, 12, 15), D(2025, 12, 14))
+    assert half_year_window(2025).window_start == D(2024, 12, 15)
+    assert year.contains(D(2024, 12, 15)) and not year_window(2024).contains(D(2024, 12, 15))
+
+
+def test_windows_follow_the_configured_days() -> None:
+    rules = CalendarRules(window_start_day=20, deadline_day=20)
+    w = window_from_key("2026-h1", rules)
+    assert (w.window_start, w.window_end, w.deadline) == (
+        D(2025, 12, 20),
+        D(2026, 6, 19),
+        D(2026, 6, 19),
+    )
+    assert year_window(2026, rules).window_end == D(2026, 12, 19)
+
+
+@pytest.mark.parametrize("key", ["", "2026-H2", "2026-Q1", "26", "2026-H", "H1-2026", "0000"])
+def test_window_from_key_rejects(key: str) -> None:
+    with pytest.raises(ValueError):
+        window_from_key(key)

@@ -11,6 +11,9 @@ from bot.usecases.people import Person, Role
 from bot.usecases.router import BY_NAME, COMMANDS
 from db.models import Member
 from surveys import texts as T
+from surveys.catalogue import OrgWords
+
+WORDS = OrgWords("UBND huyện Long Phú", "huyện", "toàn huyện", "Phòng Nội vụ")
 
 
 def person(*, admin: bool = False, head: bool = False, group: bool = False) -> Person:
@@ -51,8 +54,11 @@ def test_the_district_s_commands_need_an_admin_and_refuse_politely() -> None:
     for name in ("nhacnho", "donvi", "dotxuat", "khaosat_chinhthuc", "baocaotonghop"):
         command = BY_NAME[name]
         assert command.role is Role.ADMIN
-        [refusal] = command.refuse(person())
-        assert refusal.text == T.ADMIN_ONLY
+        [refusal] = command.refuse(person(), WORDS)
+        assert refusal.text == T.ADMIN_ONLY.format(office="Phòng Nội vụ")
     assert BY_NAME["trangthai"].role is Role.STATUS and BY_NAME["xuat"].role is Role.STATUS
-    [refusal] = BY_NAME["baocao"].refuse(person())
-    assert refusal.text == T.MEMBER_ONLY and BY_NAME["baocao"].private_only
+    [refusal] = BY_NAME["baocao"].refuse(person(), WORDS)
+    assert (
+        refusal.text == T.MEMBER_ONLY.format(office="Phòng Nội vụ")
+        and BY_NAME["baocao"].private_only
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -79,12 +80,12 @@ class Run:
 # --------------------------------------------------------------------------- the data files
 
 
-def test_questionnaires_have_at_most_five_questions_and_the_five_national_labels(
+def test_questionnaires_have_at_most_eight_questions_and_the_five_national_labels(
     cat: Catalogue,
 ) -> None:
     assert set(cat.questionnaires) == {"tthc", "hanh_chinh", "y_te_giao_duc", "quay"}
     for questionnaire in cat.questionnaires.values():
-        assert 1 <= len(questionnaire.questions) <= 5, questionnaire.code
+        assert 1 <= len(questionnaire.questions) <= 8, questionnaire.code
         ratings = [q for q in questionnaire.questions if q.kind == "rating"]
         assert ratings, questionnaire.code
         for q in ratings:
@@ -100,8 +101,9 @@ def test_each_questionnaire_feeds_its_target(cat: Catalogue) -> None:
     feeds = {
         code: {t for q in qn.questions for t in q.feeds} for code, qn in cat.questionnaires.items()
     }
+    # the one-stop counters' SIPAS questionnaire feeds 14 (14a by field) and 15
     assert feeds == {
-        "tthc": {"14"}, "hanh_chinh": {"15"}, "y_te_giao_duc": {"16"}, "quay": {"14"}
+        "tthc": {"14", "15"}, "hanh_chinh": {"15"}, "y_te_giao_duc": {"16"}, "quay": {"14"}
     }
     assert set().union(*feeds.values()) <= survey_codes
 
@@ -116,12 +118,17 @@ def test_the_tthc_field_question_offers_every_field_target_14a_needs(cat: Catalo
     assert {"dat_dai", "xay_dung", "dau_tu", "ho_tich", "chung_thuc", "khac"} == offered
 
 
-def test_hanh_chinh_covers_the_five_sipas_elements(cat: Catalogue) -> None:
-    wording = " ".join(
-        q.text.vi.lower() for q in cat.questionnaires["hanh_chinh"].questions if q.kind == "rating"
-    )
-    for element in ("tiếp cận", "thủ tục", "công chức", "kết quả", "góp ý, phản ánh, kiến nghị"):
-        assert element in wording, element
+@pytest.mark.parametrize("code", ["tthc", "hanh_chinh"])
+def test_sipas_five_elements_are_five_ratings(cat: Catalogue, code: str) -> None:
+    ratings = [q for q in cat.questionnaires[code].questions if q.kind == "rating"]
+    elements = ("tiếp cận dịch vụ", "thủ tục hành chính", "công chức trực tiếp giải quyết",
+                "kết quả giải quyết", "tiếp nhận, xử lý phản ánh, kiến nghị")  # fmt: skip
+    assert len(ratings) == len(elements)
+    for q, element in zip(ratings, elements, strict=True):
+        assert element in q.text.vi.lower(), (q.id, element)
+    [feedback] = [q for q in ratings if q.only_if is not None]
+    assert feedback.id == "phan_anh" and feedback.only_if is not None
+    assert (feedback.only_if.question, feedback.only_if.answer) == ("co_phan_anh", "co")
 
 
 def test_health_and_education_points_fix_their_field(cat: Catalogue) -> None:
@@ -131,14 +138,43 @@ def test_health_and_education_points_fix_their_field(cat: Catalogue) -> None:
     assert not any(q.sets_field for q in cat.questionnaires["y_te_giao_duc"].questions)
 
 
-def test_a_sixth_question_is_refused(tmp_path: Path) -> None:
+def test_a_ninth_question_is_refused(tmp_path: Path) -> None:
     questions = "".join(
         f'[[question]]\nid = "q{n}"\nkind = "rating"\ntext = "Câu {n}?"\nfeeds = ["15"]\n'
-        for n in range(6)
+        for n in range(9)
     )
     path = tmp_path / "long.toml"
     path.write_text(f'code = "dai"\ntitle = "Dài"\n{questions}', encoding="utf-8")
-    with pytest.raises(CatalogueError, match="tối đa 5 câu hỏi"):
+    with pytest.raises(CatalogueError, match="tối đa 8 câu hỏi"):
+        load_questionnaire(path)
+
+
+YES_NO = (
+    '[[question]]\nid = "co"\nkind = "choice"\ntext = "Có phản ánh không?"\n'
+    'options = [{ value = "co", label = "Có" }, { value = "khong", label = "Không" }]\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("condition", "message"),
+    [
+        ('{ question = "sau", answer = "co" }', "'sau' phải là id một câu lựa chọn ở phía trên"),
+        ('{ question = "co", answer = "roi" }', "'roi' không phải phương án của câu 'co'"),
+        ('{ question = "co" }', "khóa 'answer' phải là chuỗi"),
+        ('{ question = "co", answer = "co", when = 1 }', "khóa 'when'"),
+    ],
+)
+def test_a_condition_must_name_an_earlier_choice_and_its_option(
+    tmp_path: Path, condition: str, message: str
+) -> None:
+    path = tmp_path / "dieu_kien.toml"
+    path.write_text(
+        f'code = "dk"\ntitle = "Điều kiện"\n{YES_NO}'
+        f'[[question]]\nid = "xu_ly"\nkind = "rating"\ntext = "Xử lý?"\nfeeds = ["15"]\n'
+        f"only_if = {condition}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(CatalogueError, match=re.escape(message)):
         load_questionnaire(path)
 
 
@@ -148,12 +184,12 @@ def test_a_sixth_question_is_refused(tmp_path: Path) -> None:
 def test_start_shows_the_point_and_the_first_rating_as_one_row_of_five_buttons(
     cat: Catalogue,
 ) -> None:
-    run = Run(cat, "dkdd-huyen")  # land office: field fixed, so 3 ratings + comment
+    run = Run(cat, "dkdd-huyen")  # land office: field fixed: 4 ratings, yes/no, (5th), comment
     [question] = run.replies  # the point, the intro and the first question in one message
     assert question.text.startswith("📋 Chi nhánh Văn phòng Đăng ký đất đai huyện Long Phú\n")
     intro = cat.questionnaires["tthc"].intro
     assert intro is not None and intro.vi in question.text
-    assert "\n\nCâu 1/4. " in question.text
+    assert "\n\nCâu 1/7. " in question.text
     # the rating, then the one-tap switch to the questionnaire's other languages
     assert [[label for label, _ in row] for row in question.choices] == [
         ["1", "2", "3", "4", "5"],
@@ -165,14 +201,36 @@ def test_start_shows_the_point_and_the_first_rating_as_one_row_of_five_buttons(
 
 def test_buttons_digits_and_labels_all_answer_a_rating(cat: Catalogue) -> None:
     run = Run(cat, "dkdd-huyen")
-    assert run.press("4")[0].text.startswith("Câu 2/4. ")
-    assert run.say(" 5 ")[0].text.startswith("Câu 3/4. ")
-    assert run.say("Bình thường")[0].text.startswith("Câu 4/4. ")
+    assert run.press("4")[0].text.startswith("Câu 2/7. ")
+    assert run.say(" 5 ")[0].text.startswith("Câu 3/7. ")
+    assert run.say("Bình thường")[0].text.startswith("Câu 4/7. ")
+    assert run.say("4")[0].text == "Câu 5/7. Ông/Bà có phản ánh, kiến nghị không?"
+    # no feedback given: the feedback element is not asked, and the count says so
+    assert run.say("Không")[0].text.startswith("Câu 6/6. ")
     assert run.question.free_text
     assert [lbl for row in run.question.choices for lbl, _ in row] == [T.SURVEY_SKIP]
     assert run.press(T.SURVEY_SKIP) == []
     assert run.state is None
-    assert run.done == {"tiep_nhan": 4, "ket_qua": 5, "chung": 3}
+    assert run.done == {
+        "tiep_can": 4, "thu_tuc": 5, "cong_chuc": 3, "ket_qua": 4, "co_phan_anh": "khong",
+    }  # fmt: skip
+
+
+def test_the_feedback_element_is_asked_only_after_yes(cat: Catalogue) -> None:
+    run = Run(cat, "dkdd-huyen")
+    for rating in ("5", "4", "4", "5"):
+        run.say(rating)
+    assert [row[0][0] for row in run.question.choices][:2] == ["1. Có", "2. Không"]
+    [feedback] = run.press("Có")
+    assert feedback.text.startswith(
+        "Câu 6/7. Ông/Bà đánh giá việc tiếp nhận, xử lý phản ánh, kiến nghị của mình ở mức nào?"
+    )
+    assert run.say("2")[0].text.startswith("Câu 7/7. ")
+    run.say("bỏ qua")
+    assert run.done is not None and run.done["phan_anh"] == 2
+    # its rating counts for 14 and 15 like the other four elements
+    by_target = survey_machine.ratings_by_target(run.questionnaire, run.done)
+    assert by_target == {"14": [5, 4, 4, 5, 2], "15": [5, 4, 4, 5, 2]}
 
 
 @pytest.mark.parametrize("typed", ["0", "6", "4,5", "bốn", "", "45", "hai long lam"])
@@ -181,7 +239,7 @@ def test_anything_else_gets_a_hint_and_the_same_question(cat: Catalogue, typed: 
     before, question = dict(run.state or {}), run.question
     hint, again = run.say(typed)
     assert hint.text == T.SURVEY_RATING_HINT
-    assert again.text.startswith("Câu 1/4. ") and question.text.endswith(again.text)
+    assert again.text.startswith("Câu 1/7. ") and question.text.endswith(again.text)
     assert again.choices == question.choices
     assert run.state == before and run.done is None
 
@@ -196,14 +254,14 @@ def test_a_button_left_on_an_earlier_question_does_not_answer_the_current_one(
     [old_five] = [d for lbl, d in first.choices[0] if lbl == "5"]
     hint, again = run.give(Pressed(old_five))
     assert hint.text == T.SURVEY_OLD_BUTTON and again == second
-    assert run.state is not None and run.state["answers"] == {"tiep_nhan": 2}
+    assert run.state is not None and run.state["answers"] == {"tiep_can": 2}
     forged = run.give(Pressed("1.9"))  # the right question, a level that does not exist
-    assert forged[0].text == T.BUTTON_EXPIRED and run.state["answers"] == {"tiep_nhan": 2}
+    assert forged[0].text == T.BUTTON_EXPIRED and run.state["answers"] == {"tiep_can": 2}
 
 
 def test_the_field_question_takes_a_button_its_number_or_its_name(cat: Catalogue) -> None:
     run = Run(cat, "mc-huyen")
-    assert "\n\nCâu 1/5. " in run.question.text
+    assert "\n\nCâu 1/8. " in run.question.text
     labels = [row[0][0] for row in run.question.choices]
     assert labels[:3] == ["1. Đất đai", "2. Xây dựng", "3. Đầu tư"]
     hint, _ = run.say("9")
@@ -221,16 +279,18 @@ def test_the_field_question_takes_a_button_its_number_or_its_name(cat: Catalogue
 def test_comments_are_kept_skipped_or_refused_when_too_long(cat: Catalogue) -> None:
     for skip in ("bỏ qua", "Bo qua", "không", "-"):
         run = Run(cat, "dkdd-huyen")
-        for _ in range(3):
-            run.say("5")
+        for answer in ("5", "5", "5", "5", "2"):  # four ratings, "2. Không"
+            run.say(answer)
         run.say(skip)
-        assert run.done == {"tiep_nhan": 5, "ket_qua": 5, "chung": 5}
+        assert run.done == {
+            "tiep_can": 5, "thu_tuc": 5, "cong_chuc": 5, "ket_qua": 5, "co_phan_anh": "khong",
+        }  # fmt: skip
     run = Run(cat, "dkdd-huyen")
-    for _ in range(3):
-        run.say("1")
+    for answer in ("1", "1", "1", "1", "2"):
+        run.say(answer)
     hint, again = run.say("x" * (survey_machine.COMMENT_MAX + 1))
     assert hint.text == T.SURVEY_TEXT_TOO_LONG.format(limit=survey_machine.COMMENT_MAX)
-    assert again.text.startswith("Câu 4/4. ")
+    assert again.text.startswith("Câu 6/6. ")
     run.say("  Chờ quá lâu, không ai hướng dẫn  ")
     assert run.done is not None and run.done["gop_y"] == "Chờ quá lâu, không ai hướng dẫn"
 
@@ -244,9 +304,9 @@ def test_field_of_prefers_the_points_fixed_field(cat: Catalogue) -> None:
 
 def test_ratings_are_grouped_by_target_and_counted_once_per_respondent(cat: Catalogue) -> None:
     tthc = cat.questionnaires["tthc"]
-    answers = {"field": "dat_dai", "tiep_nhan": 5, "chung": 3, "gop_y": "Tốt"}  # ket_qua skipped
+    answers = {"field": "dat_dai", "tiep_can": 5, "ket_qua": 3, "gop_y": "Tốt"}  # two missing
     by_target = survey_machine.ratings_by_target(tthc, answers)
-    assert by_target == {"14": [5, 3]}  # the field and the comment are no ratings
+    assert by_target == {"14": [5, 3], "15": [5, 3]}  # the field and the comment are no ratings
     row = repo.daily_count_row(date(2026, 11, 20), "dkdd-huyen", "dat_dai", "14", [5, 3], "web")
     assert row == {
         "day": date(2026, 11, 20),
@@ -266,7 +326,7 @@ def test_ratings_are_grouped_by_target_and_counted_once_per_respondent(cat: Cata
 
 def test_only_a_low_rating_with_a_comment_goes_to_the_admins(cat: Catalogue) -> None:
     tthc = cat.questionnaires["tthc"]
-    low = {"tiep_nhan": 4, "ket_qua": 2, "chung": 3, "gop_y": "Trễ hẹn 5 ngày"}
+    low = {"tiep_can": 4, "ket_qua": 2, "cong_chuc": 3, "gop_y": "Trễ hẹn 5 ngày"}
     assert survey_machine.low_rating_comment(tthc, low) == (2, "Trễ hẹn 5 ngày")
     assert survey_machine.low_rating_comment(tthc, {**low, "ket_qua": 1}) == (1, "Trễ hẹn 5 ngày")
     assert survey_machine.low_rating_comment(tthc, {**low, "ket_qua": 3}) is None
@@ -303,12 +363,18 @@ def test_whatever_is_typed_or_pressed_only_valid_answers_come_out(
         index = run.state["i"]
         replies = run.give(given_input)
         if run.state is not None:
-            # progress never goes back and never skips a question
-            assert run.state["i"] in (index, index + 1)
-            assert replies[-1].text.startswith(f"Câu {run.state['i'] + 1}/{len(asked)}. ")
+            # progress never goes back and skips only a question the answers leave out
+            answers = run.state["answers"]
+            order = survey_machine.asked(asked, answers)
+            now = run.state["i"]
+            assert now == index or (now > index and order[order.index(now) - 1] == index)
+            at = order.index(now) + 1
+            assert replies[-1].text.startswith(f"Câu {at}/{len(order)}. ")
     if run.done is not None:
         by_id = {q.id: q for q in asked}
         assert set(run.done) <= set(by_id)
+        # the feedback element is answered only after "yes"
+        assert ("phan_anh" in run.done) <= (run.done.get("co_phan_anh") in (None, "co"))
         for qid, value in run.done.items():
             q = by_id[qid]
             if q.kind == "rating":

@@ -8,7 +8,7 @@
   since), under the keyed hash of their Zalo id.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-03 08:00:00
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 import db.models
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

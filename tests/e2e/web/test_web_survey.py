@@ -65,7 +65,7 @@ async def test_a_citizen_answers_on_the_web_once_even_resubmitting(bot: Bot, sit
     async with aiohttp.ClientSession(site, cookie_jar=jar()) as http:
         page = await http.get(f"/s/{POINT}")
         html = await page.text()
-        assert page.status == 200 and "Câu 1/4" in html and 'lang="vi"' in html
+        assert page.status == 200 and "Câu 1/7" in html and 'lang="vi"' in html
         assert "'unsafe-inline'" not in page.headers["Content-Security-Policy"]
         assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
         assert page.headers["Referrer-Policy"] == "no-referrer"
@@ -74,12 +74,12 @@ async def test_a_citizen_answers_on_the_web_once_even_resubmitting(bot: Bot, sit
         assert cookie["httponly"] and cookie["samesite"] == "Lax"
         assert len(html.encode()) <= 30_000
         forms = []
-        for value in ("4", "5", "3"):
+        for value in ("4", "5", "3", "4", "khong"):  # four ratings, no feedback given
             csrf, _, buttons = form(html)
             data = {"csrf": csrf, "a": choice(buttons, value)}
             forms.append(data)
             html = await (await http.post(f"/s/{POINT}", data=data)).text()
-        assert "Câu 4/4" in html
+        assert "Câu 6/6" in html
         csrf, _, buttons = form(html)
         done = await http.post(f"/s/{POINT}", data={"csrf": csrf, "a": "", "text": "Nhanh"})
         assert done.status == 200 and "Cảm ơn" in await done.text()
@@ -134,7 +134,7 @@ async def test_run_serves_the_web_with_no_telegram_token(tmp_path: Path) -> None
                     got = await http.get(f"http://127.0.0.1:{port}/s/{POINT}")
                 except aiohttp.ClientConnectionError:
                     return False
-                return got.status == 200 and "Câu 1/4" in await got.text()
+                return got.status == 200 and "Câu 1/7" in await got.text()
 
             await until(page, what="the web page served")
     finally:

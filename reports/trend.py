@@ -1,0 +1,78 @@
+"""When the current trend reaches a target: "theo đà hiện tại: đạt năm 2027" (pure, no I/O).
+
+Method (documented for the yearly report): an ordinary least-squares straight line through
+the indicator's quarterly figures, value = a + b·t with t the quarter's number
+(4 · year + quarter − 1, the year being the one the quarter's report belongs to, so Q1/2027's
+window opening on 15/12/2026 counts for 2027). From the latest quarter on, the line is read
+quarter by quarter; the first quarter whose value reaches the target (≥ for "min", ≤ for
+"max", with the tolerance of ``surveys.scoring.is_met``) gives the year. If that year is after
+the target's own year (2030), or the line never gets there (flat, or going the wrong way),
+the answer is "chưa đạt trước 2030". If the line already reaches it at the latest quarter,
+the year is that quarter's. At least four quarters are needed (``MIN_QUARTERS``): fewer
+give no trend, and the report says nothing.
+
+A straight line is the simplest honest reading of "the current trend"; it knows nothing of
+a ceiling (a share cannot pass 100 %), which is why it is read only until the target's year.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from surveys.scoring import is_met
+
+MIN_QUARTERS = 4
+
+
+@dataclass(frozen=True)
+class Trend:
+    intercept: float  # a, at t = 0
+    slope: float  # b, points per quarter
+    year: int | None  # the year the line reaches the target; None: not by ``horizon``
+    horizon: int  # the target's year (2030)
+    quarters: int  # how many quarterly figures the line was fitted on
+
+
+def quarter_number(year: int, quarter: int) -> int:
+    return 4 * year + quarter - 1
+
+
+def least_squares(points: Sequence[tuple[int, float]]) -> tuple[float, float]:
+    """(a, b) of the least-squares line value = a + b·t through ``points`` (t, value)."""
+    n = len(points)
+    if n < 2:
+        raise ValueError("a line needs at least two points")
+    mean_t = sum(t for t, _ in points) / n
+    mean_v = sum(v for _, v in points) / n
+    sxx = sum((t - mean_t) ** 2 for t, _ in points)
+    if sxx == 0:
+        raise ValueError("the points must be in different quarters")
+    sxy = sum((t - mean_t) * (v - mean_v) for t, v in points)
+    slope = sxy / sxx
+    return mean_v - slope * mean_t, slope
+
+
+def year_reaching(
+    points: Sequence[tuple[int, float]],
+    target: float,
+    direction: str = "min",
+    horizon: int = 2030,
+) -> Trend | None:
+    """The trend of ``points`` (quarter number, figure) towards ``target``; None with fewer
+    than ``MIN_QUARTERS`` quarters."""
+    if len({t for t, _ in points}) < MIN_QUARTERS:
+        return None
+    intercept, slope = least_squares(points)
+    last = max(t for t, _ in points)
+    for t in range(last, quarter_number(horizon, 4) + 1):
+        if is_met(intercept + slope * t, target, direction):
+            return Trend(intercept, slope, t // 4, horizon, len(points))
+    return Trend(intercept, slope, None, horizon, len(points))
+
+
+def trend_text(trend: Trend) -> str:
+    """ "theo đà hiện tại: đạt năm 2027" or "theo đà hiện tại: chưa đạt trước 2030"."""
+    if trend.year is None:
+        return f"theo đà hiện tại: chưa đạt trước {trend.horizon}"
+    return f"theo đà hiện tại: đạt năm {trend.year}"
