@@ -39,8 +39,8 @@ from bench.children import stop
 from bench.load import cpu_seconds, peak_memory_mib
 
 ROOT = Path(__file__).resolve().parents[1]
-POINT = "dkdd-huyen"  # three ratings and a comment
-LEVELS = ("4", "5", "3")
+POINT = "dkdd-huyen"  # four SIPAS ratings, "no feedback given", a comment
+ANSWERS = ("4", "5", "3", "4", "khong")
 
 
 @dataclass
@@ -105,7 +105,8 @@ def bot_config(folder: Path, port: int) -> Path:
 
 
 async def respondent(base: str, latencies: list[float], bare: bool) -> None:
-    """One citizen: open the link, tap three ratings, send a comment (five requests)."""
+    """One citizen: open the link, tap four ratings and "no", send a comment (seven
+    requests)."""
     async with aiohttp.ClientSession(base, cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
 
         async def request(method: str, data: dict[str, str] | None = None) -> str:
@@ -118,11 +119,11 @@ async def respondent(base: str, latencies: list[float], bare: bool) -> None:
             return html
 
         html = await request("GET")
-        for level in LEVELS:
+        for answer in ANSWERS:
             csrf = re.search(r'name="csrf" value="([^"]+)"', html)
-            tap = re.search(rf'name="a" value="(c:[^"]+:\d+\.{level})"', html)
+            tap = re.search(rf'name="a" value="(c:[^"]+:\d+\.{answer})"', html)
             if csrf is None or tap is None:
-                raise SystemExit(f"bench/web: no button {level} on the page: {html[:300]}")
+                raise SystemExit(f"bench/web: no button {answer} on the page: {html[:300]}")
             html = await request("POST", {"csrf": csrf.group(1), "a": tap.group(1)})
         csrf = re.search(r'name="csrf" value="([^"]+)"', html)
         assert csrf is not None

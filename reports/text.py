@@ -45,9 +45,15 @@ def indicator_goal(f: IndicatorFigure) -> str:
 SOURCE_MARK = {"duy_tri": " (duy trì)", "lo_trinh": " (lộ trình)"}
 
 
-def _indicator_line(f: IndicatorFigure, window: bool = False) -> str:
+def indicator_target(f: IndicatorFigure) -> str:
+    """The target and where it comes from: "≥ 100% (duy trì)" ("" without one)."""
     goal = indicator_goal(f)
-    goal = f" — mục tiêu {goal}{SOURCE_MARK.get(f.target_source, '')}" if goal else ""
+    return f"{goal}{SOURCE_MARK.get(f.target_source, '')}" if goal else ""
+
+
+def _indicator_line(f: IndicatorFigure, window: bool = False) -> str:
+    goal = indicator_target(f)
+    goal = f" — mục tiêu {goal}" if goal else ""
     quarters = _over_quarters(f) if window else ""
     judged = f" ({f.not_judged})" if f.not_judged else _verdict(f.met)
     trend = f" — {f.trend}" if f.trend else ""

@@ -489,7 +489,7 @@ CHART_CAPTION = "Biểu đồ chỉ tiêu và mức độ hài lòng — {title}
 EXPORT_CAPTION = "Bảng tổng hợp {title} (Excel)"
 REPORT_CAPTION = (
     "Dự thảo báo cáo kết quả thực hiện CCHC {title} (Word): số/ký hiệu, ngày tháng, phần "
-    "đánh giá và phương hướng để Phòng Nội vụ viết tiếp, rồi trình ký."
+    "đánh giá và phương hướng để {office} viết tiếp, rồi trình ký."
 )
 REPORT_NOT_ON_ZALO = (
     "Dự thảo báo cáo {title} (tệp Word) không gửi được qua Zalo. Lấy tệp qua Telegram "

@@ -167,5 +167,5 @@ async def report(ctx: Context, session: AsyncSession, person: Person, args: str)
         content = await report_document(ctx, session, scope)
     except ReportTemplateError as exc:
         return say(person.chat_id, T.REPORT_TEMPLATE_BROKEN.format(problem=exc))
-    caption = T.REPORT_CAPTION.format(title=title)
+    caption = T.REPORT_CAPTION.format(title=title, **ctx.catalogue.org.words.values())
     return [Outbound(person.chat_id, caption, document=(report_name(found_key), content))]

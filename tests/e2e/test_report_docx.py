@@ -61,7 +61,7 @@ async def test_an_admin_gets_the_draft_with_trangthai_s_figures(bot: Bot) -> Non
     rate, sample, interval, goal, verdict = satisfaction["14"][2:]
     line = line_of(status, "• 14. ")
     assert f": {rate} ({sample}, KTC 95%: {interval}, mục tiêu {goal})" in line
-    assert sample == "3 người, n=9 câu trả lời" and verdict == "Chưa đạt"
+    assert sample == "3 người, n=12 câu trả lời" and verdict == "Chưa đạt"  # 4 SIPAS ratings each
     assert satisfaction["14a"][2] == "chưa đủ dữ liệu"  # 2 people < min_sample 3
 
     # Q4 doubles as the yearly report: the trend quarter by quarter, this quarter's figure.

@@ -69,18 +69,18 @@ async def test_a_follower_from_the_poster_gets_the_survey_and_it_counts_once(
 ) -> None:
     assert await oa.follows(CITIZEN) == 200
     [first] = await oa.wait_for(CITIZEN)
-    assert "Câu 1/5" in first.text and "1. Đất đai" in first.text
+    assert "Câu 1/8" in first.text and "1. Đất đai" in first.text
     assert first.quote is None  # a follow has no message to quote
     answer = await say(oa, CITIZEN, "2", msg_id="msgA")
-    assert "Câu 2/5" in answer[-1].text and answer[0].quote == "msgA"  # quoting the person
-    for n, digit in enumerate(["5", "4"], start=3):
-        assert f"Câu {n}/5" in (await say(oa, CITIZEN, digit))[-1].text
-    assert "Câu 5/5" in (await say(oa, CITIZEN, "5"))[-1].text
+    assert "Câu 2/8" in answer[-1].text and answer[0].quote == "msgA"  # quoting the person
+    for n, digit in enumerate(["5", "4", "4", "5"], start=3):  # the four SIPAS ratings
+        assert f"Câu {n}/8" in (await say(oa, CITIZEN, digit))[-1].text
+    assert "Câu 7/7" in (await say(oa, CITIZEN, "2"))[-1].text  # "2. Không": no feedback
     thanks = await say(oa, CITIZEN, "Bỏ qua")
     assert "Cảm ơn" in thanks[-1].text
     [response] = await obot.scalars(select(SurveyResponse))
     assert response.status == "counted" and response.point_code == "mc-huyen"
-    assert response.answers["field"] == "xay_dung" and response.answers["chung"] == 5
+    assert response.answers["field"] == "xay_dung" and response.answers["ket_qua"] == 5
     # The token came from the refresh token and the rotated one is in the database.
     [row] = await obot.scalars(select(ZaloOaToken))
     assert (oa.refreshes, row.refresh_token, row.access_token) == (1, "rt-1", "at-1")
@@ -99,7 +99,7 @@ async def test_bad_signatures_are_refused_and_change_nothing(obot: Bot, oa: Fake
     assert obot.runtime.channels["zalo_oa"].rejected == 3  # type: ignore[attr-defined]
     oa.mac_prefix = True  # "mac=<hex>", as chatwoot compares it, is accepted too
     [question] = await say(oa, CITIZEN, "S-MC-HUYEN")
-    assert "Câu 1/5" in question.text
+    assert "Câu 1/8" in question.text
 
 
 async def test_a_redelivered_event_is_answered_once(obot: Bot, oa: FakeZaloOa) -> None:
@@ -110,7 +110,7 @@ async def test_a_redelivered_event_is_answered_once(obot: Bot, oa: FakeZaloOa) -
     await oa.wait_for(CITIZEN, 2)
     await say(oa, CITIZEN, "4")
     texts = [m.text for m in oa.sent_to(CITIZEN)]
-    assert len(texts) == 3 and "Câu 2/5" in texts[1] and "Câu 3/5" in texts[2]
+    assert len(texts) == 3 and "Câu 2/8" in texts[1] and "Câu 3/8" in texts[2]
 
 
 async def test_an_expired_access_token_is_refreshed_once_and_the_reply_retried(

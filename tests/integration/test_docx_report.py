@@ -31,7 +31,7 @@ from PIL import Image
 from bot.app.cli import main
 from bot.app.runtime import open_runtime
 from bot.channels.console import CONSOLE_FILE
-from bot.usecases.status import find_round
+from bot.usecases.status import report_scope, scope_figures
 from reports.docx_report import (
     MET,
     NO_VERDICT,
@@ -42,7 +42,6 @@ from reports.docx_report import (
     report_period,
 )
 from reports.figures import StatusFigures
-from reports.status import status_figures
 from reports.text import (
     channel_line,
     indicator_goal,
@@ -83,12 +82,10 @@ async def trangthai(demo: Demo, key: str) -> tuple[StatusFigures, int]:
     runtime = await open_runtime(config, demo.catalogue)
     try:
         async with runtime.ctx.sessions.begin() as session:
-            round_ = await find_round(session, key)
-            assert round_ is not None
+            scope = await report_scope(runtime.ctx, session, key)
+            assert scope is not None
             min_sample = config.survey.min_sample
-            figures = await status_figures(
-                session, demo.catalogue, round_, runtime.ctx.today(), min_sample
-            )
+            figures = await scope_figures(runtime.ctx, session, scope)
     finally:
         await runtime.stop()
     return figures, min_sample

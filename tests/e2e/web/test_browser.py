@@ -23,7 +23,7 @@ from tests.e2e.web.conftest import serve
 from tests.support.browser import PHONE, axe_violations, chromium, fonts_of, keep_screenshot
 from tests.support.harness import Bot, FakeClock, running_bot
 
-LAND = "dkdd-huyen"  # tthc, the field fixed: three ratings and a comment, "Câu 1/4"
+LAND = "dkdd-huyen"  # tthc, the field fixed: four SIPAS ratings, feedback?, a comment
 OFFICE = "p-tnmt"  # hanh_chinh (target 15): four ratings and a comment
 COUNTER = "mc-huyen"  # kiosk = "quay"
 TABLET = {"width": 1024, "height": 768}
@@ -59,15 +59,16 @@ async def test_a_citizen_taps_through_in_vietnamese_and_back_resubmit_counts_onc
     began = time.monotonic()
     await page.goto(f"{site}/s/{LAND}")
     await expect(page.locator("html")).to_have_attribute("lang", "vi")
-    await expect(page.get_by_text("Câu 1/4", exact=False)).to_be_visible()
+    await expect(page.get_by_text("Câu 1/7", exact=False)).to_be_visible()
     first_screen = await keep_screenshot(page, "web-survey.png")
     assert len(first_screen) > 10_000
     # every answer button is a large tap target on a phone
     for box in [await b.bounding_box() for b in await page.get_by_role("button").all()]:
         assert box is not None and box["height"] >= 44 and box["width"] >= 44
-    for level in (4, 5, 3):
+    for level in (4, 5, 3, 4):
         await tap_rating(page, level)
-    await expect(page.get_by_text("Câu 4/4", exact=False)).to_be_visible()
+    await page.get_by_role("button", name=re.compile(r"^\d\. Không$")).click()  # no feedback
+    await expect(page.get_by_text("Câu 6/6", exact=False)).to_be_visible()
     await page.get_by_role("textbox").fill("Cán bộ hướng dẫn tận tình")
     await page.get_by_role("button", name="Gửi").click()
     await expect(page.get_by_text("Cảm ơn", exact=False)).to_be_visible()
@@ -83,7 +84,7 @@ async def test_a_citizen_taps_through_in_vietnamese_and_back_resubmit_counts_onc
     await expect(page.get_by_text("đã đánh giá", exact=False)).to_be_visible()
     [response] = await counted(bot)
     assert response.channel == "web" and response.answers["gop_y"] == "Cán bộ hướng dẫn tận tình"
-    assert response.answers["tiep_nhan"] == 4
+    assert response.answers["tiep_can"] == 4 and response.answers["co_phan_anh"] == "khong"
 
 
 async def test_a_citizen_answers_in_khmer_drawn_in_a_khmer_font(
@@ -100,6 +101,7 @@ async def test_a_citizen_answers_in_khmer_drawn_in_a_khmer_font(
     await keep_screenshot(page, "web-survey-km.png")
     for level in (5, 4, 4, 5):
         await tap_rating(page, level)
+    await page.get_by_role("button", name=re.compile(r"^\d\. គ្មាន$")).click()  # no feedback
     await page.get_by_role("button", name=re.compile("ផ្ញើ")).click()  # "Gửi", empty comment
     await expect(page.locator("main")).to_contain_text(KHMER)
     [response] = await counted(bot)
