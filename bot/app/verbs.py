@@ -198,7 +198,7 @@ async def qr(
         raise ConfigError(
             "qr", f"bộ câu hỏi của điểm '{point.code}' chưa có bản ngôn ngữ '{language}'"
         )
-    web = web or (not zalo and config.web.enabled and config.web.public_url is not None)
+    web = web or (not zalo and config.web.posters_open_the_web)
     username = "" if zalo or web else await _bot_username(config)
     payload = point_payload(point)
     if record:

@@ -60,12 +60,6 @@ class Context:
     def deep_link(self, payload: str) -> str:
         return f"https://t.me/{self.bot_username}?start={payload}"
 
-    @property
-    def posters_open_the_web(self) -> bool:
-        """Posters' QR codes open the web survey once it has a public address: the page
-        works for everyone, with or without Zalo or Telegram."""
-        return self.config.web.enabled and self.config.web.public_url is not None
-
 
 def new_token(nbytes: int = 6) -> str:
     """A random URL-safe token (``nbytes`` bytes of randomness)."""

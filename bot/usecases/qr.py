@@ -16,7 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.usecases.context import Context
 from bot.usecases.people import Person
 from bot.usecases.render import say
-from bot.usecases.surveying import RECORD_MAX, create_record_link, point_payload, with_language
+from bot.usecases.surveying import (
+    RECORD_MAX,
+    create_record_link,
+    point_payload,
+    web_path,
+    with_language,
+)
 from reports.fonts import FontMissing
 from reports.poster import poster_png
 from surveys import i18n, survey_machine
@@ -75,7 +81,12 @@ async def qr_command(
         payload = point_payload(point)
     else:
         payload = await create_record_link(ctx, session, point, record)
-    link = ctx.deep_link(with_language(payload, language))
+    payload = with_language(payload, language)
+    web = ctx.config.web  # the web page once it is public (it works for everyone)
+    if web.posters_open_the_web:
+        link = web.base_url() + web_path(payload)
+    else:
+        link = ctx.deep_link(payload)
     note = i18n.translate(language, T.POSTER_RECORD).format(record=record) if record else None
     instruction = i18n.translate(language, T.POSTER_INSTRUCTION)
     try:

@@ -221,6 +221,12 @@ class WebConfig:
         host, _, port = self.listen.rpartition(":")
         return host.strip("[]") or "127.0.0.1", int(port)
 
+    @property
+    def posters_open_the_web(self) -> bool:
+        """Posters' QR codes open the web survey once it has a public address: the page
+        works for everyone, with or without Zalo or Telegram."""
+        return self.enabled and self.public_url is not None
+
     def base_url(self) -> str:
         """Where the pages are reached: ``public_url``, else the listen address."""
         if self.public_url:

@@ -20,12 +20,11 @@ class AddressLimiter:
 
     def __init__(self, per_minute: int, secret: bytes, clock: Callable[[], datetime]) -> None:
         self.per_minute, self.secret, self.clock = per_minute, secret, clock
-        self.minute: tuple[int, int, int, int, int] | None = None
+        self.minute: int | None = None  # minutes since the epoch
         self.counts: dict[bytes, int] = {}
 
     def allow(self, address: str) -> bool:
-        now = self.clock()
-        minute = (now.year, now.month, now.day, now.hour, now.minute)
+        minute = int(self.clock().timestamp()) // 60
         if minute != self.minute:
             self.minute, self.counts = minute, {}
         key = hmac.new(self.secret, address.encode(), hashlib.sha256).digest()[:12]

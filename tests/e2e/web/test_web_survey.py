@@ -219,3 +219,19 @@ async def test_past_the_per_address_limit_a_clear_429_until_the_next_minute(
                 assert (await http.get(f"/s/{POINT}")).status == 200
         finally:
             await server.close()
+
+
+async def test_with_a_public_url_the_chats_qr_poster_opens_the_web_page(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """Once [web] public_url is set, /qr in chat prints the web poster, as the CLI does."""
+    from tests.integration.test_poster import png_encodes
+
+    extra = '[web]\nenabled = true\npublic_url = "https://khaosat.example.gov.vn"\n'
+    async with running_bot(tmp_path, clock, extra) as bot:
+        [poster] = await bot.say(ADMIN, "/qr mc-huyen km")
+        link = "https://khaosat.example.gov.vn/s/mc-huyen?lang=km"
+        assert poster.method == "sendPhoto" and link in poster.body
+        assert poster.file_bytes is not None and png_encodes(poster.file_bytes, link)
+        [one_time] = await bot.say(ADMIN, "/qr mc-huyen HS-9")
+        assert "https://khaosat.example.gov.vn/r/" in one_time.body
