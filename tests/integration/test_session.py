@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -232,6 +233,40 @@ async def test_a_rollback_makes_a_trip_only_with_a_transaction_open(
         await session.rollback()
     assert rollbacks == [1]
     assert committed_values(db_path) == ["kept"]
+
+
+async def test_statements_in_a_transaction_run_on_the_loop_thread_and_begin_on_its_own(
+    engine: AsyncEngine,
+) -> None:
+    """The statements of a transaction make no trip to the connection's thread; the BEGIN
+    that opens it (which may wait for the write lock) does."""
+    async with engine.connect() as conn:
+        raw = (await conn.get_raw_connection()).driver_connection
+        assert isinstance(raw, OneTripConnection)
+        await raw.on_thread(raw.sqlite.create_function, "thread", 0, threading.get_ident)
+        # autobegun: the BEGIN IMMEDIATE on the thread, then the statement here
+        inside = (await conn.exec_driver_sql("SELECT thread()")).scalar_one()
+        await conn.commit()
+        outside = await raw.on_thread(lambda: raw.sqlite.execute("SELECT thread()").fetchone())
+        assert inside == threading.get_ident()
+        assert outside[0] != threading.get_ident()
+
+
+async def test_a_begin_waiting_for_the_write_lock_leaves_the_loop_free(
+    sessions: Sessions, db_path: Path
+) -> None:
+    other = sqlite3.connect(db_path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    writing = asyncio.create_task(fill(sessions, 1))
+    ticks = 0
+    while ticks < 50:  # the loop keeps turning while the BEGIN waits on the thread
+        await asyncio.sleep(0)
+        ticks += 1
+    assert not writing.done()
+    other.execute("COMMIT")
+    other.close()
+    await writing
+    assert committed_values(db_path) == ["r00000"]
 
 
 # Transactions
