@@ -10,6 +10,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -282,7 +283,12 @@ class Catalogue:
     questionnaires: dict[str, Questionnaire]
 
     def point(self, code: str) -> ServicePoint | None:
-        return next((p for p in self.points if p.code == code.lower()), None)
+        """The service point with this code (any case), looked up on every survey request."""
+        return self._points_by_code.get(code.lower())
+
+    @cached_property
+    def _points_by_code(self) -> dict[str, ServicePoint]:
+        return {p.code: p for p in self.points}
 
 
 # --------------------------------------------------------------------------- loading

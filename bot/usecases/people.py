@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from dataclasses import dataclass
 from enum import Enum
@@ -68,7 +67,7 @@ def citizen_key(ctx: Context, channel: str, user_id: str) -> str:
     """The keyed hash (HMAC-SHA256 with ``[survey] secret``) that stands for a citizen;
     the raw id is never stored."""
     message = f"{channel}:{user_id}".encode()
-    return hmac.new(ctx.config.survey.secret.encode(), message, hashlib.sha256).hexdigest()
+    return hmac.digest(ctx.config.survey.secret.encode(), message, "sha256").hex()
 
 
 async def identify(ctx: Context, session: AsyncSession, inbound: Inbound) -> Person:

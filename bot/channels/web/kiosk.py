@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import json
 import secrets
@@ -47,7 +46,7 @@ class KioskPages:
 
     def _sign(self, payload: bytes) -> str:
         key = self.pages.ctx.config.survey.secret.encode()
-        return hmac.new(key, b"kiosk:" + payload, hashlib.sha256).hexdigest()[:32]
+        return hmac.digest(key, b"kiosk:" + payload, "sha256").hex()[:32]
 
     def seal(self, state: dict[str, Any]) -> str:
         payload = base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode())

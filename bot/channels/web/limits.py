@@ -9,7 +9,6 @@ database. Addresses are kept in memory only, as a keyed hash, for the current mi
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Callable
 from datetime import datetime
@@ -27,7 +26,7 @@ class AddressLimiter:
         minute = int(self.clock().timestamp()) // 60
         if minute != self.minute:
             self.minute, self.counts = minute, {}
-        key = hmac.new(self.secret, address.encode(), hashlib.sha256).digest()[:12]
+        key = hmac.digest(self.secret, address.encode(), "sha256")[:12]
         seen = self.counts.get(key, 0) + 1
         self.counts[key] = seen
         return seen <= self.per_minute

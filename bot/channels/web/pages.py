@@ -3,7 +3,6 @@ error pages, the CSRF tokens and the cookies' flags."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from pathlib import Path
 
@@ -62,7 +61,7 @@ class Pages:
         """The form token of a page: an HMAC of the visitor's cookie, so a form posted
         without that cookie, or with another visitor's token, is refused."""
         key = self.ctx.config.survey.secret.encode()
-        return hmac.new(key, f"csrf:{purpose}:{cookie}".encode(), hashlib.sha256).hexdigest()[:32]
+        return hmac.digest(key, f"csrf:{purpose}:{cookie}".encode(), "sha256").hex()[:32]
 
     def csrf_ok(self, purpose: str, cookie: str, given: str) -> bool:
         expected = self.csrf(purpose, cookie).encode()
