@@ -30,7 +30,7 @@ from reports.figures import (
     SatisfactionFigure,
     StatusFigures,
 )
-from reports.quarters import QuarterValues, combine
+from reports.quarters import QuarterValues, combine, unit_share
 from reports.trend import quarter_number, trend_text, year_reaching
 from scheduler.calendar import PeriodKind, ReportWindow, period_from_key
 from scheduler.rounds import indicators_for, missing_units, unit_is_asked
@@ -162,6 +162,14 @@ class WindowRounds:
     window: ReportWindow
     rounds: tuple[Round, ...]  # oldest first; quarters not opened yet are absent
 
+    @property
+    def key(self) -> str:
+        return self.window.key
+
+    @property
+    def title(self) -> str:
+        return self.window.title
+
 
 async def quarter_values(
     session: AsyncSession, catalogue: Catalogue, round_: Round
@@ -228,20 +236,26 @@ def indicator_figures(
     wanted: set[str] | None = None,
     notes: Mapping[str, tuple[str, ...]] | None = None,
     trends: Mapping[str, str] | None = None,
+    unit: str | None = None,
 ) -> tuple[IndicatorFigure, ...]:
     """Each indicator's figure over ``quarters`` (oldest first), against ``year``'s target,
     which says whether it is the plan's own number or derived; no verdict while a baseline
-    period is not over; the qualitative part of the target with the units' ``notes``."""
+    period is not over; the qualitative part of the target with the units' ``notes``.
+
+    With ``unit`` (a unit code): that unit's part of each figure (``reports.quarters.
+    unit_share``, for the drill-downs), its gaps named by quarter only."""
     names = {u.code: u.name for u in catalogue.org.units}
     out = []
     for indicator in catalogue.indicators.indicators:
         if indicator.kind == "survey" or (wanted is not None and indicator.code not in wanted):
             continue
-        combined = combine(
-            indicator.kind,
-            indicator.aggregate,
-            [q[indicator.code] for q in quarters if indicator.code in q],
-        )
+        given = [q[indicator.code] for q in quarters if indicator.code in q]
+        if unit is None:
+            combined = combine(indicator.kind, indicator.aggregate, given)
+            gaps = tuple(f"{names.get(c, c)} ({q})" for c, q in combined.gaps)
+        else:
+            combined = unit_share(indicator.kind, indicator.aggregate, given, unit)
+            gaps = tuple(q for _, q in combined.gaps)
         target = target_for_year(indicator.targets, year)
         judged = indicator.judged_in(year)
         baseline = indicator.baseline
@@ -259,7 +273,7 @@ def indicator_figures(
                 units_reporting=combined.units_reporting,
                 aggregate=indicator.aggregate,
                 quarters_used=combined.quarters_used,
-                gaps=tuple(f"{names.get(c, c)} ({q})" for c, q in combined.gaps),
+                gaps=gaps,
                 target_source=indicator.target_source(year),
                 not_judged=""
                 if judged or baseline is None
