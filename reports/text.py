@@ -115,12 +115,13 @@ def _satisfaction_line(f: SatisfactionFigure) -> str:
     # An official survey's figure is shown beside the bot's own, never mixed into it.
     official = T.official_beside(format_percent(f.official)) if f.official is not None else ""
     interval = satisfaction_interval(f)
+    trend = f" — {f.trend}" if f.trend else ""
     if not interval:
-        return f"• {f.target}. {f.name}: {T.NOT_ENOUGH_DATA} ({sample}{goal}){official}"
+        return f"• {f.target}. {f.name}: {T.NOT_ENOUGH_DATA} ({sample}{goal}){official}{trend}"
     return (
         f"• {f.target}. {f.name}: {satisfaction_rate(f)} "
         f"({sample}, KTC 95%: {interval}{goal})"
-        f"{_verdict(f.met)}{official}"
+        f"{_verdict(f.met)}{official}{trend}"
     )
 
 
