@@ -26,6 +26,7 @@ from bot.usecases.router import Core
 from reports import text as report_text
 from reports.export import write_xlsx
 from reports.figures import StatusFigures
+from reports.status import WindowRounds
 from surveys import texts as T
 from surveys.catalogue import Unit
 from surveys.numbers import format_percent
@@ -390,9 +391,11 @@ class DeskPages:
             return self.refuse(request, 404, T.ROUND_UNKNOWN.format(key=key[:40].upper()))
         scope, lines = found
         plain = [_plain(line) for line in lines]
+        # back to the dashboard, which shows rounds: a window's is its latest quarter's
+        back = scope.rounds[-1] if isinstance(scope, WindowRounds) else scope
         return self.render(
             request, "desk_drilldown.html", person, heading=plain[0], lines=plain[1:],
-            scope_key=scope.key, scope_title=scope.title, title=plain[0],
+            back_key=back.key, back_title=back.title, title=plain[0],
         )
 
 

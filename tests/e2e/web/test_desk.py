@@ -269,8 +269,12 @@ async def test_dashboard_figures_are_trangthai_s(tmp_path: Path, clock: FakeCloc
                 assert any("Kỳ số liệu: 15/12/2025 – 14/12/2026" in line for line in shown)
             ck = _page_lines(await (await http.get("/ban-lam-viec/don-vi/XA-CK?dot=2026")).text())
             assert "— Quý IV/2026: chưa nộp" in ck
+            # back to the dashboard of the quarter that carries the year (it shows rounds)
             back = await (await http.get("/ban-lam-viec/chi-tieu/5c?dot=2026")).text()
-            assert 'href="/ban-lam-viec?dot=2026"' in back and "Về bảng theo dõi Năm 2026" in back
+            link = re.search(r'href="(/ban-lam-viec\?dot=[^"]+)">Về bảng theo dõi ([^<]+)<', back)
+            assert link and link.group(1) == "/ban-lam-viec?dot=2026-Q4"
+            assert unescape(link.group(2)) == "Quý IV/2026 (cả năm)"
+            assert (await http.get(link.group(1))).status == 200
             unknown = await http.get("/ban-lam-viec/chi-tieu/5c?dot=2019")
             assert unknown.status == 404 and "2019" in await unknown.text()
 
