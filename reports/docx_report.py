@@ -21,7 +21,7 @@ import dataclasses
 import io
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import repo
 from reports.figures import IndicatorFigure, SatisfactionFigure, StatusFigures
-from reports.status import status_figures
+from reports.status import status_figures, trends
 from reports.text import (
     channel_line,
     indicator_goal,
@@ -45,6 +45,8 @@ from reports.text import (
     satisfaction_rate,
     satisfaction_sample,
 )
+from reports.trend import MIN_QUARTERS
+from reports.trend import PREFIX as TREND_PREFIX
 from scheduler.calendar import PeriodKind, period_from_key
 from surveys import texts as T
 from surveys.catalogue import Catalogue, Organisation
@@ -115,6 +117,7 @@ class TrendRow:
     q3: str
     q4: str
     target: str
+    trend: str = NOT_IN_TREND  # "đạt năm 2027", "chưa đạt trước 2030" (reports.trend)
 
 
 @dataclass(frozen=True)
@@ -236,10 +239,18 @@ def _rate_in(q: StatusFigures, code: str) -> str:
     return NOT_IN_TREND if found is None else satisfaction_rate(found)
 
 
-def build_trend(year: int, figures: StatusFigures, quarters: dict[str, StatusFigures]) -> Trend:
+def build_trend(
+    year: int,
+    figures: StatusFigures,
+    quarters: dict[str, StatusFigures],
+    trends: Mapping[str, str] | None = None,
+) -> Trend:
     """Each indicator and satisfaction target quarter by quarter over ``year``, from the
-    quarters' own figures (``quarters``: key → figures, only the rounds there are)."""
+    quarters' own figures (``quarters``: key → figures, only the rounds there are), and
+    where its line is heading (``trends``: code → "theo đà hiện tại: …", from
+    ``reports.status.trends``)."""
     q1, q2, q3, q4 = (quarters.get(key) for key in quarter_keys(year))
+    heading = trends or {}
 
     def row(
         code: str, name: str, shown: Callable[[StatusFigures, str], str], goal: str
@@ -247,7 +258,8 @@ def build_trend(year: int, figures: StatusFigures, quarters: dict[str, StatusFig
         def cell(q: StatusFigures | None) -> str:
             return NOT_IN_TREND if q is None else shown(q, code)
 
-        return TrendRow(code, name, cell(q1), cell(q2), cell(q3), cell(q4), goal)
+        trend = heading.get(code, "").removeprefix(TREND_PREFIX) or NOT_IN_TREND
+        return TrendRow(code, name, cell(q1), cell(q2), cell(q3), cell(q4), goal, trend)
 
     rows = [
         row(f.code, f.name, _indicator_in, indicator_goal(f) or NO_VERDICT)
@@ -264,7 +276,10 @@ def build_trend(year: int, figures: StatusFigures, quarters: dict[str, StatusFig
     ]
     note = (
         f"Kết quả từng quý của năm {year}, tính như trong báo cáo quý; “{NOT_IN_TREND}”: "
-        "quý chưa có đợt báo cáo."
+        "quý chưa có đợt báo cáo. “Theo đà hiện tại”: năm mà đường thẳng bình phương tối "
+        f"thiểu qua kết quả các quý (từ {MIN_QUARTERS} quý có số liệu trở lên, kể cả các năm "
+        "trước; mức độ hài lòng chỉ tính quý đủ cỡ mẫu tối thiểu) đạt mục tiêu năm cuối của "
+        "kế hoạch."
     )
     return Trend(shown=True, note=note, rows=tuple(rows))
 
@@ -350,7 +365,8 @@ async def collect_report(
             found = await repo.round_by_key(session, key)
             if found is not None:
                 quarters[key] = await status_figures(session, catalogue, found, today, min_sample)
-        trend = build_trend(year, figures, quarters)
+        heading = await trends(session, catalogue, figures.window_end, min_sample)
+        trend = build_trend(year, figures, quarters, heading)
     return build_report(figures, catalogue.org, min_sample, today, trend)
 
 

@@ -416,6 +416,7 @@ SATISFACTION_HEADERS = (
     "KTC 95% cao",
     "Số người trả lời",
     "Số liệu điều tra chính thức",
+    "Theo đà hiện tại",
 )
 
 
@@ -501,6 +502,7 @@ def _summary(ws: Worksheet, f: StatusFigures) -> None:
             _put(ws, r, 9, _fraction(s.high) if enough else None, PERCENT_FORMAT)
             _put(ws, r, 10, s.respondents, COUNT_FORMAT)
             _put(ws, r, 11, _fraction(s.official), PERCENT_FORMAT)
+            _put(ws, r, 12, s.trend or None)
             r += 1
     _widths(ws, (24, 60, 16, 12, 12, 11, 16, 12, 22, 30, 30, 30))
 

@@ -45,6 +45,7 @@ class SatisfactionFigure:
     goal: float | None  # the plan's target for the year
     met: bool | None  # None when not enough data
     official: float | None = None  # a figure units entered from an official survey
+    trend: str = ""  # yearly report: "theo đà hiện tại: đạt năm 2028" (reports.trend)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ are the report's list of units missing quarters, not repeated for every indicato
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from surveys.scoring import aggregate_ratio
 
@@ -113,4 +113,42 @@ def combine(kind: str, aggregate: str, quarters: Sequence[QuarterValues]) -> Com
         units_reporting=len(reporting),
         quarters_used=tuple(q.label for q in quarters),
         gaps=tuple(g for q in quarters for g in _gaps(q, known)) if len(quarters) > 1 else (),
+    )
+
+
+def for_unit(quarter: QuarterValues, code: str) -> QuarterValues:
+    """``quarter`` as if unit ``code`` were the only one."""
+    return QuarterValues(
+        label=quarter.label,
+        asked=quarter.asked & {code},
+        values={c: v for c, v in quarter.values.items() if c == code},
+        skipped=quarter.skipped & {code},
+    )
+
+
+def missed(quarters: Sequence[QuarterValues], code: str) -> tuple[str, ...]:
+    """Labels of the ``quarters`` unit ``code`` was asked for and gave neither a value nor a
+    reason for skipping."""
+    return tuple(
+        q.label
+        for q in quarters
+        if code in q.asked and code not in q.values and code not in q.skipped
+    )
+
+
+def unit_share(
+    kind: str, aggregate: str, quarters: Sequence[QuarterValues], code: str
+) -> Combined:
+    """Unit ``code``'s part of ``combine(kind, aggregate, quarters)``: its values in the
+    quarters that figure holds (every quarter for a flow; for a stock the latest quarter with
+    any unit's data, so a unit that reported the stock only earlier has no part in it),
+    added up the same way; ``gaps`` are the quarters of those it was asked for and gave
+    nothing (whether or not it gave anything elsewhere in the window)."""
+    whole = combine(kind, aggregate, quarters)
+    used = [q for q in quarters if q.label in whole.quarters_used]
+    mine = combine(kind, aggregate, [for_unit(q, code) for q in used])
+    return replace(
+        mine,
+        quarters_used=whole.quarters_used,
+        gaps=tuple((code, label) for label in missed(used, code)),
     )

@@ -30,8 +30,8 @@ from reports.figures import (
     SatisfactionFigure,
     StatusFigures,
 )
-from reports.quarters import QuarterValues, combine
-from reports.trend import quarter_number, trend_text, year_reaching
+from reports.quarters import QuarterValues, combine, unit_share
+from reports.trend import enough_rates, quarter_number, towards_last_target, trend_text
 from scheduler.calendar import PeriodKind, ReportWindow, period_from_key
 from scheduler.rounds import indicators_for, missing_units, unit_is_asked
 from surveys.catalogue import Catalogue, Indicator
@@ -162,6 +162,14 @@ class WindowRounds:
     window: ReportWindow
     rounds: tuple[Round, ...]  # oldest first; quarters not opened yet are absent
 
+    @property
+    def key(self) -> str:
+        return self.window.key
+
+    @property
+    def title(self) -> str:
+        return self.window.title
+
 
 async def quarter_values(
     session: AsyncSession, catalogue: Catalogue, round_: Round
@@ -228,20 +236,26 @@ def indicator_figures(
     wanted: set[str] | None = None,
     notes: Mapping[str, tuple[str, ...]] | None = None,
     trends: Mapping[str, str] | None = None,
+    unit: str | None = None,
 ) -> tuple[IndicatorFigure, ...]:
     """Each indicator's figure over ``quarters`` (oldest first), against ``year``'s target,
     which says whether it is the plan's own number or derived; no verdict while a baseline
-    period is not over; the qualitative part of the target with the units' ``notes``."""
+    period is not over; the qualitative part of the target with the units' ``notes``.
+
+    With ``unit`` (a unit code): that unit's part of each figure (``reports.quarters.
+    unit_share``, for the drill-downs), its gaps named by quarter only."""
     names = {u.code: u.name for u in catalogue.org.units}
     out = []
     for indicator in catalogue.indicators.indicators:
         if indicator.kind == "survey" or (wanted is not None and indicator.code not in wanted):
             continue
-        combined = combine(
-            indicator.kind,
-            indicator.aggregate,
-            [q[indicator.code] for q in quarters if indicator.code in q],
-        )
+        given = [q[indicator.code] for q in quarters if indicator.code in q]
+        if unit is None:
+            combined = combine(indicator.kind, indicator.aggregate, given)
+            gaps = tuple(f"{names.get(c, c)} ({q})" for c, q in combined.gaps)
+        else:
+            combined = unit_share(indicator.kind, indicator.aggregate, given, unit)
+            gaps = tuple(q for _, q in combined.gaps)
         target = target_for_year(indicator.targets, year)
         judged = indicator.judged_in(year)
         baseline = indicator.baseline
@@ -259,7 +273,7 @@ def indicator_figures(
                 units_reporting=combined.units_reporting,
                 aggregate=indicator.aggregate,
                 quarters_used=combined.quarters_used,
-                gaps=tuple(f"{names.get(c, c)} ({q})" for c, q in combined.gaps),
+                gaps=gaps,
                 target_source=indicator.target_source(year),
                 not_judged=""
                 if judged or baseline is None
@@ -366,6 +380,11 @@ async def window_figures(
     for round_ in rounds:  # the latest round's official figure wins
         official.update(await official_figures(session, round_.id))
     words = catalogue.org.words
+    yearly = (
+        await trends(session, catalogue, window.window_end, min_sample)
+        if window.kind is PeriodKind.YEAR
+        else {}
+    )
     return StatusFigures(
         whole=words.whole,
         office=words.office,
@@ -385,20 +404,21 @@ async def window_figures(
             per_quarter,
             window.year,
             notes=await qualitative_notes(session, catalogue, rounds),
-            trends=await trends(session, catalogue, window)
-            if window.kind is PeriodKind.YEAR
-            else None,
+            trends=yearly,
         ),
-        satisfaction=with_official(
-            await satisfaction(
-                session,
-                catalogue,
-                window.window_start,
-                window.window_end,
-                window.year,
-                min_sample,
+        satisfaction=with_trends(
+            with_official(
+                await satisfaction(
+                    session,
+                    catalogue,
+                    window.window_start,
+                    window.window_end,
+                    window.year,
+                    min_sample,
+                ),
+                official,
             ),
-            official,
+            yearly,
         ),
         channels=await channel_shares(session, window.window_start, window.window_end),
         scope=window.kind.value,
@@ -411,19 +431,23 @@ async def window_figures(
 
 
 async def trends(
-    session: AsyncSession, catalogue: Catalogue, window: ReportWindow
+    session: AsyncSession, catalogue: Catalogue, end: date, min_sample: int
 ) -> dict[str, str]:
-    """For the yearly report: each indicator's quarterly district figures up to the end of
-    ``window`` (every quarter round so far, earlier years too), and, with at least four,
-    the year the least-squares line reaches the indicator's last target (``reports.trend``)."""
+    """For the yearly report: the year each indicator's and each satisfaction target's
+    least-squares line reaches its last target (``reports.trend``), over every quarter round
+    whose window ends by ``end`` (earlier years too): an indicator's district figure of the
+    quarter (``combine`` on the quarter alone), a satisfaction target's rate of the quarter's
+    window (``satisfaction``, the status's own, counted only with ``min_sample``
+    respondents); at least four quarters each, else nothing is said."""
     rounds = (
         await session.scalars(
             select(Round)
-            .where(Round.kind == "quarter", Round.window_end <= window.window_end)
+            .where(Round.kind == "quarter", Round.window_end <= end)
             .order_by(Round.window_start)
         )
     ).all()
     series: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    rates: list[tuple[int, tuple[SatisfactionFigure, ...]]] = []
     for round_ in rounds:
         try:
             period = period_from_key(round_.key)
@@ -437,13 +461,15 @@ async def trends(
             figure = combine(indicator.kind, indicator.aggregate, [values]).value
             if figure is not None:
                 series[code].append((t, figure))
+        quarter_rates = await satisfaction(
+            session, catalogue, round_.window_start, round_.window_end, period.year, min_sample
+        )
+        rates.append((t, quarter_rates))
+    series.update(enough_rates(rates))
     out: dict[str, str] = {}
     for indicator in catalogue.indicators.indicators:
-        if not indicator.targets or indicator.code not in series:
-            continue
-        horizon = max(indicator.targets)
-        trend = year_reaching(
-            series[indicator.code], indicator.targets[horizon], indicator.direction, horizon
+        trend = towards_last_target(
+            series.get(indicator.code, []), indicator.targets, indicator.direction
         )
         if trend is not None:
             out[indicator.code] = trend_text(trend)
@@ -465,3 +491,10 @@ def with_official(
 ) -> tuple[SatisfactionFigure, ...]:
     """Attach official figures beside the bot's own; the bot's figures are left untouched."""
     return tuple(replace(f, official=official.get(f.target, f.official)) for f in figures)
+
+
+def with_trends(
+    figures: tuple[SatisfactionFigure, ...], trends: Mapping[str, str]
+) -> tuple[SatisfactionFigure, ...]:
+    """Attach the yearly report's "theo đà hiện tại" to the satisfaction figures."""
+    return tuple(replace(f, trend=trends.get(f.target, f.trend)) for f in figures)

@@ -51,10 +51,12 @@ def indicator_target(f: IndicatorFigure) -> str:
     return f"{goal}{SOURCE_MARK.get(f.target_source, '')}" if goal else ""
 
 
-def _indicator_line(f: IndicatorFigure, window: bool = False) -> str:
+def indicator_line(f: IndicatorFigure, window: bool = False) -> str:
+    """ "• 5c. Name: 45,3% (91/201) — mục tiêu ≥ 80% ❌", in a six-month or yearly report
+    (``window``) with how it adds up and who is missing ("[cộng 2 quý; thiếu: …]")."""
     goal = indicator_target(f)
     goal = f" — mục tiêu {goal}" if goal else ""
-    quarters = _over_quarters(f) if window else ""
+    quarters = over_quarters(f) if window else ""
     judged = f" ({f.not_judged})" if f.not_judged else _verdict(f.met)
     trend = f" — {f.trend}" if f.trend else ""
     return f"• {f.code}. {f.name}: {indicator_value(f)}{goal}{judged}{quarters}{trend}"
@@ -69,7 +71,7 @@ def _qualitative_lines(f: IndicatorFigure) -> list[str]:
     return lines
 
 
-def _over_quarters(f: IndicatorFigure) -> str:
+def over_quarters(f: IndicatorFigure) -> str:
     """In a six-month or yearly report: how the figure adds up and who is missing."""
     if not f.quarters_used:
         note = ""
@@ -113,12 +115,13 @@ def _satisfaction_line(f: SatisfactionFigure) -> str:
     # An official survey's figure is shown beside the bot's own, never mixed into it.
     official = T.official_beside(format_percent(f.official)) if f.official is not None else ""
     interval = satisfaction_interval(f)
+    trend = f" — {f.trend}" if f.trend else ""
     if not interval:
-        return f"• {f.target}. {f.name}: {T.NOT_ENOUGH_DATA} ({sample}{goal}){official}"
+        return f"• {f.target}. {f.name}: {T.NOT_ENOUGH_DATA} ({sample}{goal}){official}{trend}"
     return (
         f"• {f.target}. {f.name}: {satisfaction_rate(f)} "
         f"({sample}, KTC 95%: {interval}{goal})"
-        f"{_verdict(f.met)}{official}"
+        f"{_verdict(f.met)}{official}{trend}"
     )
 
 
@@ -177,7 +180,7 @@ def status_lines(f: StatusFigures) -> list[str]:
     if f.indicators:
         lines += ["", f"CHỈ TIÊU (số liệu {f.whole}, tính từ tử số/mẫu số):"]
         for i in f.indicators:
-            lines += [_indicator_line(i, bool(f.quarters)), *_qualitative_lines(i)]
+            lines += [indicator_line(i, bool(f.quarters)), *_qualitative_lines(i)]
     if f.satisfaction:
         lines += ["", "MỨC ĐỘ HÀI LÒNG (khảo sát qua bot):"]
         lines += [_satisfaction_line(s) for s in f.satisfaction]

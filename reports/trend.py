@@ -13,16 +13,27 @@ give no trend, and the report says nothing.
 
 A straight line is the simplest honest reading of "the current trend"; it knows nothing of
 a ceiling (a share cannot pass 100 %), which is why it is read only until the target's year.
+
+The satisfaction targets (14, 14a, 15, 16) are read the same way through their quarterly
+rates: each quarter's rate is the one the quarter's status shows (``reports.status.
+satisfaction``: Σ satisfied answers / Σ answers over the quarter's window, the estimate with
+respondents as clusters), and only a quarter with at least ``[survey] min_sample``
+respondents counts (``enough_rates``): a rate the status calls "chưa đủ dữ liệu" is no point
+of the line. Four such quarters are needed, as for the indicators. The points are the
+rates themselves, each given the same weight whatever its sample: the line is the trend of
+the figure the reports show, not a pooled model of the answers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from reports.figures import SatisfactionFigure
 from surveys.scoring import is_met
 
 MIN_QUARTERS = 4
+PREFIX = "theo đà hiện tại: "
 
 
 @dataclass(frozen=True)
@@ -71,8 +82,32 @@ def year_reaching(
     return Trend(intercept, slope, None, horizon, len(points))
 
 
+def towards_last_target(
+    points: Sequence[tuple[int, float]], targets: Mapping[int, float], direction: str = "min"
+) -> Trend | None:
+    """The trend of ``points`` towards the last of ``targets`` (year → value: 2030's), read
+    until that year; None without targets or with fewer than ``MIN_QUARTERS`` quarters."""
+    if not targets:
+        return None
+    horizon = max(targets)
+    return year_reaching(points, targets[horizon], direction, horizon)
+
+
+def enough_rates(
+    quarters: Iterable[tuple[int, Iterable[SatisfactionFigure]]],
+) -> dict[str, list[tuple[int, float]]]:
+    """Per satisfaction target, (quarter number, rate) of the quarters whose figure had
+    enough respondents (``SatisfactionFigure.enough``); the others are left out."""
+    series: dict[str, list[tuple[int, float]]] = {}
+    for t, figures in quarters:
+        for f in figures:
+            if f.enough and f.rate is not None:
+                series.setdefault(f.target, []).append((t, f.rate))
+    return series
+
+
 def trend_text(trend: Trend) -> str:
     """ "theo đà hiện tại: đạt năm 2027" or "theo đà hiện tại: chưa đạt trước 2030"."""
     if trend.year is None:
-        return f"theo đà hiện tại: chưa đạt trước {trend.horizon}"
-    return f"theo đà hiện tại: đạt năm {trend.year}"
+        return f"{PREFIX}chưa đạt trước {trend.horizon}"
+    return f"{PREFIX}đạt năm {trend.year}"

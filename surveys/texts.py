@@ -81,7 +81,8 @@ HELP_ADMIN = (
     "Chức năng dành cho {office}:\n"
     "• /trangthai (hoặc /status) — tình hình nộp báo cáo, chỉ tiêu, mức độ hài lòng; "
     "chi tiết: /trangthai MÃ_ĐƠN_VỊ, /trangthai 5c (một chỉ tiêu), /trangthai 2026-Q3 (kỳ trước), "
-    "/trangthai 2026-H1 (6 tháng), /trangthai 2026 (cả năm).\n"
+    "/trangthai 2026-H1 (6 tháng), /trangthai 2026 (cả năm); chi tiết theo kỳ: "
+    "/trangthai MÃ_ĐƠN_VỊ 2026-H1, /trangthai 5c 2026.\n"
     "• /xuat (hoặc /export) [KỲ] — bảng tổng hợp Excel của kỳ báo cáo (ví dụ /xuat 2026-Q3).\n"
     "• /baocaotonghop [KỲ] — dự thảo báo cáo kết quả CCHC gửi cấp trên (tệp Word theo thể "
     "thức Nghị định 30/2020/NĐ-CP), ví dụ /baocaotonghop 2026-Q4.\n"
@@ -483,7 +484,9 @@ ROUND_EXTENDED = "Đã gia hạn đợt {key} đến {deadline}."
 
 STATUS_USAGE = (
     "Không hiểu “{arg}”. Dùng: /trangthai (kỳ hiện tại), /trangthai MÃ_ĐƠN_VỊ, "
-    "/trangthai MÃ_CHỈ_TIÊU (ví dụ 5c), /trangthai 2026-Q3 (kỳ trước)."
+    "/trangthai MÃ_CHỈ_TIÊU (ví dụ 5c), /trangthai 2026-Q3 (kỳ trước), /trangthai 2026-H1 "
+    "(6 tháng), /trangthai 2026 (cả năm); một đơn vị hoặc chỉ tiêu theo kỳ: "
+    "/trangthai 5c 2026-H1."
 )
 CHART_CAPTION = "Biểu đồ chỉ tiêu và mức độ hài lòng — {title}"
 EXPORT_CAPTION = "Bảng tổng hợp {title} (Excel)"

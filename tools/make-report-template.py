@@ -405,7 +405,7 @@ def body(doc: object) -> None:
     tag(doc, "{%p if trend.rows %}")
     loop_table(
         doc,
-        ("Mã", "Chỉ tiêu", "Quý I", "Quý II", "Quý III", "Quý IV", "Mục tiêu"),
+        ("Mã", "Chỉ tiêu", "Quý I", "Quý II", "Quý III", "Quý IV", "Mục tiêu", "Theo đà hiện tại"),
         (
             "{{ row.code }}",
             "{{ row.name }}",
@@ -414,9 +414,10 @@ def body(doc: object) -> None:
             "{{ row.q3 }}",
             "{{ row.q4 }}",
             "{{ row.target }}",
+            "{{ row.trend }}",
         ),
         "row in trend.rows",
-        (1.1, 5.6, 2.0, 2.0, 2.0, 2.0, 1.8),
+        (1.1, 4.1, 1.7, 1.7, 1.7, 1.7, 1.6, 2.9),
     )
     tag(doc, "{%p endif %}")
     tag(doc, "{%p endif %}")

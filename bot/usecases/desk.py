@@ -419,6 +419,14 @@ async def dashboard_round(ctx: Context, session: AsyncSession, key: str) -> Roun
     return await repo.round_by_key(session, key.upper())
 
 
+async def drilldown_scope(ctx: Context, session: AsyncSession, key: str) -> status.Scope | None:
+    """The round or window a drill-down page shows (``?dot=2026-Q3``, ``2026-H1``, ``2026``;
+    the followed round without one): ``/trangthai MÃ KỲ``'s own parser."""
+    if len(key) > 40:
+        return None
+    return await status.report_scope(ctx, session, key)
+
+
 async def figures(ctx: Context, session: AsyncSession, round_: Round) -> StatusFigures:
     """The round's figures: the very function /trangthai calls."""
     return await status_figures(

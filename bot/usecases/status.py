@@ -14,7 +14,12 @@ from bot.usecases.render import say
 from db import repo
 from db.models import Round
 from reports.docx_report import ReportTemplateError, collect_report, render_docx, report_name
-from reports.drilldown import indicator_lines, unit_lines
+from reports.drilldown import (
+    indicator_lines,
+    indicator_window_lines,
+    unit_lines,
+    unit_window_lines,
+)
 from reports.export import collect_export, write_xlsx
 from reports.figures import StatusFigures
 from reports.status import WindowRounds, status_figures, window_figures
@@ -22,6 +27,7 @@ from reports.text import render_status, split_message
 from scheduler.calendar import window_from_key
 from scheduler.rounds import ensure_periodic_round, missing_units, rules_of
 from surveys import texts as T
+from surveys.catalogue import Catalogue, Indicator, Unit
 from surveys.messages import Outbound
 
 ZALO = "zalo"
@@ -85,28 +91,71 @@ async def scope_figures(ctx: Context, session: AsyncSession, scope: Scope) -> St
 
 
 def scope_title(scope: Scope) -> str:
-    return scope.window.title if isinstance(scope, WindowRounds) else scope.title
+    return scope.title
 
 
 def scope_key(scope: Scope) -> str:
-    return scope.window.key if isinstance(scope, WindowRounds) else scope.key
+    return scope.key
+
+
+Subject = Unit | Indicator  # what a drill-down is about: a unit, or a reported indicator
+
+
+def drilldown_subject(catalogue: Catalogue, code: str) -> Subject | None:
+    """The unit, else the reported (non-survey) indicator, ``code`` names; None if neither."""
+    unit = catalogue.org.unit(code)
+    if unit is not None:
+        return unit
+    indicator = catalogue.indicators.get(code)
+    return indicator if indicator is not None and indicator.kind != "survey" else None
+
+
+def status_args(catalogue: Catalogue, args: str) -> tuple[str, str] | None:
+    """``/trangthai``'s arguments as (code of a unit or indicator, report key), either may
+    be "": ``PNV``, ``5c``, ``2026-Q3``, ``2026-H1``, ``2026``, or a code and a key in either
+    order (``PNV 2026-H1``, ``2026 5c``). None when they are not that."""
+    words = args.split()
+    if len(words) > 2:
+        return None
+    code = key = ""
+    for word in words:
+        if drilldown_subject(catalogue, word) is not None and not code:
+            code = word
+        elif REPORT_KEY.match(word) and not key:
+            key = word
+        else:
+            return None
+    return code, key
+
+
+async def drilldown_lines(
+    session: AsyncSession, catalogue: Catalogue, subject: Subject, scope: Scope
+) -> list[str]:
+    """``/trangthai MÃ [KỲ]`` and ``/trangthai 5c [KỲ]``, over a round or a window: the chat
+    and the desk's drill-down pages both show these lines."""
+    if isinstance(scope, WindowRounds):
+        if isinstance(subject, Unit):
+            return await unit_window_lines(session, catalogue, subject, scope)
+        return await indicator_window_lines(session, catalogue, subject, scope)
+    if isinstance(subject, Unit):
+        return await unit_lines(session, catalogue, subject, scope)
+    return await indicator_lines(session, catalogue, subject, scope)
 
 
 async def status(ctx: Context, session: AsyncSession, person: Person, args: str) -> list[Outbound]:
-    arg = args.strip()
     catalogue = ctx.catalogue
-    if arg and not REPORT_KEY.match(arg):
-        round_ = await followed_round(ctx, session)
-        unit = catalogue.org.unit(arg)
-        if unit is not None:
-            return say(
-                person.chat_id, *split_message(await unit_lines(session, catalogue, unit, round_))
-            )
-        indicator = catalogue.indicators.get(arg)
-        if indicator is not None and indicator.kind != "survey":
-            lines = await indicator_lines(session, catalogue, indicator, round_)
-            return say(person.chat_id, *split_message(lines))
-        return say(person.chat_id, T.STATUS_USAGE.format(arg=arg))
+    parsed = status_args(catalogue, args)
+    if parsed is None:
+        return say(person.chat_id, T.STATUS_USAGE.format(arg=args.strip()[:60]))
+    code, arg = parsed
+    if code:
+        scope = await report_scope(ctx, session, arg)
+        if scope is None:
+            return say(person.chat_id, T.ROUND_UNKNOWN.format(key=arg.upper()))
+        subject = drilldown_subject(catalogue, code)
+        assert subject is not None  # status_args found it
+        lines = await drilldown_lines(session, catalogue, subject, scope)
+        return say(person.chat_id, *split_message(lines))
     chosen = await report_scope(ctx, session, arg)
     if chosen is None:
         return say(person.chat_id, T.ROUND_UNKNOWN.format(key=arg.upper()))

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import io
 from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from docx import Document
 
+from db.models import Round, SurveyDailyCount
+from scheduler.calendar import period_from_key
 from tests.e2e.test_status import GROUP, MEMBER, fill_current_round, line_of
 from tests.support.harness import ADMIN, ZALO_ADMIN, Bot, FakeClock, running_bot, texts
 
@@ -66,7 +69,8 @@ async def test_an_admin_gets_the_draft_with_trangthai_s_figures(bot: Bot) -> Non
 
     # Q4 doubles as the yearly report: the trend quarter by quarter, this quarter's figure.
     trend = rows_of(doc, "Mã", "Chỉ tiêu", "Quý I", "Quý II", "Quý III", "Quý IV")
-    assert trend["5c"][2:] == ["—", "—", "—", "50,5%", "≥ 80%"]  # no earlier round here
+    # no earlier round here, so no "theo đà hiện tại" either (four quarters are needed)
+    assert trend["5c"][2:] == ["—", "—", "—", "50,5%", "≥ 80%", "—"]
     assert trend["14"][5] == rate
 
     past = await bot.say(ADMIN, "/baocaotonghop 2026-q4")
@@ -106,3 +110,65 @@ async def test_an_ad_hoc_round_is_drafted_under_its_own_title(bot: Bot) -> None:
     assert any(p.startswith("Tổng số cơ quan, đơn vị phải báo cáo: 2;") for p in paragraphs)
     assert set(rows_of(doc, "Mã", "Chỉ tiêu", "Kết quả")) == {"2", "5c"}
     assert not any("DIỄN BIẾN" in p for p in paragraphs)
+
+
+async def add_quarter_survey(
+    bot: Bot, key: str, day: date, respondents: int, satisfied: int, answers: int
+) -> None:
+    """A closed quarter round ``key`` (unless the bot opened it) and, on ``day``, ``answers``
+    ratings for 14 by ``respondents`` people at the district's counter, ``satisfied`` of them
+    at level 5, the rest at 3."""
+    period = period_from_key(key)
+    async with bot.runtime.ctx.sessions.begin() as session:
+        if key != "2026-Q4":  # the current quarter: the bot's own round
+            session.add(
+                Round(
+                    key=period.key, kind="quarter", title=period.title,
+                    window_start=period.window_start, window_end=period.window_end,
+                    deadline=period.deadline, opened_at=datetime(2025, 9, 15, tzinfo=UTC),
+                    closed_at=datetime(2026, 1, 5, tzinfo=UTC),
+                )
+            )  # fmt: skip
+        session.add(
+            SurveyDailyCount(
+                day=day, point_code="mc-huyen", field="ho_tich", target="14",
+                level1=0, level2=0, level3=answers - satisfied, level4=0, level5=satisfied,
+                respondents=respondents, fully_satisfied=0,
+            )
+        )  # fmt: skip
+
+
+async def test_the_year_says_when_satisfaction_s_trend_reaches_2030s_target(bot: Bot) -> None:
+    """14's rate quarter by quarter: 80 %, 82 %, 84 %, 86 % (each 50 answers by 20 people),
+    +2 points a quarter: 2030's 95 % is reached in Q1/2028 (86 + 2·5 = 96; Q4/2027 has 94).
+    Q4/2025's two people (below min_sample 3, all unsatisfied) are not a point of the line."""
+    await bot.say(ADMIN, "/trangthai")  # the bot opens the current quarter's round
+    await add_quarter_survey(bot, "2025-Q4", date(2025, 11, 1), 2, 0, 8)
+    for key, day, satisfied in (
+        ("2026-Q1", date(2026, 2, 1), 40),
+        ("2026-Q2", date(2026, 5, 1), 41),
+        ("2026-Q3", date(2026, 8, 1), 42),
+        ("2026-Q4", date(2026, 11, 1), 43),
+    ):
+        await add_quarter_survey(bot, key, day, 20, satisfied, 50)
+    replies = await bot.say(ADMIN, "/trangthai 2026")
+    status = texts([m for m in replies if m.method == "sendMessage"])
+    fourteen = line_of(status, "• 14. ")
+    # the year pools its four quarters: 166 of 200
+    assert ": 83% (80 người, n=200 câu trả lời" in fourteen
+    assert fourteen.endswith(" — theo đà hiện tại: đạt năm 2028")
+    assert " — theo đà hiện tại" not in line_of(status, "• 15. ")  # no answers for 15
+    # a quarter report says nothing of trends
+    quarter = await bot.say(ADMIN, "/trangthai 2026-Q4")
+    assert "theo đà hiện tại" not in texts([m for m in quarter if m.method == "sendMessage"])
+
+    for key in ("2026", "2026-Q4"):  # the yearly report, and Q4's, which doubles as it
+        [document] = await bot.say(ADMIN, f"/baocaotonghop {key}")
+        assert document.file_bytes
+        doc = Document(io.BytesIO(document.file_bytes))
+        headers = ("Mã", "Chỉ tiêu", "Quý I", "Quý II", "Quý III", "Quý IV", "Mục tiêu")
+        rows = rows_of(doc, *headers, "Theo đà hiện tại")
+        assert rows["14"][2:] == ["80%", "82%", "84%", "86%", "≥ 95%", "đạt năm 2028"], key
+        assert rows["15"][-1] == "—" and rows["5c"][-1] == "—"
+        paragraphs = " ".join(" ".join(p.text.split()) for p in doc.paragraphs)
+        assert "bình phương tối thiểu" in paragraphs

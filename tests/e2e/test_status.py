@@ -396,6 +396,70 @@ async def test_the_year_and_six_months_over_their_legal_windows(
     assert "Năm 2026" in result.stdout and out.exists()
 
 
+async def test_drill_downs_over_the_year_and_six_months(bot: Bot) -> None:
+    """/trangthai 5c 2026 and /trangthai MÃ 2026 (either order): Q3 (Phòng Nội vụ 30/60,
+    Xã Châu Khánh 10/40) and Q4 (Phòng Nội vụ 1/1, the thị trấn 50/100) added up as the
+    yearly report adds them; each unit's part of it; a quarter a unit missed, named."""
+    await fill_current_round(bot, surveys=False)
+    await add_past_round(bot)
+    year = texts(await bot.say(ADMIN, "/trangthai 2026"))
+
+    one = texts(await bot.say(ADMIN, "/trangthai 5c 2026"))
+    lines = one.splitlines()
+    assert lines[0].startswith("📌 5c. Tỷ lệ hồ sơ giải quyết trực tuyến")
+    assert lines[0].endswith(" — Năm 2026 — mục tiêu ≥ 80%")
+    assert lines[1] == "Kỳ số liệu: 15/12/2025 – 14/12/2026"
+    # the whole figure is the yearly report's own, word for word
+    whole = line_of(one, "Số liệu toàn huyện: ")
+    assert whole.startswith("Số liệu toàn huyện: 45,3% (91/201) ❌ [cộng 2 quý; thiếu: ")
+    shown, over = whole.removeprefix("Số liệu toàn huyện: ").split(" ❌ ")
+    assert line_of(year, "• 5c. ").endswith(f": {shown} — mục tiêu ≥ 80% ❌ {over}")
+    pnv = line_of(one, "• Phòng Nội vụ: ")
+    ttlp = line_of(one, "• UBND thị trấn Long Phú: ")
+    ck = line_of(one, "• UBND xã Châu Khánh: ")
+    assert pnv == "• Phòng Nội vụ: 50,8% (31/61) ❌"  # (30 + 1) / (60 + 1): both quarters
+    assert ttlp == "• UBND thị trấn Long Phú: 50% (50/100) ❌ [thiếu: Quý III/2026]"
+    assert ck == "• UBND xã Châu Khánh: 25% (10/40) ❌ [thiếu: Quý IV/2026]"
+    assert lines.index(pnv) < lines.index(ttlp) < lines.index(ck)  # best first
+    nothing = line_of(one, "Chưa có số liệu (")
+    assert "Phòng Tư pháp (Quý III/2026, Quý IV/2026)" in nothing
+    assert texts(await bot.say(ADMIN, "/trangthai 2026 5c")) == one  # either order
+
+    unit = texts(await bot.say(ADMIN, "/trangthai XA-CK 2026"))
+    assert unit.splitlines()[:2] == [
+        "📋 UBND xã Châu Khánh (XA-CK) — Năm 2026",
+        "Kỳ số liệu: 15/12/2025 – 14/12/2026",
+    ]
+    assert line_of(unit, "— Quý III/2026: ") == (
+        "— Quý III/2026: đã nộp (trễ hạn), người gửi: Cán bộ thử nghiệm"
+    )
+    assert line_of(unit, "— Quý IV/2026: ") == "— Quý IV/2026: chưa nộp"
+    assert line_of(unit, "Thiếu báo cáo quý: ") == "Thiếu báo cáo quý: Quý IV/2026"
+    assert line_of(unit, "• 5c. ").endswith(
+        ": 25% (10/40) — mục tiêu ≥ 80% ❌ [cộng 2 quý; thiếu: Quý IV/2026]"
+    )
+    assert "/trangthai XA-CK 2026-Q3" in unit  # each quarter on its own
+
+    pnv_year = texts(await bot.say(ADMIN, "/trangthai 2026 PNV"))
+    assert line_of(pnv_year, "• 5c. ").endswith(": 50,8% (31/61) — mục tiêu ≥ 80% ❌ [cộng 2 quý]")
+    # 2 (a flow): given in Q4 only, so Q3 is named; 5a (a stock): Q4's value, as of the year's end
+    assert line_of(pnv_year, "• 2. ").endswith(
+        ": 75% (150/200) — mục tiêu ≥ 80% (duy trì) ❌ [cộng 2 quý; thiếu: Quý III/2026]"
+    )
+    assert line_of(pnv_year, "• 5a. ").endswith(
+        ": 75% (150/200) — mục tiêu ≥ 90% ❌ [số liệu Quý IV/2026]"
+    )
+
+    # the same unit over the six months: no quarter of 2026-H1 has a round here
+    half = texts(await bot.say(ADMIN, "/trangthai PNV 2026-H1"))
+    assert "Không có đợt báo cáo mã “2026-H1”" in half
+    # one round still works both ways, and nonsense gets the usage
+    q3 = texts(await bot.say(ADMIN, "/trangthai 2026-Q3 PNV"))
+    assert "Phòng Nội vụ (PNV) — Quý III/2026" in q3
+    for wrong in ("/trangthai PNV 5c", "/trangthai PNV 2026 thêm", "/trangthai 2026 2026-Q3"):
+        assert "Dùng: /trangthai" in texts(await bot.say(ADMIN, wrong)), wrong
+
+
 async def test_qualitative_parts_are_listed_with_what_units_wrote(bot: Bot) -> None:
     """/dinhtinh: a commune writes on target 13's qualitative part; /trangthai lists it under
     the indicator, and the workbook shows it, with where each target comes from."""

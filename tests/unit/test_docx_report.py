@@ -195,6 +195,18 @@ def test_the_yearly_trend_takes_each_quarter_s_own_figures() -> None:
     assert (rows["14"].q3, rows["14"].q4) == ("66,7%", "66,7%")
     assert (rows["14a"].q3, rows["14a"].q4) == (NOT_IN_TREND, "chưa đủ dữ liệu")
     assert trend.shown and "2026" in trend.note
+    assert {r.trend for r in trend.rows} == {NOT_IN_TREND}  # no trend given, none shown
+    told = build_trend(
+        2026, q4, {"2026-Q4": q4},
+        {"5c": "theo đà hiện tại: đạt năm 2027", "14": "theo đà hiện tại: chưa đạt trước 2030"},
+    )  # fmt: skip
+    by_code = {r.code: r.trend for r in told.rows}
+    assert (by_code["5c"], by_code["14"], by_code["2"]) == (
+        "đạt năm 2027",
+        "chưa đạt trước 2030",
+        NOT_IN_TREND,
+    )
+    assert "bình phương tối thiểu" in told.note
 
 
 def test_the_template_sees_plain_values() -> None:

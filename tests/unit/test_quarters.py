@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from reports.quarters import QuarterValues, Value, combine
+from reports.quarters import QuarterValues, Value, combine, missed, unit_share
 
 
 def q(
@@ -90,3 +90,51 @@ def test_no_quarter_and_bad_arguments() -> None:
         combine("survey", "flow", [Q1])
     with pytest.raises(ValueError):
         combine("ratio", "average", [Q1])
+
+
+# --------------------------------------------------------------------------- one unit's part
+
+
+def test_a_unit_s_part_of_a_flow_is_its_own_quarters_summed() -> None:
+    a = unit_share("ratio", "flow", [Q1, Q2], "A")
+    assert (a.numerator, a.denominator, a.units_reporting) == (40, 60, 1)  # 10 + 30 / 20 + 40
+    assert a.quarters_used == ("Quý I/2026", "Quý II/2026") and a.gaps == ()
+    # B missed Q2: its Q1 counts and Q2 is named, as in the whole figure
+    gap = q("Quý II/2026", {"A", "B"}, A=(30, 40, 75.0))
+    b = unit_share("ratio", "flow", [Q1, gap], "B")
+    assert (b.numerator, b.denominator, b.gaps) == (1, 1, (("B", "Quý II/2026"),))
+    # the parts add up to the whole
+    whole = combine("ratio", "flow", [Q1, gap])
+    parts = [unit_share("ratio", "flow", [Q1, gap], c) for c in ("A", "B")]
+    assert sum(p.numerator or 0 for p in parts) == whole.numerator
+    assert sum(p.denominator or 0 for p in parts) == whole.denominator
+
+
+def test_a_unit_s_part_of_a_stock_is_in_the_quarter_the_whole_figure_takes() -> None:
+    # the stock is Q2's; B reported it in Q1 only, so it has no part in it, Q2 named
+    gap = q("Quý II/2026", {"A", "B"}, A=(30, 40, 75.0))
+    b = unit_share("ratio", "stock", [Q1, gap], "B")
+    assert b.value is None and b.units_reporting == 0
+    assert b.quarters_used == ("Quý II/2026",) and b.gaps == (("B", "Quý II/2026"),)
+    a = unit_share("ratio", "stock", [Q1, gap], "A")
+    assert (a.numerator, a.denominator, a.gaps) == (30, 40, ())
+
+
+def test_a_unit_that_never_reported_has_every_quarter_named() -> None:
+    # unlike the whole figure's gaps (test above), a unit's own page names them all
+    never = [q("Q1", {"A", "C"}, A=(1, 2, 50.0)), q("Q2", {"A", "C"}, A=(1, 2, 50.0))]
+    c = unit_share("ratio", "flow", never, "C")
+    assert c.value is None and c.gaps == (("C", "Q1"), ("C", "Q2"))
+    assert missed(never, "C") == ("Q1", "Q2") and missed(never, "A") == ()
+    # a skip with a reason, or a quarter it was not asked for, is no gap
+    skipped = [q("Q1", {"C"}, {"C"}), q("Q2", {"A"}, A=(1, 2, 50.0))]
+    assert unit_share("ratio", "flow", skipped, "C").gaps == ()
+
+
+def test_a_unit_s_percentage_and_count() -> None:
+    p = [q("Q1", {"A", "B"}, A=(None, None, 10.0), B=(None, None, 20.0))]
+    assert unit_share("percent", "stock", p, "B").value == 20
+    counts = [q("Q1", {"A", "B"}, A=(None, None, 3), B=(None, None, 4)),
+              q("Q2", {"A", "B"}, A=(None, None, 5))]  # fmt: skip
+    assert unit_share("count", "flow", counts, "A").value == 8
+    assert unit_share("count", "flow", counts, "B").gaps == (("B", "Q2"),)

@@ -20,13 +20,13 @@ from urllib.parse import urlencode
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.usecases import desk
+from bot.usecases import desk, status
 from bot.usecases.people import Person
 from bot.usecases.router import Core
 from reports import text as report_text
-from reports.drilldown import indicator_lines, unit_lines
 from reports.export import write_xlsx
 from reports.figures import StatusFigures
+from reports.status import WindowRounds
 from surveys import texts as T
 from surveys.catalogue import Unit
 from surveys.numbers import format_percent
@@ -363,35 +363,39 @@ class DeskPages:
         )
 
     async def drilldown(self, request: web.Request) -> web.StreamResponse:
-        """/ban-lam-viec/don-vi/MÃ and /ban-lam-viec/chi-tieu/MÃ: /trangthai UNIT and
-        /trangthai 5c, from the same functions."""
+        """/ban-lam-viec/don-vi/MÃ and /ban-lam-viec/chi-tieu/MÃ (``?dot=`` a round, a
+        six-month or a yearly key): /trangthai MÃ KỲ and /trangthai 5c KỲ, the same lines."""
         person, refused = await self._admin(request)
         if refused is not None:
             return refused
         code, key = request.match_info["code"], request.query.get("dot", "")
         catalogue = self.ctx.catalogue
-        unit = catalogue.org.unit(code) if request.path.startswith(f"{BASE}/don-vi/") else None
-        indicator = catalogue.indicators.get(code) if unit is None else None
-        if unit is None and (indicator is None or indicator.kind == "survey"):
+        subject: status.Subject | None
+        if request.path.startswith(f"{BASE}/don-vi/"):
+            subject = catalogue.org.unit(code)
+        else:  # a reported indicator (satisfaction has no units to drill into)
+            subject = status.drilldown_subject(catalogue, code)
+            subject = None if isinstance(subject, Unit) else subject
+        if subject is None:
             return self.refuse(request, 404, T.STATUS_USAGE.format(arg=code[:20]))
 
         async def work(session: AsyncSession) -> Any:
-            round_ = await desk.dashboard_round(self.ctx, session, key)
-            if round_ is None:
+            scope = await desk.drilldown_scope(self.ctx, session, key)
+            if scope is None:
                 return None
-            if unit is not None:
-                return round_, await unit_lines(session, catalogue, unit, round_)
-            assert indicator is not None
-            return round_, await indicator_lines(session, catalogue, indicator, round_)
+            assert subject is not None
+            return scope, await status.drilldown_lines(session, catalogue, subject, scope)
 
         found = await self.run(work)
         if found is None:
             return self.refuse(request, 404, T.ROUND_UNKNOWN.format(key=key[:40].upper()))
-        round_, lines = found
+        scope, lines = found
         plain = [_plain(line) for line in lines]
+        # back to the dashboard, which shows rounds: a window's is its latest quarter's
+        back = scope.rounds[-1] if isinstance(scope, WindowRounds) else scope
         return self.render(
             request, "desk_drilldown.html", person, heading=plain[0], lines=plain[1:],
-            round_=round_, title=plain[0],
+            back_key=back.key, back_title=back.title, title=plain[0],
         )
 
 

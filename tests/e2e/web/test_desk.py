@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import logging
 import re
+from html import unescape
 from pathlib import Path
 
 import aiohttp
 import pytest
 from sqlalchemy import select
 
+from bot.channels.web.desk import _plain
 from db.models import Conversation, DeskLogin, DeskSession, Submission, ValueRevision
 from tests.e2e.test_reporting import PNV_CODES, values
+from tests.e2e.test_status import add_past_round
 from tests.e2e.web.desk_support import (
     ADMIN,
     AN,
@@ -251,6 +254,35 @@ async def test_dashboard_figures_are_trangthai_s(tmp_path: Path, clock: FakeCloc
             assert "Phòng Nội vụ (PNV)" in unit and "45/60" in unit
             one = await (await http.get("/ban-lam-viec/chi-tieu/5c?dot=2026-Q4")).text()
             assert "Phòng Nội vụ" in one and "75%" in one
+            # over the year (Q3 added): the pages hold /trangthai MÃ 2026's lines, every one
+            await add_past_round(bot)
+            for path, command in (
+                ("/ban-lam-viec/don-vi/PNV?dot=2026", "/trangthai PNV 2026"),
+                ("/ban-lam-viec/chi-tieu/5c?dot=2026", "/trangthai 5c 2026"),
+                ("/ban-lam-viec/don-vi/XA-CK?dot=2026", "/trangthai 2026 XA-CK"),
+            ):
+                chat = [line for line in texts(await bot.say(ADMIN, command)).splitlines() if line]
+                page = await http.get(path)
+                assert page.status == 200, path
+                shown = _page_lines(await page.text())
+                assert [_plain(line) for line in chat] == shown, path
+                assert any("Kỳ số liệu: 15/12/2025 – 14/12/2026" in line for line in shown)
+            ck = _page_lines(await (await http.get("/ban-lam-viec/don-vi/XA-CK?dot=2026")).text())
+            assert "— Quý IV/2026: chưa nộp" in ck
+            # back to the dashboard of the quarter that carries the year (it shows rounds)
+            back = await (await http.get("/ban-lam-viec/chi-tieu/5c?dot=2026")).text()
+            link = re.search(r'href="(/ban-lam-viec\?dot=[^"]+)">Về bảng theo dõi ([^<]+)<', back)
+            assert link and link.group(1) == "/ban-lam-viec?dot=2026-Q4"
+            assert unescape(link.group(2)) == "Quý IV/2026 (cả năm)"
+            assert (await http.get(link.group(1))).status == 200
+            unknown = await http.get("/ban-lam-viec/chi-tieu/5c?dot=2019")
+            assert unknown.status == 404 and "2019" in await unknown.text()
+
+
+def _page_lines(html: str) -> list[str]:
+    """A drill-down page's heading and list items, as text."""
+    found = re.findall(r"<h1>(.*?)</h1>|<li>(.*?)</li>", html, re.S)
+    return [unescape(re.sub(r"<[^>]+>", "", a or b)).strip() for a, b in found]
 
 
 # --------------------------------------------------------------------------- security
