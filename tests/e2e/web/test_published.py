@@ -158,7 +158,8 @@ async def test_a_workbook_and_the_word_report_go_as_links(
         [book_message] = await zask(bot, "/xuat")
         assert book_message.method == "sendMessage"
         first, second = book_message.text.split("\n")
-        assert first == "Bảng tổng hợp Quý IV/2026 (cả năm) (Excel)" and second.startswith("Tải tệp")
+        assert first == "Bảng tổng hợp Quý IV/2026 (cả năm) (Excel)"
+        assert second.startswith("Tải tệp")
         found = FILE_LINE.search(book_message.text)
         assert found, book_message.text
         name, until, url = found.groups()
@@ -208,7 +209,8 @@ async def test_a_photo_zalo_refuses_goes_as_its_link(tmp_path: Path, clock: Fake
         replies = await zask(bot, "/trangthai", chart_sent)
         assert not [m for m in replies if m.method == "sendPhoto"]
         last = replies[-1].text
-        assert last.startswith("Biểu đồ chỉ tiêu") and "Xem ảnh (hết hạn lúc 10:00 20/11/2026): " in last
+        assert last.startswith("Biểu đồ chỉ tiêu")
+        assert "Xem ảnh (hết hạn lúc 10:00 20/11/2026): " in last
         found = LINK.search(last)
         assert found
         async with aiohttp.ClientSession(site) as http:
@@ -252,7 +254,7 @@ async def oa_bot(
 async def test_on_the_oa_a_chart_is_an_image_message_and_files_are_links(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    async with oa_bot(tmp_path, clock) as (bot, oa, site):
+    async with oa_bot(tmp_path, clock) as (_, oa, site):
         replies = await oa_ask(oa, "/trangthai", chart_sent, msg_id="msgS")
         images = [m for m in replies if m.image is not None]
         assert len(images) == 1 and replies[-1] is images[0]
