@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -434,3 +435,17 @@ class QualitativeNote(Base):
     text: Mapped[str] = mapped_column(String(500))
     entered_by: Mapped[str] = mapped_column(String(200))
     entered_at: Mapped[datetime]
+
+
+class PublishedFile(Base):
+    """A chart, workbook or Word report published for a Zalo user (Zalo's ``sendPhoto``
+    takes a URL, not an upload): served at ``/tep/TOKEN`` until ``expires_at`` (one hour),
+    then purged. Only the SHA-256 of the random token is kept."""
+
+    __tablename__ = "published_files"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(200))
+    media_type: Mapped[str] = mapped_column(String(100))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)

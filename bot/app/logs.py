@@ -14,7 +14,7 @@ traceback never breaks the line. Rules for callers: say which round, unit and ou
 never a person's platform id (a citizen's least of all); a failure that repeats is logged
 once per attempt or once per streak (``scheduler.jobs.FailureLog``), never in a loop. A
 Telegram bot token that slips into a line (a URL in an exception) is masked, and so is a
-desk login link's token.
+desk login link's token or a published file's.
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | 
     "taskName",
 }
 _TOKEN = re.compile(r"(?<![0-9])[0-9]{5,16}:[A-Za-z0-9_-]{30,}")
-# a desk login link (``/web``), should a library log the message that carries it (PTB does
-# at DEBUG, with ``cchc-bot run -v``)
-_LOGIN = re.compile(r"/dang-nhap/[A-Za-z0-9_-]{8,}")
+# a desk login link (``/web``) or a file published for Zalo (``/tep/``), should a library
+# log the message that carries it (PTB does at DEBUG, with ``cchc-bot run -v``)
+_LOGIN = re.compile(r"/(dang-nhap|tep)/[A-Za-z0-9_-]{8,}")
 _BARE = re.compile(r"[^\s\"=\\\x00-\x1f\x7f]+")
 DEFAULT_EVENT = "message"
 
@@ -45,7 +45,7 @@ def _value(value: Any) -> str:
         text = "true" if value else "false"
     else:
         text = "" if value is None else str(value)
-    text = _LOGIN.sub("/dang-nhap/<token>", _TOKEN.sub("<token>", text))
+    text = _LOGIN.sub(r"/\1/<token>", _TOKEN.sub("<token>", text))
     if _BARE.fullmatch(text):
         return text
     return json.dumps(text, ensure_ascii=False)

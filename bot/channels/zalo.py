@@ -27,8 +27,12 @@ error"), 408 and timeouts are retried; 404 is "not found", which is *not* read a
 person blocked the bot" — no documented answer says that, so ``[zalo]
 blocked_descriptions`` (empty) lists the descriptions that do, once one is seen.
 
-Pictures and spreadsheets (``Outbound.photo`` / ``document``) cannot go to Zalo, whose
-``sendPhoto`` takes a public URL: their caption is sent with a note instead.
+**Pictures and files** (``Outbound.photo`` / ``document``): Zalo's ``sendPhoto`` takes a
+photo's URL, not an upload. When ``[web] public_url`` is HTTPS the file is published there
+for an hour (``bot.usecases.published``, served by the web channel at ``/tep/TOKEN``): a
+chart or poster goes with ``sendPhoto`` (photo = that URL, caption = the text; if Zalo
+refuses it, the link goes as text), a workbook or Word report as a text with its link and
+expiry. Without it, the caption goes with a note.
 """
 
 from __future__ import annotations
@@ -53,12 +57,15 @@ from bot.channels.zalo_common import (
     ZALO_PICK_HINT,
     ZALO_TYPE_NUMBER,
     ZALO_TYPE_ONE_OF,
+    FileLink,
     Offers,
     Sightings,
     StartupLog,
     by_words,
     choice_lines,
     offer_after,
+    photo_messages,
+    publish_for,
     render,
     render_outbound,
     retrying,
@@ -397,10 +404,39 @@ class ZaloChannel:
                 return
 
     async def reply(self, out: Outbound) -> None:
-        """Send one Outbound, each message retried like Telegram's replies."""
-        for chunk in render_outbound(out):
+        """Send one Outbound, each message retried like Telegram's replies (its file
+        published first, when it has one and the web has an https public_url)."""
+        link = await publish_for(self.core, out, CHANNEL)
+        if link is not None and link.is_photo:
+            await self._photo(out, link)
+            return
+        await self._texts(out.chat_id, render_outbound(out, link))
+
+    async def _texts(self, chat_id: str, chunks: Sequence[str]) -> None:
+        for chunk in chunks:
             await retrying(
-                lambda chunk=chunk: self.api.send_message(out.chat_id, chunk),  # type: ignore[misc]
+                lambda chunk=chunk: self.api.send_message(chat_id, chunk),  # type: ignore[misc]
                 retryable_reply,
                 self.reply_pause,
             )
+
+    async def _photo(self, out: Outbound, link: FileLink) -> None:
+        """``sendPhoto`` with the published URL; if Zalo refuses it (it could not fetch the
+        picture, say), the link goes as text, so the chart is not lost."""
+        before, caption = photo_messages(out)
+        await self._texts(out.chat_id, before)
+        try:
+            await retrying(
+                lambda: self.api.send_photo(out.chat_id, link.url, caption),
+                retryable_reply,
+                self.reply_pause,
+            )
+        except ZaloApiError as exc:
+            if retryable_reply(exc):
+                raise
+            log.warning(
+                "zalo: sendPhoto refused (%s); the picture's link goes as text",
+                exc,
+                extra={"event": "photo_refused", "channel": CHANNEL},
+            )
+            await self._texts(out.chat_id, render(f"{caption}\n{link.line()}".strip(), ()))

@@ -27,12 +27,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.typed import Buttons, flat, leading_numbers, typed_label, unnumbered
+from bot.usecases import published
+from bot.usecases.router import Core
 from db import repo
 from db.models import ChatOffer, SeenUpdate
 from reports.text import split_message
@@ -56,6 +60,10 @@ ZALO_OR_TYPE = N_("(hoặc gõ: {choices})")
 ZALO_TYPE_ONE_OF = N_("(Gõ một trong: {choices})")
 
 ZALO_NO_FILES = "(Ảnh biểu đồ, áp phích và tệp Excel hiện chỉ gửi được qua Telegram.)"
+
+# With an https [web] public_url the file is published for an hour (bot.usecases.published):
+ZALO_FILE_LINK = "Tải tệp {name} (hết hạn lúc {until}): {url}"
+ZALO_PHOTO_LINK = "Xem ảnh (hết hạn lúc {until}): {url}"  # when Zalo refused the photo
 
 
 # --------------------------------------------------------------------------- pure rendering
@@ -119,9 +127,61 @@ def render(
     return split_message(lines, TEXT_LIMIT) if lines else []
 
 
-def render_outbound(out: Outbound) -> list[str]:
+@dataclass(frozen=True)
+class FileLink:
+    """Where an Outbound's file was published (``bot.usecases.published``)."""
+
+    url: str
+    name: str
+    until: str  # "HH:MM dd/mm/yyyy", local time
+    is_photo: bool
+
+    def line(self) -> str:
+        if self.is_photo:
+            return ZALO_PHOTO_LINK.format(until=self.until, url=self.url)
+        return ZALO_FILE_LINK.format(name=self.name, until=self.until, url=self.url)
+
+
+def render_outbound(out: Outbound, link: FileLink | None = None) -> list[str]:
+    """The text messages of one Outbound. Its file, when it has one: the link to it
+    (published), else a note that Zalo cannot take it (no https ``public_url``). A
+    published photo goes as a photo instead (``photo_messages``)."""
     files = out.photo is not None or out.document is not None
-    return render(out.text, out.buttons, out.free_text, files, out.language)
+    text = out.text
+    if files and link is not None:
+        text = f"{text}\n{link.line()}" if text else link.line()
+    return render(text, out.buttons, out.free_text, files and link is None, out.language)
+
+
+def photo_messages(out: Outbound) -> tuple[list[str], str]:
+    """A published photo's messages: the texts sent before it and its caption (the last
+    message; the chart's caption is one line)."""
+    chunks = render(out.text, out.buttons, out.free_text, False, out.language)
+    if not chunks:
+        return [], ""
+    return chunks[:-1], chunks[-1]
+
+
+async def publish_for(core: Core, out: Outbound, channel: str) -> FileLink | None:
+    """Publish the Outbound's file when the web has an https ``public_url``; None when it
+    has no file, when files are not published, or when storing it failed (logged: the
+    caption then goes with the old note, nothing else is lost)."""
+    found = published.attachment_of(out)
+    if found is None or not published.can_publish(core.ctx.config.web):
+        return None
+    try:
+        done, _ = await core.transactions.run(
+            partial(published.publish, core.ctx, name=found.name, content=found.content)
+        )
+    except Exception:
+        log.warning(
+            "%s: a file could not be published; its caption goes with a note",
+            channel,
+            exc_info=True,
+            extra={"event": "publish_failed", "channel": channel},
+        )
+        return None
+    return FileLink(done.url, done.name, done.until, found.is_photo)
 
 
 def offer_after(replies: Sequence[Outbound]) -> tuple[list[Button], bool] | None:

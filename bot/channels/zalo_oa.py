@@ -29,6 +29,12 @@ is open, and a message beyond the window or the count is still sent (Zalo decide
 says no) but logged as outside the free window. -230 (no interaction for 7 days) makes an
 outbox row ``undeliverable`` and tells the admins once per member and round.
 
+**Pictures and files**: with an https ``[web] public_url`` an Outbound's file is published
+for an hour (``bot.usecases.published``): a chart or poster goes as the consultation
+message with an image attachment (``template_type`` media, the image's URL; see
+``zalo_oa_api``), a workbook or Word report as a text with its link and expiry; without
+it, the caption with a note.
+
 **Tokens** (``OaTokens``): the access token comes from the refresh token with the app id and
 secret (OAuth v4), refreshed 5 minutes before ``expires_in`` runs out; the refresh token is
 single use and rotates, so the new pair is written to ``zalo_oa_tokens`` in the refresh's
@@ -44,7 +50,7 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -55,10 +61,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.typed import Buttons, flat, pressed
 from bot.channels.zalo_common import (
+    FileLink,
     Offers,
     Sightings,
     by_words,
     offer_after,
+    photo_messages,
+    publish_for,
     render,
     render_outbound,
     retrying,
@@ -300,14 +309,22 @@ class OaClient:
         self.windows = windows
 
     async def send(self, user_id: str, text: str, quote: str | None) -> str:
+        return await self._with_token(lambda token: self.api.send_text(token, user_id, text, quote))
+
+    async def send_image(self, user_id: str, url: str, caption: str, quote: str | None) -> str:
+        return await self._with_token(
+            lambda token: self.api.send_image(token, user_id, url, caption, quote)
+        )
+
+    async def _with_token(self, call: Callable[[str], Awaitable[str]]) -> str:
         token = await self.tokens.access()
         try:
-            return await self.api.send_text(token, user_id, text, quote)
+            return await call(token)
         except ZaloOaApiError as exc:
             if exc.code not in TOKEN_INVALID:
                 raise
         token = await self.tokens.refused()
-        return await self.api.send_text(token, user_id, text, quote)
+        return await call(token)
 
     async def send_all(self, user_id: str, chunks: list[str]) -> None:
         for n, chunk in enumerate(chunks):
@@ -476,11 +493,41 @@ class ZaloOaChannel:
                 return
 
     async def reply(self, out: Outbound) -> None:
-        chunks = render_outbound(out)
+        """Send one Outbound (its file published first, when it has one and the web has an
+        https public_url: a picture as the OA's image message, a file as its link)."""
+        link = await publish_for(self.core, out, CHANNEL)
+        if link is not None and link.is_photo:
+            await self._photo(out, link)
+            return
+        await self._texts(out.chat_id, render_outbound(out, link))
+
+    async def _texts(self, user_id: str, chunks: Sequence[str]) -> None:
         for n, chunk in enumerate(chunks):
-            quote = await self.windows.quote_for(out.chat_id) if n == 0 else None
+            quote = await self.windows.quote_for(user_id) if n == 0 else None
             await retrying(
-                lambda chunk=chunk, quote=quote: self.client.send(out.chat_id, chunk, quote),  # type: ignore[misc]
+                lambda chunk=chunk, quote=quote: self.client.send(user_id, chunk, quote),  # type: ignore[misc]
                 retryable_reply,
                 self.reply_pause,
             )
+
+    async def _photo(self, out: Outbound, link: FileLink) -> None:
+        """The image message with the published URL; if Zalo refuses it, the link goes as
+        text, so the chart is not lost."""
+        before, caption = photo_messages(out)
+        await self._texts(out.chat_id, before)
+        quote = await self.windows.quote_for(out.chat_id) if not before else None
+        try:
+            await retrying(
+                lambda: self.client.send_image(out.chat_id, link.url, caption, quote),
+                retryable_reply,
+                self.reply_pause,
+            )
+        except ZaloOaApiError as exc:
+            if retryable_reply(exc) or exc.code == NOT_INTERACTED:
+                raise
+            log.warning(
+                "zalo_oa: the image message was refused (%s); its link goes as text",
+                exc,
+                extra={"event": "photo_refused", "channel": CHANNEL},
+            )
+            await self._texts(out.chat_id, render(f"{caption}\n{link.line()}".strip(), ()))

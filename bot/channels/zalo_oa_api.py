@@ -14,6 +14,16 @@ README's "Zalo"); where they disagree the code says so.
   ``{"recipient": {"user_id"}, "message": {"text", "quote_message_id"?}}``, the access token
   in the header ``access_token``; answer ``{"error": 0, "message", "data": {"message_id"}}``
   (chatwoot ``zalo_oa.rb``; goclaw ``oa/send.go``, which quotes with ``quote_message_id``).
+* **Image message** — the same endpoint, ``"message": {"text"?: caption, "attachment":
+  {"type": "template", "payload": {"template_type": "media", "elements": [{"media_type":
+  "image", "url"}]}}}``: the consultation message "đính kèm ảnh" as oneflow-vn/n8n-nodes-zalo
+  (``nodes/zaloGroups/resources/default/gui-tin-tu-van-dinh-kem-anh/``, ``POST
+  /v3.0/oa/message/cs``, ``template_type = media``, ``media_type = image``, ``url``) and the
+  eSMS gateway's pass-through payload (devesms/gitbook_esms_for_develop_v2
+  ``esms-api/ham-gui-tin/tin-zalo-tu-van-1.md``, with ``text`` beside the attachment)
+  describe it; an image by URL needs no upload. Whether ``quote_message_id`` may sit beside
+  an attachment is not documented there: it is sent as for a text (a refusal falls back to
+  the link as text, ``bot.channels.zalo_oa``).
 * **Errors** come as ``{"error": <non-zero>, "message"}``, with HTTP 200 or not: -216 the
   access token is invalid or expired (goclaw ``oa/errors.go`` treats 216, -216, 401, -401
   alike), -230 the person has not interacted with the OA for 7 days (subiz.com "xử lý lỗi
@@ -38,6 +48,7 @@ TOKEN_INVALID = frozenset({-216, 216, -401, 401})
 NOT_INTERACTED = -230  # no interaction with the OA in the last 7 days
 REFRESH_DEAD = frozenset({-118, -14014})
 RATE_LIMITED = 429
+TEXT_LIMIT = 2000
 
 
 class ZaloOaError(Exception):
@@ -146,9 +157,33 @@ class ZaloOaApi:
         self, access_token: str, user_id: str, text: str, quote: str | None = None
     ) -> str:
         """Send one consultation text; the message id Zalo gave it."""
-        message: dict[str, str] = {"text": text}
+        message: dict[str, Any] = {"text": text}
         if quote:
             message["quote_message_id"] = quote
+        return await self._send(access_token, user_id, message)
+
+    async def send_image(
+        self, access_token: str, user_id: str, url: str, caption: str = "",
+        quote: str | None = None,
+    ) -> str:
+        """Send one consultation message with the image at ``url`` (a public address Zalo
+        fetches) and ``caption`` as its text; the message id Zalo gave it."""
+        message: dict[str, Any] = {
+            "attachment": {
+                "type": "template",
+                "payload": {
+                    "template_type": "media",
+                    "elements": [{"media_type": "image", "url": url}],
+                },
+            }
+        }
+        if caption:
+            message["text"] = caption[:TEXT_LIMIT]
+        if quote:
+            message["quote_message_id"] = quote
+        return await self._send(access_token, user_id, message)
+
+    async def _send(self, access_token: str, user_id: str, message: dict[str, Any]) -> str:
         body = await self._answer(
             "message/cs",
             self._client.post(

@@ -227,6 +227,17 @@ class WebConfig:
         works for everyone, with or without Zalo or Telegram."""
         return self.enabled and self.public_url is not None
 
+    @property
+    def publishes_files(self) -> bool:
+        """Charts, workbooks and the Word report for Zalo users are published at an
+        expiring address under ``public_url`` (``bot.usecases.published``): only over
+        HTTPS, since Zalo fetches them from the internet and the address is the key."""
+        return (
+            self.enabled
+            and self.public_url is not None
+            and self.public_url.lower().startswith("https://")
+        )
+
     def base_url(self) -> str:
         """Where the pages are reached: ``public_url``, else the listen address."""
         if self.public_url:

@@ -31,6 +31,7 @@ from surveys.catalogue import Catalogue, Indicator, Unit
 from surveys.messages import Outbound
 
 ZALO = "zalo"
+ZALO_CHANNELS = frozenset({ZALO, "zalo_oa"})  # the Zalo Bot and the Official Account
 # One round: a quarter (2026-Q3) or an ad-hoc round (DX-2026-1).
 ROUND_KEY = re.compile(r"^(\d{4}-[Qq][1-4]|DX-\d{4}-\d+)$", re.IGNORECASE)
 # What a report may cover: a round, the six months (2026-H1) or the year (2026).
@@ -201,13 +202,16 @@ async def report_document(ctx: Context, session: AsyncSession, scope: Scope) -> 
 
 
 async def report(ctx: Context, session: AsyncSession, person: Person, args: str) -> list[Outbound]:
-    """``/baocaotonghop [KỲ]``: the report upward as a Word document."""
+    """``/baocaotonghop [KỲ]``: the report upward as a Word document (on Zalo, the link
+    to it once the web has an https public_url)."""
     key = args.strip()
     scope = await report_scope(ctx, session, key)
     if scope is None:
         return say(person.chat_id, T.ROUND_UNKNOWN.format(key=key.upper()))
     title, found_key = scope_title(scope), scope_key(scope)
-    if person.channel == ZALO:  # Zalo's bots cannot send files: say where to get it
+    if person.channel in ZALO_CHANNELS and not ctx.config.web.publishes_files:
+        # Zalo takes no upload: without an https public_url to publish it at (the channel
+        # then sends its link, bot.usecases.published), say where to get it
         return say(
             person.chat_id,
             T.REPORT_NOT_ON_ZALO.format(title=title, key=found_key, name=report_name(found_key)),

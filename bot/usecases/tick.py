@@ -2,7 +2,8 @@
 
 From the calendar and the database it works out what should have happened by now — the
 current round open, the latest due reminder step queued for every missing unit, stale
-surveys expired, idle reports nudged — and makes it so. A missed tick catches up (with only
+surveys expired, idle reports nudged, files published for Zalo past their hour purged —
+and makes it so. A missed tick catches up (with only
 the latest step, not a burst); a repeated tick finds everything done (the outbox's unique
 keys make a second insert a no-op).
 
@@ -23,6 +24,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.usecases import published
 from bot.usecases.context import Context
 from db import repo
 from db.models import Conversation, Round, SurveyResponse
@@ -215,6 +217,7 @@ async def _tick(ctx: Context) -> int:
             )
             .values(status="expired")
         )
+        await published.purge(session, now)  # files published for Zalo, expired
         queued = await queue_reminders(ctx, session, now)
         if working_hours(ctx).is_working_moment(ctx.local(now)):
             await nudge_idle_reports(ctx, session, now)

@@ -120,6 +120,15 @@ def test_a_desk_login_link_is_masked() -> None:
     assert token not in line and "/dang-nhap/<token>" in line
 
 
+def test_a_published_file_s_token_is_masked() -> None:
+    """A file published for Zalo (/tep/TOKEN) is reached by its address alone."""
+    token = "Zq3xK0fGm1pLr2sTu4vWx5yZa6bCd7eFg8hIj9kLm0n"
+    line = LogfmtFormatter().format(
+        record("sendMessage %s", {"text": f"Tải tệp: https://cchc.example.vn/tep/{token}"})
+    )
+    assert token not in line and "/tep/<token>" in line
+
+
 def test_the_command_line_logs_through_the_formatter(tmp_path: Path) -> None:
     root = logging.getLogger()
     saved = root.handlers[:], root.level

@@ -6,6 +6,8 @@ script and every other origin.
 * ``/k/POINT``: the counter tablet (``kiosk.KioskPages``);
 * ``/dang-nhap/TOKEN``, ``/ban-lam-viec/…``: the desk (``desk.DeskPages``): a unit
   head's report form, Phòng Nội vụ's dashboard, behind a login link from ``/web``;
+* ``/tep/TOKEN``: a chart, workbook or Word report published for a Zalo user for an hour
+  (``files.FilePages``; ``Cache-Control: no-store``);
 * ``/static/``: the stylesheets.
 
 Every request passes the per-address limit (``limits.AddressLimiter``, 429 past it) and a
@@ -20,10 +22,11 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from bot.usecases import published
 from bot.usecases.context import Context
 from bot.usecases.router import Core
 
-from . import desk
+from . import desk, files
 from .kiosk import KioskPages
 from .limits import AddressLimiter
 from .pages import ERRORS, HERE, Pages
@@ -68,6 +71,9 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             response = pages.error(500)
     if request.path.startswith("/static/"):
         response.headers.update({k: v for k, v in SECURITY_HEADERS.items() if k != "Cache-Control"})
+    elif request.path.startswith(published.PATH):
+        response.headers.update(SECURITY_HEADERS)
+        response.headers.update(files.NO_STORE)  # the address is the key: never cached
     else:
         response.headers.update(SECURITY_HEADERS)
     return response
@@ -86,5 +92,6 @@ def build_app(ctx: Context, core: Core) -> web.Application:
     app.router.add_get("/k/{point}", kiosk.open)
     app.router.add_post("/k/{point}", kiosk.answer)
     desk.add_routes(app, pages, core)
+    files.add_routes(app, pages, core)
     app.router.add_static("/static", HERE / "static")
     return app

@@ -24,6 +24,7 @@ from bot.usecases import desk, status
 from bot.usecases.people import Person
 from bot.usecases.router import Core
 from reports import text as report_text
+from reports.docx_report import ReportTemplateError, report_name
 from reports.export import write_xlsx
 from reports.figures import StatusFigures
 from reports.status import WindowRounds
@@ -362,6 +363,41 @@ class DeskPages:
             headers={"Content-Disposition": f'attachment; filename="cchc-{round_key}.xlsx"'},
         )
 
+    async def report(self, request: web.Request) -> web.StreamResponse:
+        """GET /ban-lam-viec/bao-cao-tong-hop.docx?dot=KỲ: the Word draft of the round (or
+        six-month/yearly window) shown, as `cchc-bot report` and /baocaotonghop make it."""
+        _, refused = await self._admin(request)
+        if refused is not None:
+            return refused
+        key = request.query.get("dot", "")[:41]
+
+        async def work(session: AsyncSession) -> Any:
+            scope = await status.report_scope(self.ctx, session, key) if len(key) <= 40 else None
+            if scope is None:
+                return None
+            try:
+                return status.scope_key(scope), await status.report_document(
+                    self.ctx, session, scope
+                )
+            except ReportTemplateError as exc:
+                return exc
+
+        found = await self.run(work)
+        if found is None:
+            return self.refuse(request, 404, T.ROUND_UNKNOWN.format(key=key[:40].upper()))
+        if isinstance(found, ReportTemplateError):
+            return self.refuse(request, 500, T.REPORT_TEMPLATE_BROKEN.format(problem=found))
+        scope_key, content = found
+        return web.Response(
+            body=content,
+            content_type=(
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+            ),
+            headers={
+                "Content-Disposition": f'attachment; filename="{report_name(scope_key)}"'
+            },
+        )
+
     async def drilldown(self, request: web.Request) -> web.StreamResponse:
         """/ban-lam-viec/don-vi/MÃ and /ban-lam-viec/chi-tieu/MÃ (``?dot=`` a round, a
         six-month or a yearly key): /trangthai MÃ KỲ and /trangthai 5c KỲ, the same lines."""
@@ -410,5 +446,6 @@ def add_routes(app: web.Application, pages: Pages, core: Core) -> None:
     app.router.add_post(f"{FORM}/gui", d.submit)
     app.router.add_get(f"{BASE}/bieu-do.png", d.chart)
     app.router.add_get(f"{BASE}/xuat.xlsx", d.export)
+    app.router.add_get(f"{BASE}/bao-cao-tong-hop.docx", d.report)
     app.router.add_get(f"{BASE}/don-vi/{{code}}", d.drilldown)
     app.router.add_get(f"{BASE}/chi-tieu/{{code}}", d.drilldown)

@@ -16,6 +16,12 @@ Built from the documented shapes (no live OA was used; see the README's "Zalo"):
   ``{"error": -216}``; a person who has not interacted for 7 days ``{"error": -230}``
   (subiz.com "xử lý lỗi Zalo OA"; khoicodedao/Poto_platform ``docs/FIX_ERROR_230.md``);
   ``fail_send(429)`` answers HTTP 429. Texts over 2000 characters are refused.
+  An image message — ``"message": {"text"?, "attachment": {"type": "template", "payload":
+  {"template_type": "media", "elements": [{"media_type": "image", "url"}]}}}`` (the
+  consultation message "đính kèm ảnh": oneflow-vn/n8n-nodes-zalo ``gui-tin-tu-van-dinh-
+  kem-anh``; devesms/gitbook_esms_for_develop_v2 ``tin-zalo-tu-van-1.md``) — is recorded
+  with its ``image`` URL (text optional, at most 2000 characters); one element, an
+  http(s) URL, else -201. ``refuse_images`` answers image messages -201.
 * Webhook events — ``user_send_text`` (``sender``, ``recipient``, ``message.msg_id``,
   ``message.text``), ``follow`` / ``unfollow`` (``follower``), a string ``timestamp`` in
   milliseconds, and ``X-ZEvent-Signature`` = sha256(app id + body + timestamp + OA secret
@@ -45,6 +51,7 @@ class OaSent:
     user_id: str
     text: str
     quote: str | None
+    image: str | None = None  # the image's URL, for an image message
 
 
 class FakeZaloOa(FakeServer):
@@ -68,6 +75,7 @@ class FakeZaloOa(FakeServer):
         self.sent: list[OaSent] = []
         self.send_attempts = 0
         self.quiet: set[str] = set()  # users who have not interacted for 7 days (-230)
+        self.refuse_images = False  # image messages answer -201 (Zalo could not fetch it)
         self.mac_prefix = False
         self.webhook_url = ""  # where the bot's webhook listens
         self.deliveries: list[int] = []  # HTTP status of every event POSTed
@@ -209,13 +217,23 @@ class FakeZaloOa(FakeServer):
         user = str(body.get("recipient", {}).get("user_id") or "")
         message = body.get("message") or {}
         text = message.get("text")
-        if not user or not isinstance(text, str) or not 1 <= len(text) <= 2000:
-            return web.json_response({"error": -201, "message": "Parameters are invalid"})
+        image = _image_of(message.get("attachment"))
+        invalid = web.json_response({"error": -201, "message": "Parameters are invalid"})
+        if "attachment" in message:
+            if image is None or self.refuse_images:
+                return invalid
+            text = text if text is not None else ""
+            if not isinstance(text, str) or len(text) > 2000:
+                return invalid
+        elif not isinstance(text, str) or not 1 <= len(text) <= 2000:
+            return invalid
+        if not user:
+            return invalid
         if user in self.quiet:
             return web.json_response(
                 {"error": -230, "message": "User has not interacted with the OA in 7 days"}
             )
-        self.sent.append(OaSent(user, text, message.get("quote_message_id")))
+        self.sent.append(OaSent(user, text, message.get("quote_message_id"), image))
         self._sent_signal.notify()
         return web.json_response(
             {
@@ -224,3 +242,20 @@ class FakeZaloOa(FakeServer):
                 "data": {"message_id": f"oa{len(self.sent):06d}", "user_id": user},
             }
         )
+
+
+def _image_of(attachment: object) -> str | None:
+    """The image URL of a media template attachment; None when it is not one."""
+    if not isinstance(attachment, dict) or attachment.get("type") != "template":
+        return None
+    payload = attachment.get("payload")
+    if not isinstance(payload, dict) or payload.get("template_type") != "media":
+        return None
+    elements = payload.get("elements")
+    if not isinstance(elements, list) or len(elements) != 1 or not isinstance(elements[0], dict):
+        return None
+    element = elements[0]
+    url = element.get("url")
+    if element.get("media_type") not in ("image", "gif") or not isinstance(url, str):
+        return None
+    return url if url.startswith(("https://", "http://")) else None
