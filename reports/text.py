@@ -170,7 +170,7 @@ def status_lines(f: StatusFigures) -> list[str]:
         "",
     ]
     if f.quarters:  # a six-month or yearly report: each quarter, then who missed one
-        lines += _quarter_lines(f)
+        lines += quarter_lines(f)
     else:
         lines.append(submitted_line(f))
     if f.missing and not f.quarters:
@@ -189,7 +189,8 @@ def status_lines(f: StatusFigures) -> list[str]:
     return lines
 
 
-def _quarter_lines(f: StatusFigures) -> list[str]:
+def quarter_lines(f: StatusFigures) -> list[str]:
+    """A six-month or yearly report's submissions: each quarter's, then who missed one."""
     lines = [
         f"{q.title}: đã nộp {q.submitted}/{q.units_total} đơn vị (trễ hạn {q.late})"
         + (", đã đóng" if q.closed else "")

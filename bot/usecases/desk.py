@@ -31,9 +31,7 @@ from bot.usecases.people import Person, identify
 from bot.usecases.render import say
 from db import repo
 from db.models import DeskLogin, DeskSession, Round
-from reports.export import ExportData, collect_export
 from reports.figures import StatusFigures
-from reports.status import status_figures
 from scheduler.rounds import unit_is_asked
 from surveys import report_machine
 from surveys import texts as T
@@ -404,37 +402,41 @@ async def submit(ctx: Context, session: AsyncSession, person: Person, found: Dra
 # --------------------------------------------------------------------------- the dashboard
 
 
-async def all_rounds(session: AsyncSession) -> list[Round]:
-    """Every round, newest first (the dashboard's chooser)."""
+@dataclass(frozen=True)
+class Choice:
+    """One entry of the dashboard's chooser: a report key and its title."""
+
+    key: str
+    title: str
+
+
+async def choices(ctx: Context, session: AsyncSession) -> list[Choice]:
+    """What the dashboard offers, newest first: for each year with rounds, the yearly and
+    the six-month report (once one of their quarters has opened), then its rounds."""
     rows = await session.scalars(select(Round).order_by(Round.window_start.desc(), Round.id.desc()))
-    return list(rows.all())
+    found: list[Choice] = []
+    years_done: set[int] = set()
+    for round_ in rows.all():
+        year = round_.deadline.year
+        if year not in years_done:
+            years_done.add(year)
+            for key in (str(year), f"{year}-H1"):
+                window = await status.report_scope(ctx, session, key)
+                if window is not None:
+                    found.append(Choice(status.scope_key(window), status.scope_title(window)))
+        found.append(Choice(round_.key, round_.title))
+    return found
 
 
-async def dashboard_round(ctx: Context, session: AsyncSession, key: str) -> Round | None:
-    """The round asked for by its key, else the one /trangthai follows by default."""
-    if not key:
-        return await status.followed_round(ctx, session)
-    if len(key) > 40:
-        return None
-    return await repo.round_by_key(session, key.upper())
-
-
-async def drilldown_scope(ctx: Context, session: AsyncSession, key: str) -> status.Scope | None:
-    """The round or window a drill-down page shows (``?dot=2026-Q3``, ``2026-H1``, ``2026``;
-    the followed round without one): ``/trangthai MÃ KỲ``'s own parser."""
+async def scope_of(ctx: Context, session: AsyncSession, key: str) -> status.Scope | None:
+    """The round or window a dashboard page shows (``?dot=2026-Q3``, ``2026-H1``, ``2026``;
+    the followed round without one): ``/trangthai KỲ``'s own parser."""
     if len(key) > 40:
         return None
     return await status.report_scope(ctx, session, key)
 
 
-async def figures(ctx: Context, session: AsyncSession, round_: Round) -> StatusFigures:
-    """The round's figures: the very function /trangthai calls."""
-    return await status_figures(
-        session, ctx.catalogue, round_, ctx.today(), ctx.config.survey.min_sample
-    )
+async def figures(ctx: Context, session: AsyncSession, scope: status.Scope) -> StatusFigures:
+    """The figures of a round or window: the very function /trangthai calls."""
+    return await status.scope_figures(ctx, session, scope)
 
-
-async def export_data(ctx: Context, session: AsyncSession, round_: Round) -> ExportData:
-    """What /xuat writes into the workbook (written outside the transaction)."""
-    found = await figures(ctx, session, round_)
-    return await collect_export(session, ctx.catalogue, round_, found, tz=ctx.config.timezone)

@@ -20,7 +20,7 @@ from reports.drilldown import (
     unit_lines,
     unit_window_lines,
 )
-from reports.export import collect_export, write_xlsx
+from reports.export import ExportData, collect_export, write_xlsx
 from reports.figures import StatusFigures
 from reports.status import WindowRounds, status_figures, window_figures
 from reports.text import render_status, split_message
@@ -171,11 +171,15 @@ async def status(ctx: Context, session: AsyncSession, person: Person, args: str)
     ]
 
 
-async def export_workbook(ctx: Context, session: AsyncSession, scope: Scope) -> bytes:
+async def export_data(ctx: Context, session: AsyncSession, scope: Scope) -> ExportData:
+    """What the workbook of a round or window holds (/xuat, the desk, ``cchc-bot export``)."""
     figures = await scope_figures(ctx, session, scope)
     rounds = scope.rounds if isinstance(scope, WindowRounds) else (scope,)
-    data = await collect_export(session, ctx.catalogue, rounds, figures, tz=ctx.config.timezone)
-    return await asyncio.to_thread(write_xlsx, data)
+    return await collect_export(session, ctx.catalogue, rounds, figures, tz=ctx.config.timezone)
+
+
+async def export_workbook(ctx: Context, session: AsyncSession, scope: Scope) -> bytes:
+    return await asyncio.to_thread(write_xlsx, await export_data(ctx, session, scope))
 
 
 def export_name(scope: Scope) -> str:

@@ -53,6 +53,22 @@ def test_no_sentence_names_a_level_or_an_office(path: Path) -> None:
     assert found == []
 
 
+TEMPLATES = sorted(ROOT.joinpath("bot", "channels", "web", "templates").glob("*.html"))
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
+def test_no_page_names_a_level_or_an_office(path: Path) -> None:
+    """The web pages' own text (Jinja2 comments aside) takes these words from the data
+    files too (``org``, ``f.whole``)."""
+    page = re.sub(r"\{#.*?#\}", "", path.read_text(encoding="utf-8"), flags=re.DOTALL)
+    found = [
+        f"{path.name}:{n}: {line.strip()}"
+        for n, line in enumerate(page.splitlines(), 1)
+        if FORBIDDEN.search(line)
+    ]
+    assert found == []
+
+
 def test_the_commune_sample_names_itself() -> None:
     d = DATA / "xa-long-phu"
     catalogue = load_catalogue(

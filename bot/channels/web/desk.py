@@ -27,7 +27,6 @@ from reports import text as report_text
 from reports.docx_report import ReportTemplateError, report_name
 from reports.export import write_xlsx
 from reports.figures import StatusFigures
-from reports.status import WindowRounds
 from surveys import texts as T
 from surveys.catalogue import Unit
 from surveys.numbers import format_percent
@@ -299,32 +298,34 @@ class DeskPages:
         return person, None
 
     async def dashboard(self, request: web.Request, person: Person) -> web.StreamResponse:
+        """The round, six-month or yearly report ``?dot=`` names (the followed round by
+        default), as /trangthai KỲ shows it."""
         key = request.query.get("dot", "")
 
         async def work(session: AsyncSession) -> Any:
-            round_ = await desk.dashboard_round(self.ctx, session, key)
-            if round_ is None:
+            scope = await desk.scope_of(self.ctx, session, key)
+            if scope is None:
                 return None
-            return round_, await desk.figures(self.ctx, session, round_), await desk.all_rounds(
-                session
+            return await desk.figures(self.ctx, session, scope), await desk.choices(
+                self.ctx, session
             )
 
         found = await self.run(work)
         if found is None:
             return self.refuse(request, 404, T.ROUND_UNKNOWN.format(key=key[:40].upper()))
-        round_, figures, rounds = found
+        figures, choices = found
         return self.render(
-            request, "desk_dashboard.html", person, f=figures, round_=round_, rounds=rounds,
+            request, "desk_dashboard.html", person, f=figures, choices=choices,
             text=report_text, verdict=_verdict, units=self.ctx.catalogue.org.reporting_units(),
-            title=f"Tình hình báo cáo {round_.title}",
-        )
+            title=f"Tình hình báo cáo {figures.round_title}",
+        )  # fmt: skip
 
     async def _figures(self, request: web.Request) -> StatusFigures | None:
         key = request.query.get("dot", "")
 
         async def work(session: AsyncSession) -> StatusFigures | None:
-            round_ = await desk.dashboard_round(self.ctx, session, key)
-            return None if round_ is None else await desk.figures(self.ctx, session, round_)
+            scope = await desk.scope_of(self.ctx, session, key)
+            return None if scope is None else await desk.figures(self.ctx, session, scope)
 
         return await self.run(work)
 
@@ -347,20 +348,20 @@ class DeskPages:
         key = request.query.get("dot", "")
 
         async def work(session: AsyncSession) -> Any:
-            round_ = await desk.dashboard_round(self.ctx, session, key)
-            if round_ is None:
+            scope = await desk.scope_of(self.ctx, session, key)
+            if scope is None:
                 return None
-            return round_.key, await desk.export_data(self.ctx, session, round_)
+            return status.export_name(scope), await status.export_data(self.ctx, session, scope)
 
         found = await self.run(work)
         if found is None:
             return self.refuse(request, 404, T.ROUND_UNKNOWN.format(key=key[:40].upper()))
-        round_key, data = found
+        name, data = found
         content = await asyncio.to_thread(write_xlsx, data)
         return web.Response(
             body=content,
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            headers={"Content-Disposition": f'attachment; filename="cchc-{round_key}.xlsx"'},
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
 
     async def report(self, request: web.Request) -> web.StreamResponse:
@@ -372,7 +373,7 @@ class DeskPages:
         key = request.query.get("dot", "")[:41]
 
         async def work(session: AsyncSession) -> Any:
-            scope = await status.report_scope(self.ctx, session, key) if len(key) <= 40 else None
+            scope = await desk.scope_of(self.ctx, session, key)
             if scope is None:
                 return None
             try:
@@ -416,7 +417,7 @@ class DeskPages:
             return self.refuse(request, 404, T.STATUS_USAGE.format(arg=code[:20]))
 
         async def work(session: AsyncSession) -> Any:
-            scope = await desk.drilldown_scope(self.ctx, session, key)
+            scope = await desk.scope_of(self.ctx, session, key)
             if scope is None:
                 return None
             assert subject is not None
@@ -427,11 +428,10 @@ class DeskPages:
             return self.refuse(request, 404, T.ROUND_UNKNOWN.format(key=key[:40].upper()))
         scope, lines = found
         plain = [_plain(line) for line in lines]
-        # back to the dashboard, which shows rounds: a window's is its latest quarter's
-        back = scope.rounds[-1] if isinstance(scope, WindowRounds) else scope
         return self.render(
             request, "desk_drilldown.html", person, heading=plain[0], lines=plain[1:],
-            back_key=back.key, back_title=back.title, title=plain[0],
+            back_key=status.scope_key(scope), back_title=status.scope_title(scope),
+            title=plain[0],
         )
 
 

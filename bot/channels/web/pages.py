@@ -44,6 +44,7 @@ class Pages:
         )
         self.templates.globals["t"] = i18n.translate
         self.templates.globals["T"] = T
+        self.templates.globals["org"] = ctx.catalogue.org.words  # no page names an office
 
     def render(self, template: str, status: int = 200, **values: object) -> web.Response:
         values.setdefault("lang", i18n.SOURCE)

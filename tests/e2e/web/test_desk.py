@@ -269,12 +269,28 @@ async def test_dashboard_figures_are_trangthai_s(tmp_path: Path, clock: FakeCloc
                 assert any("Kỳ số liệu: 15/12/2025 – 14/12/2026" in line for line in shown)
             ck = _page_lines(await (await http.get("/ban-lam-viec/don-vi/XA-CK?dot=2026")).text())
             assert "— Quý IV/2026: chưa nộp" in ck
-            # back to the dashboard of the quarter that carries the year (it shows rounds)
+            # back to the dashboard of the same window, which shows /trangthai 2026's figures
             back = await (await http.get("/ban-lam-viec/chi-tieu/5c?dot=2026")).text()
             link = re.search(r'href="(/ban-lam-viec\?dot=[^"]+)">Về bảng theo dõi ([^<]+)<', back)
-            assert link and link.group(1) == "/ban-lam-viec?dot=2026-Q4"
-            assert unescape(link.group(2)) == "Quý IV/2026 (cả năm)"
-            assert (await http.get(link.group(1))).status == 200
+            assert link and link.group(1) == "/ban-lam-viec?dot=2026"
+            yearly = texts(await bot.say(ADMIN, "/trangthai 2026"))
+            title = unescape(link.group(2))
+            assert yearly.splitlines()[0] == f"📊 TÌNH HÌNH BÁO CÁO {title.upper()}"
+            page = await (await http.get(link.group(1))).text()
+            assert f"Tình hình báo cáo {title}" in unescape(page)
+            assert "Kỳ số liệu: 15/12/2025 – 14/12/2026" in page
+            for line in yearly.splitlines():  # each quarter's submissions, as in the chat
+                if line.startswith("Quý "):
+                    assert f"<li>{line}</li>" in unescape(page), line
+            found = re.search(r"• 5c\. [^:]+: (\S+ \(\d+/\d+\))(.*?)(?: — mục tiêu|$)", yearly)
+            assert found, yearly
+            cells = unescape(_cells(page, "5c"))
+            assert found.group(1) in cells and "[cộng 2 quý" in cells
+            options = re.findall(r'<option value="([^"]+)"', page)
+            assert options[0] == "2026" and "2026-Q3" in options and "2026-H1" not in options
+            workbook = await http.get("/ban-lam-viec/xuat.xlsx?dot=2026")
+            assert workbook.status == 200
+            assert "cchc-2026.xlsx" in workbook.headers["Content-Disposition"]
             unknown = await http.get("/ban-lam-viec/chi-tieu/5c?dot=2019")
             assert unknown.status == 404 and "2019" in await unknown.text()
 
