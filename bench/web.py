@@ -107,6 +107,12 @@ def bot_config(folder: Path, port: int) -> Path:
     return path
 
 
+def held(html: str) -> dict[str, str]:
+    """The survey state the page holds (a hidden field), posted back as a browser does."""
+    found = re.search(r'name="s" value="([^"]+)"', html)
+    return {"s": found.group(1)} if found else {}
+
+
 async def respondent(base: str, latencies: list[float], bare: bool) -> None:
     """One citizen: open the link, tap four ratings and "no", send a comment (seven
     requests)."""
@@ -127,10 +133,10 @@ async def respondent(base: str, latencies: list[float], bare: bool) -> None:
             tap = re.search(rf'name="a" value="(c:[^"]+:\d+\.{answer})"', html)
             if csrf is None or tap is None:
                 raise SystemExit(f"bench/web: no button {answer} on the page: {html[:300]}")
-            html = await request("POST", {"csrf": csrf.group(1), "a": tap.group(1)})
+            html = await request("POST", {**held(html), "csrf": csrf.group(1), "a": tap.group(1)})
         csrf = re.search(r'name="csrf" value="([^"]+)"', html)
         assert csrf is not None
-        done = await request("POST", {"csrf": csrf.group(1), "text": "Bench"})
+        done = await request("POST", {**held(html), "csrf": csrf.group(1), "text": "Bench"})
         if not bare and "Cảm ơn" not in done:
             raise SystemExit(f"bench/web: the survey did not finish: {done[:300]}")
 

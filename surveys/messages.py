@@ -7,7 +7,7 @@ message with a numbered list, or lines on a terminal. ``Inbound`` is the other d
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 ChatType = Literal["private", "group"]
 
@@ -27,6 +27,8 @@ class Outbound:
     document: tuple[str, bytes] | None = None  # (file name, content)
     free_text: bool = False  # see surveys.conversation.Reply.free_text
     language: str = "vi"  # of the text; adapters add their own hints in it
+    # a survey's conversation state, for a channel that keeps it in the page (the web)
+    held: dict[str, Any] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

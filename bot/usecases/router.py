@@ -13,6 +13,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,6 +38,7 @@ from surveys.messages import Inbound, Outbound
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 2000
+Held = dict[str, Any] | None  # a survey's state held by the page (the web)
 # Deep-link payloads typed as a message, on platforms without deep links (Zalo).
 _TYPED_INVITE = re.compile(r"i-[A-Za-z0-9_-]{20,64}")
 _TYPED_RECORD = re.compile(r"r-[A-Za-z0-9_-]{12,64}")
@@ -75,11 +77,14 @@ class Core:
         # payload ("s-mc-huyen", "i-…", "r-…") counts as ``/start <payload>``.
         self.typed_payloads: set[str] = set()
 
-    async def handle(self, inbound: Inbound) -> list[Outbound]:
-        """Answer one inbound; never raises (a failure is logged and told in Vietnamese)."""
+    async def handle(self, inbound: Inbound, held: Held = None) -> list[Outbound]:
+        """Answer one inbound; never raises (a failure is logged and told in Vietnamese).
+
+        ``held``: the survey state the page that sent it holds (``handle_held``)."""
         inbound = without_nul(inbound)
         try:
-            replies, info = await self.transactions.run(partial(self._route, inbound=inbound))
+            work = partial(self._route, inbound=inbound, held=held)
+            replies, info = await self.transactions.run(work)
             if info.get(repo.QUEUED):
                 self.ctx.notify_outbox()  # else its claim would only compete for the lock
             return replies
@@ -95,12 +100,41 @@ class Core:
             )
             return say(inbound.chat_id, _error_text(inbound.language_code))
 
-    async def _route(self, session: AsyncSession, inbound: Inbound) -> list[Outbound]:
+    async def handle_held(self, inbound: Inbound, held: dict[str, Any]) -> list[Outbound]:
+        """An answer from a page that holds its survey's state (the web, sealed in the form):
+        the next question straight from the pure step when it needs nothing stored
+        (``surveying.advance_held``), else ``handle`` with that state, in a transaction."""
+        given = self._held_input(inbound, held)
+        if given is not None:
+            try:
+                advanced = surveying.advance_held(self.ctx, inbound.chat_id, held, given)
+            except Exception:  # the transaction's path below tells it properly
+                advanced = None
+            if advanced is not None:
+                return advanced
+        return await self.handle(inbound, held)
+
+    @staticmethod
+    def _held_input(inbound: Inbound, held: dict[str, Any]) -> Input | None:
+        """What ``inbound`` answers in the held survey, when no check needs the database."""
+        if inbound.button is not None:
+            parsed = parse_button(inbound.button)
+            if parsed is None or parsed[0] != held.get("token"):
+                return None
+            return Pressed(parsed[1])
+        text = without_nul(inbound).text
+        if text is None or not text.strip() or len(text) > MAX_TEXT or text.startswith("/"):
+            return None
+        return Text(text)
+
+    async def _route(
+        self, session: AsyncSession, inbound: Inbound, held: Held = None
+    ) -> list[Outbound]:
         person = await identify(self.ctx, session, inbound)
         if inbound.text is not None and len(inbound.text) > MAX_TEXT:
             return tell(person, T.TOO_LONG, limit=MAX_TEXT)
         if inbound.button is not None:
-            return await self._button(session, person, inbound.button)
+            return await self._button(session, person, inbound.button, held)
         command = inbound.command
         if command is not None:
             name, args = command
@@ -113,7 +147,7 @@ class Core:
             payload = self._typed_payload(inbound.text)
             if payload is not None:
                 return await self._start(session, person, payload, True)
-        return await self._continue(session, person, Text(inbound.text))
+        return await self._continue(session, person, Text(inbound.text), held)
 
     def _typed_payload(self, text: str) -> str | None:
         """The deep-link payload a typed message is, if it is exactly one (``s-`` codes and
@@ -131,7 +165,7 @@ class Core:
         return None
 
     async def _continue(
-        self, session: AsyncSession, person: Person, given: Input
+        self, session: AsyncSession, person: Person, given: Input, held: Held = None
     ) -> list[Outbound]:
         conv = await repo.conversation(session, *person.conversation_key)
         if conv is None:
@@ -144,9 +178,15 @@ class Core:
             return tell(person, T.NOT_UNDERSTOOD)
         if conv.kind == unit_reports.KIND:
             return await unit_reports.proceed(self.ctx, session, person, conv, given)
-        return await surveying.proceed(self.ctx, session, person, conv, given)
+        if held is None:
+            return await surveying.proceed(self.ctx, session, person, conv.state, given)
+        if held.get("token") != conv.state.get("token"):  # a page of an earlier survey
+            return tell(person, T.BUTTON_EXPIRED)
+        return await surveying.proceed(self.ctx, session, person, held, given)
 
-    async def _button(self, session: AsyncSession, person: Person, data: str) -> list[Outbound]:
+    async def _button(
+        self, session: AsyncSession, person: Person, data: str, held: Held = None
+    ) -> list[Outbound]:
         if data == REPORT_BUTTON_DATA:
             return await self._command(session, person, "report", "")
         parsed = parse_button(data)
@@ -156,7 +196,7 @@ class Core:
         conv = await repo.conversation(session, *person.conversation_key)
         if conv is None or conv.state.get("token") != token:
             return tell(person, T.BUTTON_EXPIRED)
-        return await self._continue(session, person, Pressed(choice))
+        return await self._continue(session, person, Pressed(choice), held)
 
     async def _command(
         self, session: AsyncSession, person: Person, name: str, args: str

@@ -17,7 +17,8 @@ Rules kept here (the questions themselves are in ``surveys.survey_machine``):
 from __future__ import annotations
 
 import copy
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import update
@@ -28,7 +29,7 @@ from bot.usecases.people import Person, citizen_key
 from bot.usecases.registration import token_hash
 from bot.usecases.render import outbound, say, say_in, tell
 from db import repo
-from db.models import Conversation, SurveyLink, SurveyResponse
+from db.models import SurveyLink, SurveyResponse
 from surveys import i18n, survey_machine
 from surveys import texts as T
 from surveys.catalogue import Questionnaire, ServicePoint
@@ -168,16 +169,59 @@ async def begin(
         "point": point.code,
         "rid": response_id,
         "link": link_hash,
+        "t0": now.isoformat(),  # when it began: the page's state expires without the database
         "m": step.state,
     }
     await repo.save_conversation(session, *person.conversation_key, KIND, state, now)
-    return outbound(person.chat_id, step.replies, token, lang)
+    return holding(outbound(person.chat_id, step.replies, token, lang), state)
+
+
+def holding(replies: list[Outbound], state: dict[str, Any]) -> list[Outbound]:
+    """The replies with the conversation's state on the last one, for a channel that keeps
+    it in the page (the web: ``advance_held``); the chat channels ignore it."""
+    if not replies:
+        return replies
+    return [*replies[:-1], replace(replies[-1], held=copy.deepcopy(state))]
+
+
+def advance_held(
+    ctx: Context, chat_id: str, state: dict[str, Any], given: Input
+) -> list[Outbound] | None:
+    """The next question of a survey whose state the page holds, without the database: the
+    same pure step as ``proceed``. None when the database must decide (``proceed`` with
+    this state): the last answer (completing and counting), or a state too old or not
+    this catalogue's.
+
+    The web survey's intermediate answers cost no transaction this way (a hundred citizens
+    answering at once queue for SQLite's single writer otherwise: bench/web.py); what is
+    stored is what the chat stores: the response opened at the start, completed and
+    counted at the end, in one transaction with the conversation's end."""
+    point = ctx.catalogue.point(str(state.get("point", "")))
+    questionnaire = ctx.catalogue.questionnaires.get(point.questionnaire) if point else None
+    machine, began = state.get("m"), state.get("t0")
+    if point is None or questionnaire is None or not isinstance(machine, dict):
+        return None
+    try:
+        started = datetime.fromisoformat(str(began))
+    except ValueError:
+        return None
+    expired = started <= ctx.now() - timedelta(minutes=ctx.config.survey.expire_minutes)
+    if expired or machine.get("i", 0) >= len(survey_machine.questions(questionnaire, point)):
+        return None
+    step = survey_machine.step(questionnaire, point, machine, given)
+    if step.done is not None or step.state is None:
+        return None
+    lang = survey_machine.language_of(step.state)
+    replies = outbound(chat_id, step.replies, str(state["token"]), lang)
+    return holding(replies, {**state, "m": step.state})
 
 
 async def proceed(
-    ctx: Context, session: AsyncSession, person: Person, conv: Conversation, given: Input
+    ctx: Context, session: AsyncSession, person: Person, held: dict[str, Any], given: Input
 ) -> list[Outbound]:
-    state = copy.deepcopy(conv.state)  # never mutate what the session loaded
+    """The answer ``given`` to the survey in ``held``: the conversation's stored state, or
+    the one the page held (the web), checked by the caller to be this conversation's."""
+    state = copy.deepcopy(held)  # never mutate what the session loaded
     point = ctx.catalogue.point(state["point"])
     response = await session.get(SurveyResponse, state["rid"])
     now = ctx.now()
@@ -201,7 +245,7 @@ async def proceed(
     if step.done is None:
         state["m"] = step.state
         await repo.save_conversation(session, *person.conversation_key, KIND, state, now)
-        return outbound(person.chat_id, step.replies, state["token"], lang)
+        return holding(outbound(person.chat_id, step.replies, state["token"], lang), state)
     await repo.save_conversation(session, *person.conversation_key, KIND, None, now)
     outcome = await _finish(
         ctx, session, response, questionnaire, point, step.done, state.get("link"), lang

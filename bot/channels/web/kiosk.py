@@ -16,10 +16,6 @@ back by themselves with ``<meta http-equiv="refresh">``.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
-import json
 import secrets
 from typing import Any
 
@@ -35,34 +31,12 @@ from .pages import KIOSK_REFUSED, Pages
 from .survey import language_name
 
 COOKIE = "cchc_kiosk"
-STATE_MAX = 4096
+SEALED = "kiosk"  # the purpose its signed state is sealed for
 
 
 class KioskPages:
     def __init__(self, pages: Pages) -> None:
         self.pages = pages
-
-    # ----------------------------------------------------------------- the signed state
-
-    def _sign(self, payload: bytes) -> str:
-        key = self.pages.ctx.config.survey.secret.encode()
-        return hmac.digest(key, b"kiosk:" + payload, "sha256").hex()[:32]
-
-    def seal(self, state: dict[str, Any]) -> str:
-        payload = base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode())
-        return f"{payload.decode()}.{self._sign(payload)}"
-
-    def unseal(self, sealed: str) -> dict[str, Any] | None:
-        payload, _, signature = sealed.partition(".")
-        if len(sealed) > STATE_MAX or not hmac.compare_digest(
-            signature.encode(errors="replace"), self._sign(payload.encode()).encode()
-        ):
-            return None
-        try:
-            state = json.loads(base64.urlsafe_b64decode(payload.encode()))
-        except (binascii.Error, ValueError):
-            return None
-        return state if isinstance(state, dict) else None
 
     # ----------------------------------------------------------------- the device
 
@@ -104,7 +78,7 @@ class KioskPages:
             waiting=waiting,
             rating=screen.rating and self._rating(screen.rating, screen.index, lang),
             follow_ups=[self._follow_up(q, lang) for q in screen.follow_ups],
-            state=self.seal(state),
+            state=self.pages.seal(SEALED, state),
             csrf=self.pages.csrf("kiosk", key),
             action=request.path,
             notice=notice,
@@ -176,7 +150,7 @@ class KioskPages:
         form = await request.post()
         if not self.pages.csrf_ok("kiosk", key, str(form.get("csrf", ""))):
             return self.pages.error(403)
-        state = self.unseal(str(form.get("s", "")))
+        state = self.pages.unseal(SEALED, str(form.get("s", "")))
         if state is None:
             return self.pages.error(400)
         now = int(self.pages.ctx.now().timestamp())

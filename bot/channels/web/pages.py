@@ -3,8 +3,12 @@ error pages, the CSRF tokens and the cookies' flags."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
+import json
 from pathlib import Path
+from typing import Any
 
 import jinja2
 from aiohttp import web
@@ -14,6 +18,7 @@ from surveys import i18n
 from surveys import texts as T
 
 HERE = Path(__file__).parent
+SEALED_MAX = 8192  # characters of a sealed state; a longer one is refused unread
 
 # Vietnamese first: a wrong link or a flood is rarely read in another language, and the
 # page says it in the three languages a citizen may read.
@@ -41,6 +46,7 @@ class Pages:
             loader=jinja2.FileSystemLoader(HERE / "templates"),
             autoescape=True,
             undefined=jinja2.StrictUndefined,
+            auto_reload=False,  # the templates ship with the code: no stat() per page
         )
         self.templates.globals["t"] = i18n.translate
         self.templates.globals["T"] = T
@@ -67,6 +73,32 @@ class Pages:
     def csrf_ok(self, purpose: str, cookie: str, given: str) -> bool:
         expected = self.csrf(purpose, cookie).encode()
         return bool(cookie) and hmac.compare_digest(given.encode(errors="replace"), expected)
+
+    def _seal_mac(self, purpose: str, bound_to: str, payload: bytes) -> str:
+        key = self.ctx.config.survey.secret.encode()
+        message = f"{purpose}:{bound_to}:".encode() + payload
+        return hmac.digest(key, message, "sha256").hex()[:32]
+
+    def seal(self, purpose: str, state: dict[str, Any], bound_to: str = "") -> str:
+        """``state`` as a form field the page carries (JSON, base64url) with an HMAC over
+        it, the purpose and ``bound_to`` (the visitor's cookie): a state is only taken
+        back unchanged, for the same purpose, from the visitor it was given to."""
+        payload = base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode())
+        return f"{payload.decode()}.{self._seal_mac(purpose, bound_to, payload)}"
+
+    def unseal(self, purpose: str, sealed: str, bound_to: str = "") -> dict[str, Any] | None:
+        """The state ``seal`` gave, or None for anything changed, forged or too long."""
+        payload, _, signature = sealed.partition(".")
+        if len(sealed) > SEALED_MAX or not payload.isascii():
+            return None
+        expected = self._seal_mac(purpose, bound_to, payload.encode())
+        if not hmac.compare_digest(signature.encode(errors="replace"), expected.encode()):
+            return None
+        try:
+            state = json.loads(base64.urlsafe_b64decode(payload.encode()))
+        except (binascii.Error, ValueError):
+            return None
+        return state if isinstance(state, dict) else None
 
     def secure(self, request: web.Request) -> bool:
         if self.ctx.config.web.trust_proxy:

@@ -8,6 +8,13 @@ over HTTPS); the database only ever sees the keyed hash of it (``people.citizen_
 Every POST carries a CSRF token, an HMAC of the cookie; the button carries the
 conversation's token, so a replayed or Back-and-resubmit form is refused by the router and
 counts nothing. No JavaScript: every step is a plain form.
+
+The survey's state between taps travels in the page too, sealed (``Pages.seal``: an HMAC
+bound to the visitor's cookie), so an answer that completes nothing costs no database
+transaction (``Core.handle_held``): the response is opened at the first page and completed
+and counted at the last, in transactions, as in the chat. A page changed or forged is
+refused (400); a Back to an earlier question answers it again, and only the first
+completion counts.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ COOKIE = "cchc_id"
 TEXT_MAX = 2000
 SWITCH = ":L."  # a language switch button's data: c:<token>:L.<language>
 SKIP_TYPED = "bỏ qua"  # one of survey_machine.SKIP_WORDS
+SEALED = "survey"  # the purpose the survey's state is sealed for in its pages
 
 
 def language_name(language: str) -> str:
@@ -79,6 +87,7 @@ class SurveyPages:
             free_text=last.free_text,
             action=request.path,
             csrf=self.pages.csrf("survey", cookie),
+            held=self.pages.seal(SEALED, last.held, cookie) if last.held is not None else None,
             notice=notice,
         )
 
@@ -137,4 +146,10 @@ class SurveyPages:
             # a comment is not optional)
             text = str(form.get("text", "")).lstrip("/")[:TEXT_MAX].strip() or SKIP_TYPED
             inbound = self.inbound(cookie, request, text=text)
-        return self.show(request, cookie, await self.core.handle(inbound))
+        sealed = str(form.get("s", ""))
+        if not sealed:  # a page from before the state was held in it: the stored one
+            return self.show(request, cookie, await self.core.handle(inbound))
+        held = self.pages.unseal(SEALED, sealed, cookie)
+        if held is None:
+            return self.pages.error(400)
+        return self.show(request, cookie, await self.core.handle_held(inbound, held))

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from bot.app.config import load_config
 from bot.app.runtime import load_data, serve_without_telegram
 from bot.channels.web.survey import COOKIE
-from db.models import SurveyResponse
+from db.models import Conversation, SurveyResponse
 from tests.e2e.test_surveys import LAND, stored_texts
 from tests.e2e.web.conftest import serve
 from tests.support.harness import (
@@ -92,6 +92,85 @@ async def test_a_citizen_answers_on_the_web_once_even_resubmitting(bot: Bot, sit
     assert "Nhanh" in response.answers.values() and response.point_code == POINT
     stored = "\n".join(await stored_texts(bot))
     assert cookie.value not in stored
+
+
+def held(html: str) -> dict[str, str]:
+    """The survey state the page holds (its hidden field ``s``), as a browser posts it."""
+    found = re.search(r'class="answers">.*?name="s" value="([^"]+)"', html, re.S)
+    assert found is not None, html
+    return {"s": found.group(1)}
+
+
+async def answer(
+    http: aiohttp.ClientSession, html: str, value: str
+) -> tuple[dict[str, str], str]:
+    """Tap ``value`` on the page as a browser does (every field of its form): the form
+    posted and the next page."""
+    csrf, _, buttons = form(html)
+    data = {"csrf": csrf, "a": choice(buttons, value), **held(html)}
+    return data, await (await http.post(f"/s/{POINT}", data=data)).text()
+
+
+async def test_the_page_holds_the_survey_between_the_first_and_the_last_answer(
+    bot: Bot, site: str
+) -> None:
+    """Answers that complete nothing are kept in the page, sealed, and cost the database
+    nothing: the stored conversation stays as the first page left it; Back changes an
+    answer; the completion counts once, with the changed answer; a sealed state altered,
+    or taken to another visitor, is refused."""
+    async with aiohttp.ClientSession(site, cookie_jar=jar()) as http:
+        html = await (await http.get(f"/s/{POINT}")).text()
+        [stored] = await bot.scalars(select(Conversation))
+        first = (stored.updated_at, stored.state)
+        _, second = await answer(http, html, "4")
+        _, html = await answer(http, second, "5")
+        _, html = await answer(http, html, "3")
+        assert "Câu 4/7" in html
+        [stored] = await bot.scalars(select(Conversation))
+        assert (stored.updated_at, stored.state) == first  # nothing written since the start
+        # Back to the second question's page, answered otherwise: the survey goes on from it
+        _, html = await answer(http, second, "2")
+        assert "Câu 3/7" in html
+        for value in ("3", "4", "khong"):
+            _, html = await answer(http, html, value)
+        csrf, _, _ = form(html)
+        last = {"csrf": csrf, "a": "", "text": "Ổn", **held(html)}
+        done = await http.post(f"/s/{POINT}", data=last)
+        assert done.status == 200 and "Cảm ơn" in await done.text()
+        again = await http.post(f"/s/{POINT}", data=last)  # Back, and send it again
+        assert again.status == 200 and "Cảm ơn" not in await again.text()
+        # an altered state, and the state of this visitor in another's hands: refused
+        sealed = held(second)["s"]
+        altered = sealed[:-1] + ("0" if sealed[-1] != "0" else "1")
+        csrf, _, buttons = form(second)
+        forged = await http.post(
+            f"/s/{POINT}", data={"csrf": csrf, "a": choice(buttons, "5"), "s": altered}
+        )
+        assert forged.status == 400 and "không hợp lệ" in await forged.text()
+    async with aiohttp.ClientSession(site, cookie_jar=jar()) as stranger:
+        own = await (await stranger.get(f"/s/{POINT}")).text()
+        csrf, _, _ = form(own)
+        taken = await stranger.post(
+            f"/s/{POINT}", data={"csrf": csrf, "a": choice(buttons, "5"), "s": sealed}
+        )
+        assert taken.status == 400
+    [response] = await counted(bot)
+    assert list(response.answers.values())[:2] == [4, 2] and "Ổn" in response.answers.values()
+    left = await bot.scalars(select(Conversation))  # the completed survey's is gone
+    assert all(c.state.get("rid") != response.id for c in left)
+
+
+async def test_a_held_survey_past_its_time_is_not_counted(
+    bot: Bot, site: str, clock: FakeClock
+) -> None:
+    async with aiohttp.ClientSession(site, cookie_jar=jar()) as http:
+        html = await (await http.get(f"/s/{POINT}")).text()
+        _, html = await answer(http, html, "4")
+        clock.advance(minutes=31)  # [survey] expire_minutes is 30
+        _, html = await answer(http, html, "5")
+        assert "hết hạn" in html
+    assert await counted(bot) == []
+    assert [r.status for r in await bot.scalars(select(SurveyResponse))] == ["expired"]
 
 
 async def test_hostile_requests_get_clear_pages_and_change_nothing(bot: Bot, site: str) -> None:
