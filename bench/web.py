@@ -6,7 +6,8 @@ process that only renders the same page (Jinja2, the same template) for every re
     python -m bench.web                    # 100 respondents at once, 3 rounds of each
     python -m bench.web --respondents 200  # more
 
-A survey is seven requests: the page from the poster's link, four ratings, "no feedback
+A survey is seven requests (each form posted whole, as a browser does: the survey state the
+page holds with it): the page from the poster's link, four ratings, "no feedback
 given", the comment sent. One unmeasured round warms both servers up first.
 Printed per server: surveys per second, p50 and p95 per request, the server's CPU seconds
 and peak resident memory; and the ratios bot / bare (the figure to watch: what the bot's
