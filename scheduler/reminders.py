@@ -26,6 +26,7 @@ from surveys import texts as T
 from surveys.catalogue import Catalogue
 
 REPORT_BUTTON_DATA = "go:report"
+DESK_BUTTON_DATA = "go:web"  # "Mở trên máy tính": a login link to the desk, as /web
 ACTIVE_REPORT = timedelta(hours=2)
 REPORT_KIND = "report"  # Conversation.kind of a report in progress (bot.usecases.unit_reports.KIND)
 CHUNK = 500  # rows per statement
@@ -62,7 +63,8 @@ async def enqueue_round_reminders(
 ) -> tuple[int, int]:
     """Queue ``step``'s reminder to the members of the units still missing (see the module
     docstring); ``due_at`` is when the step fell due (``None`` for an admin's /remind);
-    ``desk``: the web desk is on, and the reminder says how to reach it (/web).
+    ``desk``: the web desk is on, and the reminder has a second button, "Mở trên máy tính",
+    which answers with a login link (as /web).
 
     Returns (messages newly queued, units they go to).
     """
@@ -88,6 +90,9 @@ async def enqueue_round_reminders(
             del keyed[key]
     days_left = (round_.deadline - today).days
     recipient = catalogue.org.recipient()
+    buttons = [[{"label": T.REMIND_BUTTON, "data": REPORT_BUTTON_DATA}]]
+    if desk:
+        buttons.append([{"label": T.DESK_BUTTON, "data": DESK_BUTTON_DATA}])
     rows: list[dict[str, Any]] = []
     for key, member in keyed.items():
         unit = by_code[member.unit_code]
@@ -104,7 +109,7 @@ async def enqueue_round_reminders(
                 round_id=round_.id,
                 member_id=member.id,
                 step=step,
-                buttons=[[{"label": T.REMIND_BUTTON, "data": REPORT_BUTTON_DATA}]],
+                buttons=buttons,
             )
         )
     queued = 0

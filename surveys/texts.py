@@ -141,7 +141,10 @@ def reminder(
     ) + at_desk
 
 
-DESK_HINT = "💻 Nhập trên máy tính: gõ /web (hoặc /maytinh) để nhận đường dẫn đăng nhập."
+DESK_HINT = (
+    "💻 Nhập trên máy tính: bấm «Mở trên máy tính» (hoặc gõ /web) để nhận đường dẫn đăng nhập."
+)
+DESK_BUTTON = "💻 Mở trên máy tính"
 
 
 REMIND_BUTTON = "📝 Nhập báo cáo"
@@ -571,6 +574,17 @@ DESK_CONFIRM = (
 DESK_SKIP_NEEDS_REASON = "Vui lòng ghi lý do không áp dụng."
 DESK_NUMERATOR_MISSING = "Vui lòng nhập cả hai số (tử số và tổng số)."
 DESK_SAVED = "Đã lưu nháp lúc {time}. Có thể làm tiếp trên điện thoại bằng /baocao."
+DESK_SURE = "Tôi chắc chắn số liệu này đúng"
+DESK_AUTOSAVED = "Đã lưu nháp lúc {time}."
+DESK_AUTOSAVED_WITH_ERRORS = "Đã lưu nháp lúc {time}; còn {count} ô cần sửa (xem thông báo màu đỏ)."
+DESK_AUTOSAVE_STALE = (
+    "Chưa lưu được bản nháp: đợt báo cáo này không còn mở hoặc trang đã cũ. "
+    "Vui lòng tải lại trang."
+)
+DESK_AUTOSAVE_OFFLINE = (
+    "Chưa lưu được bản nháp (không kết nối được máy chủ). Số đã nhập vẫn còn trên trang; "
+    "bấm «Lưu nháp» khi có mạng trở lại."
+)
 DESK_INCOMPLETE = "Còn {count} chỉ tiêu chưa nhập: {codes}. Vui lòng nhập đủ trước khi gửi."
 DESK_HAS_ERRORS = "Có {count} ô cần sửa (xem thông báo màu đỏ bên cạnh từng ô)."
 # /dinhtinh: the qualitative part of a target (10, 13), a short text per unit and round

@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -47,6 +48,7 @@ IDLE = timedelta(hours=8)
 TOUCH_EVERY = timedelta(minutes=1)  # last_seen_at is written at most once a minute
 TOKEN_BYTES = 32
 MAX_TOKEN = 100
+MAX_EDITED = 200  # items one autosave may name (a round asks about 30)
 
 
 def digest(value: str) -> str:
@@ -282,14 +284,24 @@ async def draft(
     return found
 
 
-def read_form(found: Draft, form: dict[str, str]) -> dict[str, Answer]:
+def read_form(
+    found: Draft, form: dict[str, str], only: Collection[str] | None = None
+) -> dict[str, Answer]:
     """Check every field posted (the chat's rules, ``report_machine.form_answer``) and
     return the answers the draft should hold: the valid ones typed, the draft's own where
-    a field is refused (its error and what was typed are kept on the field)."""
+    a field is refused (its error and what was typed are kept on the field).
+
+    ``only``: the items the page's autosave says were edited; every other item keeps the
+    draft's answer untouched, so a page left open on the PC never undoes what was answered
+    since in the chat (its fields are not even read)."""
     kept: dict[str, Answer] = {}
     for entry in found.fields:
         item = entry.item
         code = item.code
+        if only is not None and code not in only:
+            if code in found.answers:
+                kept[code] = found.answers[code]
+            continue
         entry.shown = {
             "den": form.get(f"{code}-den", "").strip()[:40],
             "num": form.get(f"{code}-num", "").strip()[:40],
@@ -353,6 +365,39 @@ async def save(
     found.conversation = state
     found.answers = dict(step.state["answers"]) if step.state is not None else dict(answers)
     return state
+
+
+@dataclass(frozen=True)
+class Autosaved:
+    """What an autosave did: the refused fields (code: message, shown beside the field),
+    those waiting for "Tôi chắc chắn", and whether the draft changed."""
+
+    errors: dict[str, str]
+    confirm: list[str]
+    changed: bool
+
+
+async def autosave(
+    ctx: Context,
+    session: AsyncSession,
+    person: Person,
+    round_: Round,
+    unit: Unit,
+    form: dict[str, str],
+    edited: Collection[str],
+) -> Autosaved:
+    """Keep the items the page says were edited, as "Lưu nháp" would keep them (the same
+    reading, rules and draft), leaving every other item as the draft has it."""
+    found = await draft(ctx, session, person, round_, unit)
+    answers = read_form(found, form, only=set(edited))
+    changed = answers != found.answers
+    if changed:
+        await save(ctx, session, person, found, answers)
+    return Autosaved(
+        {f.item.code: f.error for f in found.fields if f.error},
+        [f.item.code for f in found.fields if f.ask_confirm],
+        changed,
+    )
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,12 @@ from bot.usecases.render import parse_button, say, tell
 from bot.usecases.rounds import round_command
 from db import repo
 from db.session import Transactions
-from scheduler.reminders import REPORT_BUTTON_DATA, enqueue_round_reminders, manual_step
+from scheduler.reminders import (
+    DESK_BUTTON_DATA,
+    REPORT_BUTTON_DATA,
+    enqueue_round_reminders,
+    manual_step,
+)
 from surveys import i18n
 from surveys import texts as T
 from surveys.catalogue import OrgWords
@@ -189,6 +194,8 @@ class Core:
     ) -> list[Outbound]:
         if data == REPORT_BUTTON_DATA:
             return await self._command(session, person, "report", "")
+        if data == DESK_BUTTON_DATA:  # "Mở trên máy tính": /web's link, its checks included
+            return await self._command(session, person, "web", "")
         parsed = parse_button(data)
         if parsed is None:
             return tell(person, T.BUTTON_EXPIRED)

@@ -16,6 +16,7 @@ the current question.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,12 +26,13 @@ from bot.usecases.people import Person
 from bot.usecases.render import outbound, say
 from db import repo
 from db.models import Conversation, Round, Submission, SubmissionValue, ValueRevision
+from scheduler.reminders import DESK_BUTTON_DATA
 from scheduler.rounds import indicators_for, is_late, round_for_unit, unit_is_asked
 from surveys import report_machine
 from surveys import texts as T
 from surveys.catalogue import Unit
 from surveys.conversation import Input, Pressed, Reply, State
-from surveys.messages import Outbound
+from surveys.messages import Button, Outbound
 from surveys.report_machine import Answer, Item, Sheet
 from surveys.scoring import target_for_year
 
@@ -108,6 +110,17 @@ def _send(person: Person, replies: list[Reply], state: State) -> list[Outbound]:
     return outbound(person.chat_id, _tagged(replies, state.get("seq", 0)), state["token"])
 
 
+def _with_desk(ctx: Context, replies: list[Outbound]) -> list[Outbound]:
+    """/baocao's answer with "Mở trên máy tính" under its last message when the desk is on
+    (the last, so that on Zalo, where a typed digit presses the last message's choices, it
+    is one of the choices offered)."""
+    if not ctx.config.web.enabled or not replies:
+        return replies
+    last = replies[-1]
+    desk_row = (Button(T.DESK_BUTTON, DESK_BUTTON_DATA),)
+    return [*replies[:-1], dataclasses.replace(last, buttons=(*last.buttons, desk_row))]
+
+
 # --------------------------------------------------------------------------- starting
 
 
@@ -174,7 +187,7 @@ async def begin(
         kept["m"] = again.state
         await repo.save_conversation(session, *person.conversation_key, KIND, kept, ctx.now())
         notice = T.report_resume(report_machine.position(kept["m"]), len(sheet.items))
-        return say(person.chat_id, notice) + _send(person, again.replies, kept)
+        return _with_desk(ctx, say(person.chat_id, notice) + _send(person, again.replies, kept))
 
     notices: list[str] = []
     if by_admin:
@@ -186,7 +199,7 @@ async def begin(
         notices.append(T.already_submitted(submission.submitted_by, _when(ctx, submission)))
     else:
         intro = T.report_intro(unit.name, round_.title, round_.deadline, len(sheet.items))
-        notices.append(f"{intro}\n{T.DESK_HINT}" if ctx.config.web.enabled else intro)
+        notices.append(intro)
     others = [(r.key, r.title) for r in await _asked_rounds(session, unit) if r.id != round_.id]
     if others:
         notices.append(T.other_rounds(others))
@@ -223,7 +236,7 @@ async def begin(
         "m": step.state,
     }
     await repo.save_conversation(session, *person.conversation_key, KIND, state, ctx.now())
-    return say(person.chat_id, *notices) + _send(person, step.replies, state)
+    return _with_desk(ctx, say(person.chat_id, *notices) + _send(person, step.replies, state))
 
 
 async def resume_admin(

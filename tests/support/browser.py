@@ -54,7 +54,7 @@ async def chromium() -> AsyncIterator[Browser]:
 async def axe_violations(page: Page) -> list[dict[str, Any]]:
     """axe-core's serious and critical violations on the page as it is now. The script is
     evaluated through the DevTools protocol, which the page's CSP does not govern (the
-    pages themselves carry no script at all)."""
+    pages' own scripts are files of the same origin, never inline)."""
     await page.evaluate(AXE.read_text(encoding="utf-8"))
     result: dict[str, Any] = await page.evaluate(
         "async () => await axe.run(document, {resultTypes: ['violations']})"

@@ -57,3 +57,14 @@ def test_a_figure_within_half_needs_no_confirmation() -> None:
     kept = desk.read_form(found, {"5c-num": "60", "5c-den": "100", "8b-value": "12"})
     assert kept == {"5c": {"num": 60.0, "den": 100.0}, "8b": {"value": 12.0}}
     assert found.errors == 0
+
+
+def test_an_autosave_reads_only_the_items_it_names() -> None:
+    found = _draft({"5c": {"num": 60.0, "den": 100.0}})  # answered in the chat meanwhile
+    kept = desk.read_form(found, {"5c-num": "", "5c-den": "", "8b-value": "12"}, only={"8b"})
+    assert kept == {"5c": {"num": 60.0, "den": 100.0}, "8b": {"value": 12.0}}
+    five_c = found.fields[0]
+    assert five_c.shown["num"] == "" and five_c.error is None  # not read at all
+    # the whole form ("Lưu nháp") reads every field: an emptied 5c leaves the draft
+    found = _draft({"5c": {"num": 60.0, "den": 100.0}})
+    assert desk.read_form(found, {"8b-value": "12"}) == {"8b": {"value": 12.0}}

@@ -1,6 +1,7 @@
 """The web channel's one aiohttp application: server-rendered Jinja2 pages (autoescaped),
-no third-party asset and no script, so a Content Security Policy can forbid every inline
-script and every other origin.
+no third-party asset and no inline script (the kiosk's reset and the desk's autosave are
+files under ``/static/``, and every page works without them), so a Content Security Policy
+can forbid every inline script and every other origin.
 
 * ``/s/POINT``, ``/r/TOKEN``: the survey (``survey.SurveyPages``);
 * ``/k/POINT``: the counter tablet (``kiosk.KioskPages``);
@@ -8,7 +9,7 @@ script and every other origin.
   head's report form, Phòng Nội vụ's dashboard, behind a login link from ``/web``;
 * ``/tep/TOKEN``: a chart, workbook or Word report published for a Zalo user for an hour
   (``files.FilePages``; ``Cache-Control: no-store``);
-* ``/static/``: the stylesheets.
+* ``/static/``: the stylesheets and the two scripts.
 
 Every request passes the per-address limit (``limits.AddressLimiter``, 429 past it) and a
 guard that turns any failure into a Vietnamese page with the right status, never a

@@ -56,6 +56,11 @@ def see_other(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location})
 
 
+def _json_refusal(status: int, message: str) -> web.Response:
+    """The autosave's refusal: the page shows ``status`` text where it says "Đã lưu nháp"."""
+    return web.json_response({"status": message, "errors": {}, "confirm": []}, status=status)
+
+
 class DeskPages:
     def __init__(self, pages: Pages, core: Core) -> None:
         self.pages, self.core = pages, core
@@ -239,6 +244,35 @@ class DeskPages:
         if form.get("action") == "tom-tat":
             return see_other(self._back(saved, f"{FORM}/tom-tat"))
         return see_other(self._back(saved, luu="1"))
+
+    async def autosave(self, request: web.Request) -> web.StreamResponse:
+        """POST the edited items as the person types (``static/desk.js``), JSON back: the
+        time saved, and each refused field's message for the page to show beside it.
+        Without JavaScript nothing calls it: "Lưu nháp" posts the whole form instead."""
+        person = await self.person(request)
+        if person is None:
+            return _json_refusal(403, T.DESK_LOGIN_NEEDED)
+        form = await self.form_of(request)
+        if not self.csrf_ok(request, form):
+            return _json_refusal(403, T.DESK_LOGIN_NEEDED)
+        edited = [c for c in form.get("sua", "").split(",") if c][: desk.MAX_EDITED]
+        found, page = await self._form_target(request, person, form.get("dot", ""),
+                                              form.get("don-vi", ""))
+        if page is not None or not edited:
+            refused = page is not None and page.status == 403
+            return _json_refusal(403 if refused else 409,
+                                 T.DESK_FORBIDDEN if refused else T.DESK_AUTOSAVE_STALE)
+        saved = await self.run(partial(
+            desk.autosave, self.ctx, person=person, round_=found.round_, unit=found.unit,
+            form=form, edited=edited,
+        ))
+        when = self.ctx.local(self.ctx.now()).strftime("%H:%M")
+        said = (T.DESK_AUTOSAVED_WITH_ERRORS.format(time=when, count=len(saved.errors))
+                if saved.errors else T.DESK_AUTOSAVED.format(time=when))
+        return web.json_response(
+            {"status": said, "errors": saved.errors, "confirm": saved.confirm,
+             "sure": T.DESK_SURE}
+        )
 
     async def summary(self, request: web.Request) -> web.StreamResponse:
         person = await self.person(request)
@@ -442,6 +476,7 @@ def add_routes(app: web.Application, pages: Pages, core: Core) -> None:
     app.router.add_post(f"{BASE}/dang-xuat", d.logout)
     app.router.add_get(FORM, d.form)
     app.router.add_post(FORM, d.save)
+    app.router.add_post(f"{FORM}/nhap", d.autosave)
     app.router.add_get(f"{FORM}/tom-tat", d.summary)
     app.router.add_post(f"{FORM}/gui", d.submit)
     app.router.add_get(f"{BASE}/bieu-do.png", d.chart)

@@ -102,7 +102,8 @@ async def test_web_needs_a_registered_person_and_a_private_chat(
         assert "/dang-nhap/" not in texts(group)
         alias = await bot.say(AN.id, "/maytinh")
         assert "/dang-nhap/" in texts(alias)
-        assert "/web" in texts(await bot.say(AN.id, "/baocao"))  # the first message says it
+        started = await bot.say(AN.id, "/baocao")
+        assert ("💻 Mở trên máy tính", "go:web") in started[-1].buttons()
 
 
 async def test_head_fills_the_form_continues_in_chat_and_submits(

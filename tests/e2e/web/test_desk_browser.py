@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from db.models import Conversation, Submission
 from tests.e2e.test_reporting import PNV_CODES, values
+from tests.e2e.test_status import add_past_round
 from tests.e2e.web.desk_support import ADMIN, AN, desk_bot, join, login_link
 from tests.support.browser import axe_violations, chromium, keep_screenshot
 from tests.support.harness import Bot, FakeClock, texts
@@ -55,7 +56,7 @@ async def test_a_head_fills_in_the_browser_continues_in_chat_and_sends(
         await fill_pair(page, "2", "150", "200")
         await fill_pair(page, "3a", "30", "20")  # wrong: above the total
         await fill_pair(page, "3b", "7", "10")
-        await page.click("text=Lưu nháp")
+        await page.get_by_role("button", name="Lưu nháp").click()
         error = page.locator("#loi-3a")
         assert "không được lớn hơn tổng số" in await error.inner_text()
         assert await page.input_value("#f-3b-num") == "7"  # nothing typed was lost
@@ -63,7 +64,7 @@ async def test_a_head_fills_in_the_browser_continues_in_chat_and_sends(
         assert await axe_violations(page) == []
         await keep_screenshot(page, "desk-form.png")
         await page.fill("#f-3a-num", "15")
-        await page.click("text=Lưu nháp")
+        await page.get_by_role("button", name="Lưu nháp").click()
         assert "Đã lưu nháp" in await page.locator(".notice").inner_text()
         # on the phone: /baocao goes on at 4a, the first item not entered on the PC
         resumed = texts(await bot.say(AN.id, "/baocao", first_name=AN.name))
@@ -134,3 +135,66 @@ async def test_an_admin_opens_the_dashboard_downloads_and_prints(
         assert "75%" in printed and "(45/60)" in printed  # a table's cells wrap in columns
         assert "In ngày 20/11/2026" in printed
         assert "Đăng xuất" not in printed and "Tải bảng tổng hợp" not in printed
+
+
+async def test_the_draft_saves_as_the_head_types_and_the_chat_goes_on_from_it(
+    tmp_path: Path, clock: FakeClock, browser: Browser
+) -> None:
+    async with desk_bot(tmp_path, clock) as (bot, _site):
+        await add_past_round(bot)
+        await join(bot, AN, "PNV")
+        page = await pc(browser)
+        refused: list[str] = []  # what the page's CSP refused, if anything
+        page.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text
+                else None)
+        await page.goto(await login_link(bot, AN.id, AN.name))
+        form_url = page.url
+        assert await page.locator(".autosave-on").is_visible()  # the script runs
+        await fill_pair(page, "2", "150", "200")
+        status = page.locator("#trang-thai-luu")
+        await status.filter(has_text="Đã lưu nháp lúc 09:00").wait_for()
+        # a wrong value shows its message beside the field once the field is left
+        await fill_pair(page, "3a", "30", "20")
+        await page.focus("#f-3b-num")
+        error = page.locator("#loi-3a")
+        await error.filter(has_text="không được lớn hơn tổng số").wait_for()
+        assert await page.get_attribute("#f-3a-num", "aria-invalid") == "true"
+        assert "còn 1 ô cần sửa" in await status.inner_text()
+        assert await axe_violations(page) == []
+        await page.fill("#f-3a-num", "15")
+        await page.focus("#f-3b-num")
+        await error.wait_for(state="detached")
+        assert await page.get_attribute("#f-3a-num", "aria-invalid") is None
+        await status.filter(has_text="Đã lưu nháp lúc 09:00.").wait_for()
+        # 5c was 30/60 last round: 55/60 waits for "Tôi chắc chắn", which the page adds
+        await fill_pair(page, "5c", "55", "60")
+        await page.focus("#f-3b-num")
+        sure = page.locator("#f-5c-sure")
+        await sure.wait_for()
+        assert "50%" in await page.locator("#loi-5c").inner_text()
+        await page.check("#f-5c-sure")
+        await page.locator("#loi-5c").wait_for(state="detached")
+        assert page.url == form_url  # no button pressed, no page loaded
+        assert refused == []
+        # on the phone: /baocao goes on at 3b, after what the PC saved by itself
+        resumed = texts(await bot.say(AN.id, "/baocao", first_name=AN.name))
+        assert "3b." in resumed and "(chỉ tiêu 3/11)" in resumed  # 2 and 3a done
+        rows = await bot.scalars(select(Conversation))
+        assert rows[0].state["m"]["answers"]["3a"] == {"num": 15.0, "den": 20.0}
+        assert rows[0].state["m"]["answers"]["5c"] == {"num": 55.0, "den": 60.0}
+
+
+async def test_without_javascript_luu_nhap_still_saves(
+    tmp_path: Path, clock: FakeClock, browser: Browser
+) -> None:
+    async with desk_bot(tmp_path, clock) as (bot, _site):
+        await join(bot, AN, "PNV")
+        context = await browser.new_context(viewport=PC, locale="vi-VN", java_script_enabled=False)
+        page = await context.new_page()
+        await page.goto(await login_link(bot, AN.id, AN.name))
+        assert not await page.locator(".autosave-on").is_visible()
+        await fill_pair(page, "2", "150", "200")
+        await page.get_by_role("button", name="Lưu nháp").click()
+        assert "Đã lưu nháp lúc 09:00" in await page.locator(".notice").inner_text()
+        rows = await bot.scalars(select(Conversation))
+        assert rows[0].state["m"]["answers"]["2"] == {"num": 150.0, "den": 200.0}
