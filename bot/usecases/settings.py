@@ -181,7 +181,7 @@ class ZnsConfig:
     enabled: bool = False
     template_id: str | None = None
     params: tuple[tuple[str, str], ...] = ()
-    mode: str = "production"
+    mode: str = "development"  # safe by default: "production" must be asked for
     url: str = DEFAULT_ZNS_URL
     retry_codes: frozenset[int] = frozenset()
 
