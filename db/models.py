@@ -95,6 +95,9 @@ class Member(Base):
     # The member row this person registered with first (another platform's account, linked
     # with /lienket); NULL when the person has one account. See bot.usecases.people.Person.
     person_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    # The person's work mobile for ZNS, "84" + 9 digits (``/sodienthoai``), kept on the row
+    # they registered with first (``person_id`` NULL); see ``bot.usecases.zns``.
+    phone: Mapped[str | None] = mapped_column(String(16))
 
 
 class LinkCode(Base):

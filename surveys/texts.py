@@ -171,7 +171,12 @@ def unreachable_admin(name: str, unit: str) -> str:
     )
 
 
-CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo Bot", "zalo_oa": "Zalo OA"}
+CHANNEL_NAMES = {
+    "telegram": "Telegram",
+    "zalo": "Zalo Bot",
+    "zalo_oa": "Zalo OA",
+    "zalo_zns": "ZNS (tin Zalo theo số điện thoại)",
+}
 
 
 def channel_paused_admin(channel: str, detail: str) -> str:
@@ -193,6 +198,46 @@ def undeliverable_admin(name: str, unit: str, channel: str) -> str:
         f"trang Zalo OA trong 7 ngày qua, nên Zalo không cho phép gửi. Vui lòng nhắc qua kênh "
         "khác hoặc liên hệ trực tiếp."
     )
+
+
+def unreached_admin(name: str, unit: str, reason: str) -> str:
+    """Neither the Zalo OA (-230) nor ZNS to the person's number could carry a reminder."""
+    return (
+        f"Không gửi được lời nhắc tới {name} ({unit}): người này chưa nhắn tin cho trang "
+        f"Zalo OA trong 7 ngày qua, và tin ZNS tới số điện thoại của họ cũng không gửi được "
+        f"({reason}). Vui lòng nhắc qua kênh khác hoặc liên hệ trực tiếp."
+    )
+
+
+# --------------------------------------------------------------------------- phone (ZNS)
+
+PHONE_USAGE = (
+    "Gửi số điện thoại di động công vụ để nhận lời nhắc qua Zalo theo số điện thoại (ZNS) "
+    "khi không nhắn được qua trang Zalo OA, ví dụ: /sodienthoai 0912 345 678\n"
+    "Xóa số đã lưu: /sodienthoai xoa"
+)
+PHONE_NONE = "Ông/bà chưa lưu số điện thoại nào.\n" + PHONE_USAGE
+PHONE_REMOVED = "Đã xóa số điện thoại. Bot sẽ không gửi tin ZNS cho ông/bà nữa."
+PHONE_ZNS_OFF = "(Hiện đơn vị chưa bật gửi tin ZNS; số được lưu để dùng khi bật.)"
+
+
+def phone_saved(masked: str) -> str:
+    return (
+        f"Đã lưu số điện thoại {masked}. Khi không nhắn được qua trang Zalo OA (ông/bà chưa "
+        "nhắn cho trang trong 7 ngày), lời nhắc sẽ gửi qua Zalo tới số này (ZNS).\n"
+        "Đổi số: /sodienthoai SỐ_MỚI — xóa số: /sodienthoai xoa"
+    )
+
+
+def phone_shown(masked: str) -> str:
+    return (
+        f"Số điện thoại đã lưu: {masked}.\n"
+        "Đổi số: /sodienthoai SỐ_MỚI — xóa số: /sodienthoai xoa"
+    )
+
+
+def phone_invalid(why: str) -> str:
+    return f"Số điện thoại chưa đúng: {why}.\nVí dụ: /sodienthoai 0912 345 678"
 
 
 # --------------------------------------------------------------------------- reporting
@@ -511,7 +556,9 @@ REPORT_TEMPLATE_BROKEN = "Không tạo được báo cáo: {problem}."
 
 HELP_LINK = (
     "• /lienket — dùng cả Telegram và Zalo: lấy mã liên kết, rồi gửi /lienket MÃ "
-    "từ tài khoản kia."
+    "từ tài khoản kia.\n"
+    "• /sodienthoai SỐ — lưu số di động để nhận lời nhắc qua Zalo theo số điện thoại (ZNS) "
+    "khi không nhắn được qua trang Zalo OA; /sodienthoai xoa để xóa."
 )
 LINK_MEMBER_ONLY = (
     "Chỉ thủ trưởng các cơ quan, đơn vị đã đăng ký mới lấy được mã liên kết. "

@@ -23,6 +23,8 @@ from bot.usecases.settings import (
     DEFAULT_ZALO_BASE_URL,
     DEFAULT_ZALO_OA_API_URL,
     DEFAULT_ZALO_OA_OAUTH_URL,
+    ZNS_FIELDS,
+    ZNS_MODES,
     CalendarConfig,
     Config,
     ConfigError,
@@ -34,6 +36,7 @@ from bot.usecases.settings import (
     WebhookConfig,
     ZaloConfig,
     ZaloOaConfig,
+    ZnsConfig,
 )
 from scheduler.reminder_plan import parse_steps
 
@@ -242,6 +245,68 @@ def _zalo(table: dict[str, Any], env: Mapping[str, str]) -> ZaloConfig:
     )
 
 
+_ZNS_KEYS = frozenset({"enabled", "template_id", "params", "mode", "url", "retry_codes"})
+_ZNS_PARAM = re.compile(r"[A-Za-z0-9_]{1,50}")
+
+
+def _zns(table: dict[str, Any], oa_enabled: bool) -> ZnsConfig:
+    """``[zalo_oa.zns]``: ZNS reminders by phone number (``ZnsConfig``)."""
+    z = "zalo_oa.zns"
+    for key in table:
+        if key not in _ZNS_KEYS:
+            raise ConfigError(f"[{z}] {key}", "khóa không được hỗ trợ (xem config.example.toml)")
+    enabled = bool(_get(table, z, "enabled", bool, False))
+    raw_id = table.get("template_id")
+    if isinstance(raw_id, bool) or not isinstance(raw_id, str | int | None):
+        raise ConfigError(f"[{z}] template_id", "phải là mã mẫu ZNS (chuỗi số, ví dụ \"231677\")")
+    template_id = str(raw_id).strip() if raw_id is not None else None
+    if template_id is not None and not template_id.isdigit():
+        raise ConfigError(f"[{z}] template_id", "phải là mã mẫu ZNS (chuỗi số, ví dụ \"231677\")")
+    params: list[tuple[str, str]] = []
+    for name, field_name in _get(table, z, "params", dict, {}).items():
+        if not _ZNS_PARAM.fullmatch(name):
+            raise ConfigError(
+                f"[{z}.params] {name}",
+                "tên tham số của mẫu ZNS chỉ gồm chữ cái không dấu, chữ số và dấu gạch dưới",
+            )
+        if field_name not in ZNS_FIELDS:
+            choices = ", ".join(f'"{key}" ({what})' for key, what in ZNS_FIELDS.items())
+            raise ConfigError(f"[{z}.params] {name}", f"phải là một trong: {choices}")
+        params.append((name, field_name))
+    mode = _get(table, z, "mode", str, ZnsConfig.mode)
+    if mode not in ZNS_MODES:
+        raise ConfigError(f"[{z}] mode", 'phải là "development" (thử nghiệm) hoặc "production"')
+    url = _get(table, z, "url", str, ZnsConfig.url).rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"[{z}] url", "phải bắt đầu bằng http:// hoặc https://")
+    codes: set[int] = set()
+    for code in _get(table, z, "retry_codes", list, []):
+        if isinstance(code, bool) or not isinstance(code, int):
+            raise ConfigError(f"[{z}] retry_codes", "phải là danh sách mã lỗi ZNS (số nguyên)")
+        codes.add(code)
+    if enabled:
+        if not oa_enabled:
+            raise ConfigError(
+                f"[{z}] enabled", "ZNS gửi qua Official Account: cần [zalo_oa] enabled = true"
+            )
+        if template_id is None:
+            raise ConfigError(f"[{z}] template_id", "thiếu mã mẫu ZNS đã được Zalo duyệt")
+        if not params:
+            raise ConfigError(
+                f"[{z}.params]",
+                "thiếu: ghi tên từng tham số của mẫu ZNS và nội dung bot điền vào, "
+                'ví dụ ten_don_vi = "unit"',
+            )
+    return ZnsConfig(
+        enabled=enabled,
+        template_id=template_id,
+        params=tuple(params),
+        mode=mode,
+        url=url,
+        retry_codes=frozenset(codes),
+    )
+
+
 def _zalo_oa(table: dict[str, Any], env: Mapping[str, str]) -> ZaloOaConfig:
     z = "zalo_oa"
 
@@ -272,8 +337,9 @@ def _zalo_oa(table: dict[str, Any], env: Mapping[str, str]) -> ZaloOaConfig:
     link = _get(table, z, "chat_link", str, None) or None
     if link is not None and not link.startswith("https://"):
         raise ConfigError("[zalo_oa] chat_link", "phải là một đường dẫn https://")
+    enabled = bool(_get(table, z, "enabled", bool, False))
     return ZaloOaConfig(
-        enabled=_get(table, z, "enabled", bool, False),
+        enabled=enabled,
         app_id=secret("app_id"),
         app_secret=secret("app_secret"),
         oa_secret_key=secret("oa_secret_key"),
@@ -300,6 +366,7 @@ def _zalo_oa(table: dict[str, Any], env: Mapping[str, str]) -> ZaloOaConfig:
         webhook_listen=_get(table, z, "webhook_listen", str, ZaloOaConfig.webhook_listen),
         webhook_port=port,
         webhook_path=_get(table, z, "webhook_path", str, ZaloOaConfig.webhook_path).strip("/"),
+        zns=_zns(_get(table, z, "zns", dict, {}), enabled),
     )
 
 
@@ -374,6 +441,7 @@ _KNOWN_KEYS: dict[str, frozenset[str]] = {
             "webhook_listen",
             "webhook_port",
             "webhook_path",
+            "zns",
         }
     ),
 }

@@ -14,7 +14,8 @@ traceback never breaks the line. Rules for callers: say which round, unit and ou
 never a person's platform id (a citizen's least of all); a failure that repeats is logged
 once per attempt or once per streak (``scheduler.jobs.FailureLog``), never in a loop. A
 Telegram bot token that slips into a line (a URL in an exception) is masked, and so is a
-desk login link's token or a published file's.
+desk login link's token or a published file's, and a Vietnamese mobile number (a unit head's
+``/sodienthoai``, ZNS's ``phone``), typed with or without spaces, dots or dashes: "091****678".
 """
 
 from __future__ import annotations
@@ -36,8 +37,16 @@ _TOKEN = re.compile(r"(?<![0-9])[0-9]{5,16}:[A-Za-z0-9_-]{30,}")
 # a desk login link (``/web``) or a file published for Zalo (``/tep/``), should a library
 # log the message that carries it (PTB does at DEBUG, with ``cchc-bot run -v``)
 _LOGIN = re.compile(r"/(dang-nhap|tep)/[A-Za-z0-9_-]{8,}")
+# a Vietnamese mobile number (surveys.phones), not inside a longer run of digits
+_PHONE = re.compile(r"(?<![0-9])(?:\+?84|0)[ .-]?[35789](?:[ .-]?[0-9]){8}(?![0-9])")
 _BARE = re.compile(r"[^\s\"=\\\x00-\x1f\x7f]+")
 DEFAULT_EVENT = "message"
+
+
+def _masked_phone(match: re.Match[str]) -> str:
+    digits = re.sub(r"[^0-9]", "", match.group())
+    local = "0" + digits[2:] if digits.startswith("84") else digits
+    return local[:3] + "****" + local[-3:]
 
 
 def _value(value: Any) -> str:
@@ -46,6 +55,7 @@ def _value(value: Any) -> str:
     else:
         text = "" if value is None else str(value)
     text = _LOGIN.sub(r"/\1/<token>", _TOKEN.sub("<token>", text))
+    text = _PHONE.sub(_masked_phone, text)
     if _BARE.fullmatch(text):
         return text
     return json.dumps(text, ensure_ascii=False)

@@ -25,12 +25,13 @@ from bot.usecases.context import Clock, Context, system_clock
 from bot.usecases.router import Core
 from bot.usecases.settings import Config
 from bot.usecases.tick import tick
+from bot.usecases.zns import ZNS_CHANNEL, ZnsFallback
 from db import repo
 from db.migrate import upgrade
 from db.session import is_sqlite, make_engine, make_sessionmaker
 from scheduler.jobs import start_scheduler
 from scheduler.leader import SHARED_POLL_SECONDS, Election, database_election
-from scheduler.outbox import Dispatcher, Limits, Sender
+from scheduler.outbox import Dispatcher, Fallback, Limits, Sender
 from surveys.catalogue import Catalogue, load_catalogue
 
 log = logging.getLogger(__name__)
@@ -216,6 +217,12 @@ def start_dispatcher(
     its own filtered dispatcher and takes no part in the election."""
     ctx = runtime.ctx
     delivery = ctx.config.delivery
+    fallback: Fallback | None = None
+    oa = runtime.channels.get(ZALO_OA)
+    if isinstance(oa, ZaloOaChannel) and ctx.config.zalo_oa.zns.enabled:
+        # -230 reminders go by ZNS through the OA's token (bot.usecases.zns)
+        senders = {**senders, ZNS_CHANNEL: oa.zns_sender}
+        fallback = ZnsFallback(ctx)
     dispatcher = Dispatcher(
         ctx.sessions,
         senders,
@@ -230,7 +237,9 @@ def start_dispatcher(
         channel_rates={
             ZALO: ctx.config.zalo.messages_per_second,
             ZALO_OA: ctx.config.zalo_oa.messages_per_second,
+            ZNS_CHANNEL: ctx.config.zalo_oa.messages_per_second,
         },
+        fallback=fallback,
     )
     runtime.dispatcher = dispatcher
     ctx.notify_outbox = dispatcher.wake

@@ -77,11 +77,13 @@ from bot.channels.zalo_oa_api import (
     RATE_LIMITED,
     REFRESH_DEAD,
     TOKEN_INVALID,
+    ZNS_TOKEN_INVALID,
     ZaloOaApi,
     ZaloOaApiError,
     ZaloOaError,
     ZaloOaNetworkError,
 )
+from bot.channels.zalo_zns import ZnsSender
 from bot.usecases.people import citizen_key
 from bot.usecases.router import Core
 from bot.usecases.settings import ConfigError, ZaloOaConfig
@@ -316,15 +318,35 @@ class OaClient:
             lambda token: self.api.send_image(token, user_id, url, caption, quote)
         )
 
-    async def _with_token(self, call: Callable[[str], Awaitable[str]]) -> str:
+    async def _with_token(
+        self, call: Callable[[str], Awaitable[str]], refused: frozenset[int] = TOKEN_INVALID
+    ) -> str:
+        """``call`` with a valid access token: an answer in ``refused`` (the token was not
+        accepted) refreshes it once and calls again once."""
         token = await self.tokens.access()
         try:
             return await call(token)
         except ZaloOaApiError as exc:
-            if exc.code not in TOKEN_INVALID:
+            if exc.code not in refused:
                 raise
         token = await self.tokens.refused()
         return await call(token)
+
+    async def send_template(
+        self,
+        phone: str,
+        template_id: str,
+        template_data: dict[str, str],
+        tracking_id: str,
+        development: bool,
+    ) -> str:
+        """A ZNS template message with the OA's token (-124 / -216 refresh once)."""
+        return await self._with_token(
+            lambda token: self.api.send_template(
+                token, phone, template_id, template_data, tracking_id, development
+            ),
+            ZNS_TOKEN_INVALID,
+        )
 
     async def send_all(self, user_id: str, chunks: list[str]) -> None:
         for n, chunk in enumerate(chunks):
@@ -378,7 +400,7 @@ class ZaloOaChannel:
         ctx = core.ctx
         if config.follow_point and ctx.catalogue.point(config.follow_point) is None:
             raise ConfigError("[zalo_oa] follow_point", f"không có điểm '{config.follow_point}'")
-        self.api = ZaloOaApi(config.oauth_url, config.api_url)
+        self.api = ZaloOaApi(config.oauth_url, config.api_url, zns_url=config.zns.url)
         self.tokens = OaTokens(config, self.api, sessions, clock)
         self.windows = Windows(
             config, sessions, clock, lambda u: citizen_key(ctx, "zalo_oa-window", u)
@@ -389,6 +411,8 @@ class ZaloOaChannel:
         )
         self.seen = Sightings(CHANNEL, sessions, clock)
         self.sender = ZaloOaSender(self.client, self.offers, config)
+        # ZNS by phone number: the outbox's sender for ZNS_CHANNEL rows (bot.channels.zalo_zns)
+        self.zns_sender = ZnsSender(self.client, config, sessions)
         self.reply_pause = reply_pause
         self.rejected = 0  # POSTs refused for their signature
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()

@@ -30,7 +30,18 @@ README's "Zalo"); where they disagree the code says so.
   Zalo OA"; khoicodedao/Poto_platform ``docs/FIX_ERROR_230.md``), -118 / -14014 the refresh
   token is dead (goclaw). HTTP 429 is a rate limit.
 
-Tokens are never put into the errors raised here (they end up in logs).
+* **ZNS** — ``POST {zns_url}/message/template`` (``business.openapi.zalo.me``), the OA's
+  access token in the header ``access_token``, JSON ``{"phone": "84…", "template_id",
+  "template_data": {name: value}, "tracking_id", "mode"?: "development"}`` (docs.infinix.vn
+  "gửi ZNS"; @warriorteam/redai-zalo-sdk ``dist/services/zns.service.js``, endpoint
+  ``sendTemplate``; nhminhhh/zalo-mcp ``zalo_zns_send_message``: phone "84912345678",
+  ``mode`` "development" to test without charge, only to the OA's admins); answer
+  ``{"error": 0, "message", "data": {"msg_id", "sent_time", "quota"?}}``, errors as below
+  with ZNS's own codes (zalo.cloud/zns/guidelines/handle-error-code: -100 unknown error,
+  "thử lại sau"; -101…-105 the app; -108 the phone number; -109 the template id; -111 / -112
+  the template data; -124 the access token, as goclaw and the SDK above treat it).
+
+Tokens are never put into the errors raised here (they end up in logs), nor phone numbers.
 """
 
 from __future__ import annotations
@@ -40,11 +51,17 @@ from typing import Any
 
 import httpx
 
-from bot.usecases.settings import DEFAULT_ZALO_OA_API_URL, DEFAULT_ZALO_OA_OAUTH_URL
+from bot.usecases.settings import (
+    DEFAULT_ZALO_OA_API_URL,
+    DEFAULT_ZALO_OA_OAUTH_URL,
+    DEFAULT_ZNS_URL,
+)
 
 SEND_PATH = "/v3.0/oa/message/cs"
 TOKEN_PATH = "/oa/access_token"
+ZNS_PATH = "/message/template"
 TOKEN_INVALID = frozenset({-216, 216, -401, 401})
+ZNS_TOKEN_INVALID = TOKEN_INVALID | {-124}  # ZNS's "Access token invalid"
 NOT_INTERACTED = -230  # no interaction with the OA in the last 7 days
 REFRESH_DEAD = frozenset({-118, -14014})
 RATE_LIMITED = 429
@@ -98,9 +115,11 @@ class ZaloOaApi:
         api_url: str = DEFAULT_ZALO_OA_API_URL,
         *,
         timeout: float = 10.0,
+        zns_url: str = DEFAULT_ZNS_URL,
     ) -> None:
         self.oauth_url = oauth_url.rstrip("/")
         self.api_url = api_url.rstrip("/")
+        self.zns_url = zns_url.rstrip("/")
         self._client = httpx.AsyncClient(timeout=timeout)
 
     async def close(self) -> None:
@@ -194,3 +213,30 @@ class ZaloOaApi:
         )
         data = body.get("data")
         return str(data.get("message_id") or "") if isinstance(data, dict) else ""
+
+    async def send_template(
+        self,
+        access_token: str,
+        phone: str,
+        template_id: str,
+        template_data: dict[str, str],
+        tracking_id: str,
+        development: bool = False,
+    ) -> str:
+        """Send one ZNS template message to ``phone`` ("84…"); the msg_id Zalo gave it."""
+        payload: dict[str, Any] = {
+            "phone": phone,
+            "template_id": template_id,
+            "template_data": template_data,
+            "tracking_id": tracking_id,
+        }
+        if development:
+            payload["mode"] = "development"
+        body = await self._answer(
+            "zns",
+            self._client.post(
+                self.zns_url + ZNS_PATH, json=payload, headers={"access_token": access_token}
+            ),
+        )
+        data = body.get("data")
+        return str(data.get("msg_id") or "") if isinstance(data, dict) else ""

@@ -114,12 +114,15 @@ class Role(Enum):
 
     ANYONE = "anyone"
     STAFF = "staff"  # admins and registered unit heads
+    MEMBER = "member"  # registered unit heads only (their own phone number, /sodienthoai)
     STATUS = "status"  # admins, and the admin groups they registered
     ADMIN = "admin"  # admins of Phòng Nội vụ ([access] admins)
 
     def allows(self, person: Person) -> bool:
         if self is Role.STAFF:
             return person.is_admin or person.member is not None
+        if self is Role.MEMBER:
+            return person.member is not None
         if self is Role.STATUS:
             return person.may_see_status
         if self is Role.ADMIN:

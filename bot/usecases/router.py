@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.usecases import desk, linking, status, surveying, unit_reports
+from bot.usecases import desk, linking, status, surveying, unit_reports, zns
 from bot.usecases.context import Context
 from bot.usecases.official_figures import official_command
 from bot.usecases.people import Person, Role, identify
@@ -374,6 +374,14 @@ COMMANDS: tuple[Command, ...] = (
         Role.STAFF,
         refuse=lambda person, words: tell(person, T.MEMBER_ONLY, **words.values()),
         private_only=True,  # a login link is never shown in a group
+    ),
+    Command(
+        "phone",
+        ("sodienthoai",),
+        _use_case(zns.phone_command),
+        Role.MEMBER,
+        refuse=lambda person, words: tell(person, T.MEMBER_ONLY, **words.values()),
+        private_only=True,  # a number is never shown in a group, even masked
     ),
     Command(
         "qualitative",

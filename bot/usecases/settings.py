@@ -22,6 +22,7 @@ DEFAULT_TELEGRAM_FILE_URL = "https://api.telegram.org/file/bot"
 DEFAULT_ZALO_BASE_URL = "https://bot-api.zaloplatforms.com"
 DEFAULT_ZALO_OA_OAUTH_URL = "https://oauth.zaloapp.com/v4"
 DEFAULT_ZALO_OA_API_URL = "https://openapi.zalo.me"
+DEFAULT_ZNS_URL = "https://business.openapi.zalo.me"  # ZNS: POST {url}/message/template
 DEFAULT_CONFIG_NAME = "config.toml"
 DEFAULT_DB_NAME = "cchc-bot.sqlite3"
 
@@ -149,6 +150,42 @@ class ZaloConfig:
         return self.webhook_url, self.webhook_secret
 
 
+# What the bot can fill into a ZNS template's parameters (``[zalo_oa.zns.params]`` maps each
+# of the template's parameter names to one of these; ``bot.usecases.zns.template_data``).
+ZNS_FIELDS: dict[str, str] = {
+    "unit": "tên đơn vị",
+    "unit_code": "mã đơn vị",
+    "name": "tên người nhận",
+    "period": "tên kỳ báo cáo",
+    "deadline": "hạn nộp (trước ngày …, dd/mm/yyyy)",
+    "last_day": "ngày cuối cùng còn đúng hạn (dd/mm/yyyy)",
+    "days_left": "số ngày còn lại (0 khi đã quá hạn)",
+    "status": "tình trạng hạn (còn N ngày / hôm nay là ngày cuối / đã quá hạn N ngày)",
+    "recipient": "nơi nhận báo cáo",
+}
+ZNS_MODES = ("development", "production")
+
+
+@dataclass(frozen=True)
+class ZnsConfig:
+    """ZNS (Zalo Notification Service) reminders by phone number, through the OA
+    (``[zalo_oa.zns]``), off unless ``enabled``: when the OA refuses a reminder with -230
+    (no interaction for 7 days) and the unit head gave their number (``/sodienthoai``), the
+    reminder goes as the approved template ``template_id`` instead.
+
+    ``params`` maps each of the template's parameter names to what the bot fills in
+    (``ZNS_FIELDS``); ``mode = "development"`` sends with ZNS's development mode (free,
+    only to the OA's own admins: for trying the template); ``retry_codes`` are ZNS error
+    codes to retry rather than give up on (besides -100 and the server errors)."""
+
+    enabled: bool = False
+    template_id: str | None = None
+    params: tuple[tuple[str, str], ...] = ()
+    mode: str = "development"  # safe by default: "production" must be asked for
+    url: str = DEFAULT_ZNS_URL
+    retry_codes: frozenset[int] = frozenset()
+
+
 @dataclass(frozen=True)
 class ZaloOaConfig:
     """The Zalo Official Account channel (``bot.channels.zalo_oa``), off unless ``enabled``.
@@ -181,6 +218,7 @@ class ZaloOaConfig:
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8092
     webhook_path: str = "zalo-oa"
+    zns: ZnsConfig = field(default_factory=ZnsConfig)
 
     def require(self) -> tuple[str, str, str]:
         """The app id, the app secret and the OA secret key, which the channel needs."""

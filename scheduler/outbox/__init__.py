@@ -62,7 +62,8 @@ back): each run starts from a clean slate.
 """
 
 from scheduler.outbox.dispatcher import Dispatcher
+from scheduler.outbox.failures import Fallback
 from scheduler.outbox.pacing import Limits, RateLimiter
 from scheduler.outbox.sending import Sender, SendError
 
-__all__ = ["Dispatcher", "Limits", "RateLimiter", "SendError", "Sender"]
+__all__ = ["Dispatcher", "Fallback", "Limits", "RateLimiter", "SendError", "Sender"]

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db.models import OutboxMessage
 from scheduler.jobs import FailureLog
 from scheduler.outbox.claims import Claims
-from scheduler.outbox.failures import FailurePolicy
+from scheduler.outbox.failures import FailurePolicy, Fallback
 from scheduler.outbox.pacing import Limits, RateLimiter, Signal
 from scheduler.outbox.sending import Sender, SendError, attempt
 
@@ -61,6 +61,7 @@ class Dispatcher:
         only_chats: Callable[[], Sequence[str]] | None = None,
         jitter: Callable[[], float] = random.random,
         channel_rates: dict[str, float] | None = None,
+        fallback: Fallback | None = None,
     ) -> None:
         self.sessions = sessions
         self.senders = senders
@@ -68,7 +69,7 @@ class Dispatcher:
         self.limits = limits
         # the console delivers only to the person being played (``only_chats``)
         self.claims = Claims(sessions, clock, limits, senders, only_chats)
-        self.failure_policy = FailurePolicy(limits, admin_chats, jitter)
+        self.failure_policy = FailurePolicy(limits, admin_chats, jitter, fallback)
         self._recorded = 0  # rows whose outcome was recorded, since construction
         self._limiter: RateLimiter | None = None
         # A platform with its own sending rate (Zalo) gets its own limiter; others share one.

@@ -12,6 +12,12 @@ however often it happens, due again after ``retry_after`` (the sender also pause
 channel's pace that long), and tells the admins on the *other* platforms once a day while
 it lasts. ``undeliverable`` (Zalo OA's -230: the person has not written to the OA for 7
 days) makes the row ``undeliverable`` and tells the admins once per member and round.
+
+**Another way** (``Fallback``, handed in by the layer above: ZNS by phone number, see
+``bot.usecases.zns``): an ``undeliverable`` reminder is first offered to it; when it queues
+the message another way the admins are not told yet. When that other way itself gives up
+(``failed``, ``undeliverable``), the admins are told once per member and round that the
+member could not be reached at all, in the fallback's words.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import logging
 import random
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +42,24 @@ log = logging.getLogger("scheduler.outbox")  # one logger for the whole outbox
 RETRY_AFTER_ATTEMPTS_FACTOR = 4  # 429s alone give up only after this many times max_attempts
 
 
+class Fallback(Protocol):
+    """Another way to deliver a message the platform would not carry (see the module
+    docstring)."""
+
+    async def instead(
+        self, session: AsyncSession, row: OutboxMessage, member: Member, now: datetime
+    ) -> bool:
+        """``row`` is undeliverable: queue it another way; True when that was done."""
+        ...
+
+    async def gave_up(
+        self, session: AsyncSession, row: OutboxMessage, member: Member, error: str
+    ) -> str | None:
+        """``row`` failed for good: when it was the other way, what the admins are told
+        (the member could not be reached at all); None when it was not."""
+        ...
+
+
 class FailurePolicy:
     """Records failed sends (``record``) by the rules above; ``admin_chats`` are told of a
     member who became unreachable."""
@@ -45,10 +69,12 @@ class FailurePolicy:
         limits: Limits,
         admin_chats: Callable[[], Sequence[tuple[str, str]]] = lambda: (),
         jitter: Callable[[], float] = random.random,
+        fallback: Fallback | None = None,
     ) -> None:
         self.limits = limits
         self.admin_chats = admin_chats
         self.jitter = jitter
+        self.fallback = fallback
 
     def backoff(self, attempts: int) -> float:
         """Seconds before the next try of a transient failure (exponential, capped)."""
@@ -120,7 +146,17 @@ class FailurePolicy:
             await self._mark_unreachable(session, member, now)
         elif exc.kind == "paused":
             await self._tell_paused(session, row.channel, exc.detail, now)
-        elif exc.kind == "undeliverable" and member is not None:
+        if member is None or values["status"] not in ("failed", "undeliverable"):
+            return
+        fallback = self.fallback
+        notice = None
+        if fallback is not None:
+            notice = await fallback.gave_up(session, row, member, values["last_error"])
+        if notice is not None:
+            await self._tell_admins(session, row, member, notice, now)
+        elif exc.kind == "undeliverable":
+            if fallback is not None and await fallback.instead(session, row, member, now):
+                return
             await self._tell_undeliverable(session, row, member, now)
 
     async def _tell_paused(
@@ -148,6 +184,12 @@ class FailurePolicy:
             unit.name if unit else member.unit_code,
             row.channel,
         )
+        await self._tell_admins(session, row, member, text, now)
+
+    async def _tell_admins(
+        self, session: AsyncSession, row: OutboxMessage, member: Member, text: str, now: datetime
+    ) -> None:
+        """``text`` to the admins on the other platforms, once per member and round."""
         key = f"undeliverable:{row.channel}:{member.id}:{row.round_id or '-'}"
         await repo.enqueue(
             session,

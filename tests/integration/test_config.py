@@ -76,3 +76,43 @@ def test_missing_token_is_named_only_when_needed(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, ""), environ={})
     with pytest.raises(ConfigError, match=r"\[telegram\] token"):
         config.require_token()
+
+
+_OA = '[zalo_oa]\nenabled = true\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "words"),
+    [
+        ("[zalo_oa.zns]\nenabled = true\n", "[zalo_oa.zns] enabled", "[zalo_oa] enabled"),
+        (_OA + "[zalo_oa.zns]\nenabled = true\n", "[zalo_oa.zns] template_id", "thiếu"),
+        (
+            _OA + '[zalo_oa.zns]\nenabled = true\ntemplate_id = "231677"\n',
+            "[zalo_oa.zns.params]",
+            "ten_don_vi",
+        ),
+        (_OA + '[zalo_oa.zns]\ntemplate_id = "abc"\n', "[zalo_oa.zns] template_id", "chuỗi số"),
+        (_OA + '[zalo_oa.zns]\nmode = "test"\n', "[zalo_oa.zns] mode", "development"),
+        (_OA + '[zalo_oa.zns.params]\nten = "unit_name"\n', "[zalo_oa.zns.params] ten", '"unit"'),
+        (_OA + '[zalo_oa.zns.params]\n"tên" = "unit"\n', "[zalo_oa.zns.params] tên", "không dấu"),
+        (_OA + "[zalo_oa.zns]\nretry_codes = [\"-100\"]\n", "[zalo_oa.zns] retry_codes", "số"),
+        (_OA + "[zalo_oa.zns]\ntemplate = 1\n", "[zalo_oa.zns] template", "không được hỗ trợ"),
+    ],
+)
+def test_zns_settings_are_checked_in_vietnamese(
+    tmp_path: Path, text: str, key: str, words: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text), environ={})
+    assert caught.value.key == key and words in str(caught.value)
+
+
+def test_zns_settings_are_read(tmp_path: Path) -> None:
+    text = _OA + (
+        '[zalo_oa.zns]\nenabled = true\ntemplate_id = 231677\nmode = "production"\n'
+        "retry_codes = [-133]\n[zalo_oa.zns.params]\nten_don_vi = \"unit\"\nhan = \"deadline\"\n"
+    )
+    zns = load_config(write(tmp_path, text), environ={}).zalo_oa.zns
+    assert (zns.enabled, zns.template_id, zns.mode) == (True, "231677", "production")
+    assert zns.params == (("ten_don_vi", "unit"), ("han", "deadline"))
+    assert zns.retry_codes == frozenset({-133})

@@ -37,6 +37,7 @@ def test_every_handler_takes_the_core_a_session_a_person_and_the_arguments() -> 
     [
         (Role.ANYONE, True, True, True, True),
         (Role.STAFF, True, True, False, False),
+        (Role.MEMBER, False, True, False, False),
         (Role.STATUS, True, False, False, True),
         (Role.ADMIN, True, False, False, False),
     ],

@@ -27,6 +27,22 @@ Built from the documented shapes (no live OA was used; see the README's "Zalo"):
   milliseconds, and ``X-ZEvent-Signature`` = sha256(app id + body + timestamp + OA secret
   key) (hainh.me "zalo-api-php-webhook-callback-official-account"; goclaw
   ``oa/webhook_signature.go``). ``mac_prefix`` sends it as ``mac=<hex>`` (chatwoot's form).
+* ZNS — ``POST /message/template`` (``business.openapi.zalo.me``; docs.infinix.vn "gửi
+  ZNS", @warriorteam/redai-zalo-sdk ``zns.service.js`` ``sendTemplate``), header
+  ``access_token`` (the OA's), JSON ``{"phone", "template_id", "template_data",
+  "tracking_id", "mode"?}``; ``mode`` is absent or ``"development"`` (nhminhhh/zalo-mcp
+  ``zalo_zns_send_message``: free tests, OA admins only). Success ``{"error": 0,
+  "message": "Success", "data": {"msg_id", "sent_time", "quota": {"dailyQuota",
+  "remainingQuota"}}}``. Errors with the codes of zalo.cloud/zns/guidelines/handle-error-code:
+  -124 a wrong or expired access token; -108 a phone number not in one of the page's forms
+  (84xxxx, 0xxxx, xxxx); -109 a template id that is not one of ``zns_templates`` (the
+  approved ones); -111 empty template data, -112 template data whose names are not the
+  template's; any other ``mode`` is refused with -106 ("Method unsupported": the page does
+  not say what Zalo answers). ``fail_zns(code)`` answers the next sends with a given error
+  (HTTP 200, or ``status``), e.g. -100 (unknown error, "thử lại sau") or a refusal;
+  ``zns_refusing[phone] = (code, message)`` refuses one number every time (a person who
+  turned ZNS off, a number without Zalo). The numbers of the refusals after -112 on that
+  page are not in the offline copy; tests use them only as opaque codes.
 """
 
 from __future__ import annotations
@@ -34,6 +50,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -52,6 +69,15 @@ class OaSent:
     text: str
     quote: str | None
     image: str | None = None  # the image's URL, for an image message
+
+
+@dataclass
+class ZnsSent:
+    phone: str
+    template_id: str
+    template_data: dict[str, str]
+    tracking_id: str
+    mode: str | None
 
 
 class FakeZaloOa(FakeServer):
@@ -80,6 +106,12 @@ class FakeZaloOa(FakeServer):
         self.webhook_url = ""  # where the bot's webhook listens
         self.deliveries: list[int] = []  # HTTP status of every event POSTed
         self._faults: list[int] = []
+        # ZNS: the approved templates (id → parameter names) and what was sent
+        self.zns_templates: dict[str, frozenset[str]] = {}
+        self.zns_sent: list[ZnsSent] = []
+        self.zns_attempts: list[JSONDict] = []  # every request body, accepted or not
+        self.zns_refusing: dict[str, tuple[int, str]] = {}
+        self._zns_faults: list[tuple[int, int, str]] = []
         self._ids = itertools.count(1)
         self._sent_signal = Signal()
 
@@ -96,6 +128,12 @@ class FakeZaloOa(FakeServer):
 
     def fail_send(self, status: int, times: int = 1) -> None:
         self._faults += [status] * times
+
+    def fail_zns(
+        self, code: int, message: str = "error", times: int = 1, status: int = 200
+    ) -> None:
+        """The next ``times`` ZNS sends answer ``{"error": code}`` (with HTTP ``status``)."""
+        self._zns_faults += [(status, code, message)] * times
 
     # ------------------------------------------------------------------ users act
 
@@ -176,6 +214,8 @@ class FakeZaloOa(FakeServer):
                 return await self._refresh(request)
             if request.path == "/v3.0/oa/message/cs":
                 return await self._send(request)
+            if request.path == "/message/template":
+                return await self._zns(request)
             return web.json_response({"error": -1, "message": "not found"}, status=404)
         finally:
             self._inflight -= 1
@@ -240,6 +280,55 @@ class FakeZaloOa(FakeServer):
                 "error": 0,
                 "message": "Success",
                 "data": {"message_id": f"oa{len(self.sent):06d}", "user_id": user},
+            }
+        )
+
+
+    async def _zns(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.zns_attempts.append(body)
+
+        def error(code: int, message: str, status: int = 200) -> web.Response:
+            return web.json_response({"error": code, "message": message}, status=status)
+
+        if self._zns_faults:
+            status, code, message = self._zns_faults.pop(0)
+            return error(code, message, status)
+        token = request.headers.get("access_token", "")
+        if not token or token != self.access_token:
+            return error(-124, "Access token invalid")
+        phone = body.get("phone")
+        if not isinstance(phone, str) or not re.fullmatch(r"(84|0)?[0-9]{9}", phone):
+            return error(-108, "Phone number invalid")
+        template_id = body.get("template_id")
+        if not isinstance(template_id, str) or template_id not in self.zns_templates:
+            return error(-109, "Template ID invalid")
+        data = body.get("template_data")
+        if not isinstance(data, dict) or not data:
+            return error(-111, "Template data empty")
+        if set(data) != self.zns_templates[template_id] or not all(
+            isinstance(v, str) for v in data.values()
+        ):
+            return error(-112, "Template data invalid")
+        mode = body.get("mode")
+        if mode not in (None, "development"):
+            return error(-106, "Method unsupported")
+        if phone in self.zns_refusing:
+            return error(*self.zns_refusing[phone])
+        self.zns_sent.append(
+            ZnsSent(phone, template_id, data, str(body.get("tracking_id") or ""), mode)
+        )
+        self._sent_signal.notify()
+        left = str(500 - len(self.zns_sent))
+        return web.json_response(
+            {
+                "error": 0,
+                "message": "Success",
+                "data": {
+                    "msg_id": f"zns{len(self.zns_sent):06d}",
+                    "sent_time": str(int(time.time() * 1000)),
+                    "quota": {"dailyQuota": "500", "remainingQuota": left},
+                },
             }
         )
 
