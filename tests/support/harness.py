@@ -258,6 +258,26 @@ class Bot:
         started = getattr(zalo, "started", None)
         if self.wait_for_zalo and isinstance(started, asyncio.Event):
             await asyncio.wait_for(started.wait(), 30)  # Zalo starts in the background
+        await self.startup_tick_done()
+
+    async def startup_tick_done(self) -> None:
+        """Until the tick the scheduler runs as the bot starts has ended. A test's own tick
+        meanwhile would do nothing on PostgreSQL (the start-up tick holds the tick lock),
+        and the start-up tick reads the clock the test may already have moved on."""
+        scheduler = self.runtime.scheduler
+        assert scheduler is not None
+        executor = scheduler._lookup_executor("default")
+        began = datetime.now(UTC)
+
+        def done() -> bool:
+            job = scheduler.get_job("tick")
+            return (
+                job is not None
+                and job.next_run_time > began  # the first run was submitted
+                and executor._instances[job.id] == 0  # and has ended
+            )
+
+        await until(done, what="the start-up tick")
 
     async def stop(self) -> None:
         app, self.app = self.app, None
