@@ -7,7 +7,7 @@ import copy
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     Table,
@@ -15,8 +15,10 @@ from sqlalchemy import (
     case,
     delete,
     event,
+    exists,
     func,
     insert,
+    inspect,
     literal_column,
     select,
     text,
@@ -25,8 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, SessionTransaction
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
 from db.models import (
     AdminChat,
@@ -40,6 +42,9 @@ from db.models import (
     SurveyResponse,
     Unit,
 )
+from db.prepared import Prepared
+
+M = TypeVar("M")  # a mapped class
 
 # One statement carries at most this many bound values: asyncpg allows 32767, SQLite 32766.
 MAX_BOUND_VALUES = 30_000
@@ -173,13 +178,57 @@ _MEMBER_AND_CONVERSATION = (
         (Conversation.channel == bindparam("channel"))
         & (
             Conversation.user_id
-            == case(
-                (Member.id.is_(None), bindparam("pseudonym")), else_=bindparam("user_id")
-            )
+            == case((Member.id.is_(None), bindparam("pseudonym")), else_=bindparam("user_id"))
         ),
     )
     .outerjoin(SurveyResponse, SurveyResponse.id == Conversation.state["rid"].as_integer())
 )
+# The same for a citizen, on SQLite (see member_and_conversation): whether the account is a
+# member's after all, then the conversation's and the response's columns (NULL: none).
+_MEMBERS = cast(Table, Member.__table__)
+_CONVERSATION_ROWS = cast(Table, Conversation.__table__)
+_RESPONSE_ROWS = cast(Table, SurveyResponse.__table__)
+_CITIZEN_READ = Prepared(
+    select(
+        exists()
+        .where(_MEMBERS.c.channel == bindparam("channel"))
+        .where(_MEMBERS.c.user_id == bindparam("user_id")),
+        *_CONVERSATION_ROWS.c,
+        *_RESPONSE_ROWS.c,
+    )
+    .select_from(select(literal_column("1").label("one")).subquery("me"))
+    .outerjoin(
+        _CONVERSATION_ROWS,
+        (_CONVERSATION_ROWS.c.channel == bindparam("channel"))
+        & (_CONVERSATION_ROWS.c.user_id == bindparam("pseudonym")),
+    )
+    .outerjoin(
+        _RESPONSE_ROWS,
+        _RESPONSE_ROWS.c.id == _CONVERSATION_ROWS.c.state["rid"].as_integer(),
+    )
+)
+_CONVERSATION_COLUMNS = len(_CONVERSATION_ROWS.c)
+
+
+def _persistent(session: AsyncSession, model: type[M], values: Sequence[Any]) -> M:
+    """The ORM object of a row read by a prepared statement (``values``: its table's
+    columns in order), in the session as a query would have loaded it: unchanged, so
+    nothing is written unless it is changed; the one already in the session if it is."""
+    mapper = inspect(model)
+    table = cast(Table, mapper.local_table)
+    row = dict(zip((column.key for column in table.c), values, strict=True))
+    identity = mapper.identity_key_from_primary_key([row[c.key] for c in mapper.primary_key])
+    found = session.sync_session.identity_map.get(identity)
+    if found is not None:
+        return cast(M, found)
+    instance = cast(M, mapper.class_manager.new_instance())
+    # straight into the instance's dict, as the ORM's loading does: loaded, no history
+    instance_dict(instance).update(
+        (mapper.get_property_by_column(column).key, row[column.key]) for column in table.c
+    )
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return instance
 
 
 async def member_and_conversation(
@@ -196,17 +245,45 @@ async def member_and_conversation(
 
     A citizen's conversation is kept under their ``pseudonym`` (the keyed hash), an
     official's (a member, or no pseudonym given) under the account's id.
+
+    On SQLite, a citizen's rows are read with a prepared statement (``db.prepared``) and
+    made ORM objects by hand (``_persistent``): the ORM's query costs several times more
+    CPU, and under load that is every other citizen's waiting time (bench/web.py). A
+    member's account, found that way, is read again with the ORM query. On PostgreSQL the
+    ORM query runs for everyone (the server's round trip dominates there).
     """
     params = {"channel": channel, "user_id": user_id, "pseudonym": pseudonym or user_id}
     # Lock what the conversation is kept under; a member with a pseudonym given has their
     # conversation under the id, which ``conversation`` locks when it reads it.
     await lock_person(session, channel, params["pseudonym"])
+    if pseudonym is not None and dialect_of(session) == "sqlite":
+        ((a_member, *columns),) = await _CITIZEN_READ.rows(session, params)
+        if not a_member:
+            conv_values = columns[:_CONVERSATION_COLUMNS]
+            response_values = columns[_CONVERSATION_COLUMNS:]
+            conv, response = None, None
+            if conv_values[0] is not None:
+                conv = _persistent(session, Conversation, conv_values)
+            if response_values[0] is not None:
+                response = _persistent(session, SurveyResponse, response_values)
+            _hold(session, channel, pseudonym, conv, response)
+            return None
     member, conv, response = (await session.execute(_MEMBER_AND_CONVERSATION, params)).one()
-    key = user_id if member is not None else params["pseudonym"]
+    _hold(session, channel, user_id if member is not None else params["pseudonym"], conv, response)
+    return member
+
+
+def _hold(
+    session: AsyncSession,
+    channel: str,
+    key: str,
+    conv: Conversation | None,
+    response: SurveyResponse | None,
+) -> None:
+    """Keep what ``member_and_conversation`` read for this transaction."""
     _conversations_read(session)[channel, key] = conv
     if response is not None:  # the session holds its rows weakly
         session.info.setdefault(_HELD, []).append(response)
-    return member
 
 
 async def member_of(session: AsyncSession, channel: str, user_id: str) -> Member | None:
@@ -305,9 +382,9 @@ _CONVERSATIONS = cast(Table, Conversation.__table__)
 _THE_CONVERSATION = (_CONVERSATIONS.c.channel == bindparam("key_channel")) & (
     _CONVERSATIONS.c.user_id == bindparam("key_user_id")
 )
-_INSERT_CONVERSATION = insert(_CONVERSATIONS)
-_UPDATE_CONVERSATION = update(_CONVERSATIONS).where(_THE_CONVERSATION)
-_DELETE_CONVERSATION = delete(_CONVERSATIONS).where(_THE_CONVERSATION)
+_INSERT_CONVERSATION = Prepared(insert(_CONVERSATIONS))
+_UPDATE_CONVERSATION = Prepared(update(_CONVERSATIONS).where(_THE_CONVERSATION))
+_DELETE_CONVERSATION = Prepared(delete(_CONVERSATIONS).where(_THE_CONVERSATION))
 
 
 async def conversation(session: AsyncSession, channel: str, user_id: str) -> Conversation | None:
@@ -341,19 +418,17 @@ async def save_conversation(
     key = {"key_channel": channel, "key_user_id": user_id}
     if state is None:
         if row is not None:
-            await session.execute(_DELETE_CONVERSATION, key)
+            await _DELETE_CONVERSATION.run(session, key)
             session.expunge(row)
             _conversations_read(session)[channel, user_id] = None
         return
     state = copy.deepcopy(state)  # the caller's dict may change after this
     values = {"kind": kind, "state": state, "updated_at": now, "nudged_at": None}
     if row is None:
-        await session.execute(
-            _INSERT_CONVERSATION, {"channel": channel, "user_id": user_id, **values}
-        )
+        await _INSERT_CONVERSATION.run(session, {"channel": channel, "user_id": user_id, **values})
         _conversations_read(session).pop((channel, user_id), None)  # read it back if asked
         return
-    await session.execute(_UPDATE_CONVERSATION, {**key, **values})
+    await _UPDATE_CONVERSATION.run(session, {**key, **values})
     for name, value in values.items():
         set_committed_value(row, name, value)
 
@@ -367,34 +442,37 @@ _COMPLETED = {  # what completing a response sets: column -> the parameter new_<
     name: bindparam(f"new_{name}", type_=_RESPONSES.c[name].type)
     for name in ("status", "answers", "field", "day", "language", "completed_at")
 }
-_COMPLETE_RESPONSE = (
-    update(_RESPONSES).where(_RESPONSES.c.id == bindparam("rid")).values(_COMPLETED)
-)
-_COUNT_RESPONSE = _COMPLETE_RESPONSE.where(
-    ~select(_COUNTED_BEFORE.c.id)
-    .where(
-        _COUNTED_BEFORE.c.point_code == _RESPONSES.c.point_code,
-        _COUNTED_BEFORE.c.respondent == _RESPONSES.c.respondent,
-        _COUNTED_BEFORE.c.day == _COMPLETED["day"],
-        _COUNTED_BEFORE.c.status == "counted",
+_COMPLETE = update(_RESPONSES).where(_RESPONSES.c.id == bindparam("rid")).values(_COMPLETED)
+_COMPLETE_RESPONSE = Prepared(_COMPLETE)
+_COUNT_RESPONSE = Prepared(
+    _COMPLETE.where(
+        ~select(_COUNTED_BEFORE.c.id)
+        .where(
+            _COUNTED_BEFORE.c.point_code == _RESPONSES.c.point_code,
+            _COUNTED_BEFORE.c.respondent == _RESPONSES.c.respondent,
+            _COUNTED_BEFORE.c.day == _COMPLETED["day"],
+            _COUNTED_BEFORE.c.status == "counted",
+        )
+        .exists()
     )
-    .exists()
 )
-_RESPONDENT_HISTORY = select(
-    func.count().filter(_RESPONSES.c.started_at > bindparam("since")),
-    func.count().filter(
-        _RESPONSES.c.point_code == bindparam("point"),
-        _RESPONSES.c.day == bindparam("day"),
-        _RESPONSES.c.status == "counted",
-    ),
-    func.count().filter(_RESPONSES.c.status == "open"),
-).where(_RESPONSES.c.respondent == bindparam("respondent"))
-_EXPIRE_OPEN = (
+_RESPONDENT_HISTORY = Prepared(
+    select(
+        func.count().filter(_RESPONSES.c.started_at > bindparam("since")),
+        func.count().filter(
+            _RESPONSES.c.point_code == bindparam("point"),
+            _RESPONSES.c.day == bindparam("day"),
+            _RESPONSES.c.status == "counted",
+        ),
+        func.count().filter(_RESPONSES.c.status == "open"),
+    ).where(_RESPONSES.c.respondent == bindparam("respondent"))
+)
+_EXPIRE_OPEN = Prepared(
     update(_RESPONSES)
     .where(_RESPONSES.c.respondent == bindparam("b_respondent"), _RESPONSES.c.status == "open")
     .values(status="expired")
 )
-_OPEN_RESPONSE = insert(_RESPONSES).returning(_RESPONSES.c.id)
+_OPEN_RESPONSE = Prepared(insert(_RESPONSES).returning(_RESPONSES.c.id))
 
 
 @dataclass(frozen=True)
@@ -411,18 +489,19 @@ async def respondent_history(
 ) -> RespondentHistory:
     """One query, on the index by respondent (a person has a few responses at most)."""
     params = {"respondent": respondent, "point": point, "day": day, "since": since}
-    started, counted, unfinished = (await session.execute(_RESPONDENT_HISTORY, params)).one()
+    ((started, counted, unfinished),) = await _RESPONDENT_HISTORY.rows(session, params)
     return RespondentHistory(int(started), counted > 0, unfinished > 0)
 
 
 async def open_response(session: AsyncSession, values: dict[str, Any]) -> int:
     """Insert a new open response (``values``: its columns); its id."""
-    return int((await session.execute(_OPEN_RESPONSE, {**values, "status": "open"})).scalar_one())
+    ((response_id,),) = await _OPEN_RESPONSE.rows(session, {**values, "status": "open"})
+    return int(response_id)
 
 
 async def expire_open_responses(session: AsyncSession, respondent: str) -> None:
     """An unfinished survey is abandoned when its respondent starts another: never counted."""
-    await session.execute(_EXPIRE_OPEN, {"b_respondent": respondent})
+    await _EXPIRE_OPEN.run(session, {"b_respondent": respondent})
 
 
 async def complete_response(
@@ -438,12 +517,11 @@ async def complete_response(
     status = "repeat"
     if count:
         params["new_status"] = "counted"
-        result = await session.execute(_COUNT_RESPONSE, {"rid": response.id, **params})
-        if getattr(result, "rowcount", 0) == 1:
+        if await _COUNT_RESPONSE.run(session, {"rid": response.id, **params}) == 1:
             status = "counted"
     if status == "repeat":
         params["new_status"] = status
-        await session.execute(_COMPLETE_RESPONSE, {"rid": response.id, **params})
+        await _COMPLETE_RESPONSE.run(session, {"rid": response.id, **params})
     for name, value in {**completed, "status": status}.items():
         set_committed_value(response, name, value)
     return status
@@ -494,8 +572,8 @@ def _add_to_daily_counts(insert: Any) -> Any:
 
 # Built once per dialect (see _MEMBER_AND_CONVERSATION): one statement for every target.
 _ADD_TO_DAILY_COUNTS = {
-    "sqlite": _add_to_daily_counts(sqlite_insert),
-    "postgresql": _add_to_daily_counts(pg_insert),
+    "sqlite": Prepared(_add_to_daily_counts(sqlite_insert)),
+    "postgresql": Prepared(_add_to_daily_counts(pg_insert)),
 }
 
 
@@ -514,7 +592,7 @@ async def add_to_daily_counts(
         for target, levels in levels_by_target.items()
     ]
     if rows:
-        await session.execute(_ADD_TO_DAILY_COUNTS[dialect_of(session)], rows)
+        await _ADD_TO_DAILY_COUNTS[dialect_of(session)].run_many(session, rows)
 
 
 async def daily_counts(
