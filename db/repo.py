@@ -212,20 +212,26 @@ _CONVERSATION_COLUMNS = len(_CONVERSATION_ROWS.c)
 
 def _persistent(session: AsyncSession, model: type[M], values: Sequence[Any]) -> M:
     """The ORM object of a row read by a prepared statement (``values``: its table's
-    columns in order), in the session as a query would have loaded it: unchanged, so
-    nothing is written unless it is changed; the one already in the session if it is."""
+    columns in order), in the session as a query would have loaded it, without SQL
+    (``make_transient_to_detached``, SQLAlchemy's way of doing this): unchanged, so nothing
+    is written unless it is changed. As with a query, the object already in the session is
+    the one returned, its expired attributes (if any) loaded from the row."""
     mapper = inspect(model)
     table = cast(Table, mapper.local_table)
-    row = dict(zip((column.key for column in table.c), values, strict=True))
-    identity = mapper.identity_key_from_primary_key([row[c.key] for c in mapper.primary_key])
+    loaded = {
+        mapper.get_property_by_column(column).key: value
+        for column, value in zip(table.c, values, strict=True)
+    }
+    identity = mapper.identity_key_from_primary_key(
+        [loaded[mapper.get_property_by_column(column).key] for column in mapper.primary_key]
+    )
     found = session.sync_session.identity_map.get(identity)
     if found is not None:
+        for key in inspect(found).expired_attributes & loaded.keys():
+            set_committed_value(found, key, loaded[key])
         return cast(M, found)
     instance = cast(M, mapper.class_manager.new_instance())
-    # straight into the instance's dict, as the ORM's loading does: loaded, no history
-    instance_dict(instance).update(
-        (mapper.get_property_by_column(column).key, row[column.key]) for column in table.c
-    )
+    instance_dict(instance).update(loaded)  # as the ORM's loading does: loaded, no history
     make_transient_to_detached(instance)
     session.add(instance)
     return instance

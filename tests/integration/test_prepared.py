@@ -207,3 +207,20 @@ async def test_a_citizens_read_of_nobody_known_and_of_a_member(
         # a unit head's account is a member's, whatever pseudonym the caller computed
         member = await repo.member_and_conversation(session, "telegram", "42", "pseudo-42")
         assert isinstance(member, Member) and member.display_name == "Chị Lan"
+
+
+async def test_an_expired_object_in_the_session_is_loaded_from_the_row(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions.begin() as session:
+        ((rid,),) = await INSERT_RESPONSE.rows(session, response_values("pseudo"))
+        state = {"token": "t", "rid": rid, "m": {"i": 2}}
+        await repo.save_conversation(session, "web", "pseudo", "survey", state, NOW)
+    async with sessions.begin() as session:
+        response = await session.get(SurveyResponse, rid)
+        assert response is not None
+        session.expire(response)
+        await repo.member_and_conversation(session, "web", "cookie", "pseudo")
+        assert not inspect(response).expired_attributes
+        # read without a lazy load (which would fail here, outside SQLAlchemy's greenlet)
+        assert (response.status, response.answers["q1"]) == ("open", 4)
