@@ -137,7 +137,7 @@ class Prepared:
         return connection, compiled
 
     async def rows(self, session: AsyncSession, params: Mapping[str, Any]) -> list[Any]:
-        """The rows of a query (or of an INSERT … RETURNING), as the driver gives them."""
+        """The rows of a query (or of an INSERT … RETURNING), as SQLAlchemy gives them."""
         raw = await self._raw(session, frozenset(params))
         if raw is None:
             return list((await session.execute(self.statement, dict(params))).all())

@@ -165,6 +165,11 @@ async def sync_units(session: AsyncSession, units: Iterable[Any]) -> None:
             row.active = False
 
 
+# The tables, for plain statements (no ORM unit of work): see save_conversation.
+_MEMBERS = cast(Table, Member.__table__)
+_CONVERSATIONS = cast(Table, Conversation.__table__)
+_RESPONSES = cast(Table, SurveyResponse.__table__)
+
 # Built once: building a statement and its cache key costs more CPU than running it.
 _MEMBER_AND_CONVERSATION = (
     select(Member, Conversation, SurveyResponse)
@@ -185,29 +190,26 @@ _MEMBER_AND_CONVERSATION = (
 )
 # The same for a citizen, on SQLite (see member_and_conversation): whether the account is a
 # member's after all, then the conversation's and the response's columns (NULL: none).
-_MEMBERS = cast(Table, Member.__table__)
-_CONVERSATION_ROWS = cast(Table, Conversation.__table__)
-_RESPONSE_ROWS = cast(Table, SurveyResponse.__table__)
 _CITIZEN_READ = Prepared(
     select(
         exists()
         .where(_MEMBERS.c.channel == bindparam("channel"))
         .where(_MEMBERS.c.user_id == bindparam("user_id")),
-        *_CONVERSATION_ROWS.c,
-        *_RESPONSE_ROWS.c,
+        *_CONVERSATIONS.c,
+        *_RESPONSES.c,
     )
     .select_from(select(literal_column("1").label("one")).subquery("me"))
     .outerjoin(
-        _CONVERSATION_ROWS,
-        (_CONVERSATION_ROWS.c.channel == bindparam("channel"))
-        & (_CONVERSATION_ROWS.c.user_id == bindparam("pseudonym")),
+        _CONVERSATIONS,
+        (_CONVERSATIONS.c.channel == bindparam("channel"))
+        & (_CONVERSATIONS.c.user_id == bindparam("pseudonym")),
     )
     .outerjoin(
-        _RESPONSE_ROWS,
-        _RESPONSE_ROWS.c.id == _CONVERSATION_ROWS.c.state["rid"].as_integer(),
+        _RESPONSES,
+        _RESPONSES.c.id == _CONVERSATIONS.c.state["rid"].as_integer(),
     )
 )
-_CONVERSATION_COLUMNS = len(_CONVERSATION_ROWS.c)
+_CONVERSATION_COLUMNS = len(_CONVERSATIONS.c)
 
 
 def _persistent(session: AsyncSession, model: type[M], values: Sequence[Any]) -> M:
@@ -383,8 +385,6 @@ async def previous_values(
 # --------------------------------------------------------------------------- conversations
 
 
-# The conversations table, for plain statements (no ORM unit of work): see save_conversation.
-_CONVERSATIONS = cast(Table, Conversation.__table__)
 _THE_CONVERSATION = (_CONVERSATIONS.c.channel == bindparam("key_channel")) & (
     _CONVERSATIONS.c.user_id == bindparam("key_user_id")
 )
@@ -442,7 +442,6 @@ async def save_conversation(
 # --------------------------------------------------------------------------- surveys
 
 
-_RESPONSES = cast(Table, SurveyResponse.__table__)
 _COUNTED_BEFORE = _RESPONSES.alias("counted_before")
 _COMPLETED = {  # what completing a response sets: column -> the parameter new_<column>
     name: bindparam(f"new_{name}", type_=_RESPONSES.c[name].type)
